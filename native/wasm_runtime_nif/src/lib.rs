@@ -1,0 +1,72 @@
+//! `wasm_runtime_nif`: load WebAssembly modules and call them from Erlang.
+//!
+//! The NIF functions here are a thin typed facade; each concept lives in its
+//! own module: [`engine`] (the shared Wasmtime engine), [`module`] (compiled
+//! modules), [`instance`] (stores and calls), [`term_abi`] (the guest term
+//! ABI), [`values`] (numbers across the boundary) and [`trap`] (errors).
+
+mod atoms;
+pub mod engine;
+pub mod instance;
+pub mod module;
+pub mod printf;
+pub mod term_abi;
+pub mod trap;
+pub mod values;
+
+use rustler::{Binary, Encoder, Env, NifResult, ResourceArc, Term};
+
+use instance::WasmInstance;
+use module::WasmModule;
+
+/// `{ok, Module} | {error, Reason}` for wasm or WAT bytes. Compiling can take
+/// far longer than a millisecond, so it runs on a dirty CPU scheduler.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn compile_module<'a>(env: Env<'a>, bytes: Binary<'a>) -> Term<'a> {
+    match module::compile(bytes.as_slice().to_vec()) {
+        Ok(module) => (atoms::ok(), ResourceArc::new(module)).encode(env),
+        Err(reason) => (atoms::error(), reason).encode(env),
+    }
+}
+
+/// `{ok, Instance} | {error, Reason}`.
+#[rustler::nif]
+fn instantiate_module<'a>(env: Env<'a>, module: ResourceArc<WasmModule>, process_bound: bool) -> Term<'a> {
+    let owner = process_bound.then(|| env.pid());
+    match WasmInstance::new(module, owner) {
+        Ok(instance) => (atoms::ok(), ResourceArc::new(instance)).encode(env),
+        Err(reason) => (atoms::error(), reason).encode(env),
+    }
+}
+
+#[rustler::nif]
+fn call_raw<'a>(env: Env<'a>, instance: ResourceArc<WasmInstance>, name: Term<'a>, args: Term<'a>) -> NifResult<Term<'a>> {
+    instance.call_raw(env, name, args)
+}
+
+#[rustler::nif]
+fn call<'a>(env: Env<'a>, instance: ResourceArc<WasmInstance>, name: Term<'a>, args: Term<'a>) -> NifResult<Term<'a>> {
+    instance.call(env, name, args)
+}
+
+/// The exports of a module, or of an instance's module.
+#[rustler::nif]
+fn module_exports<'a>(env: Env<'a>, module_or_instance: Term<'a>) -> NifResult<Term<'a>> {
+    if let Ok(module) = module_or_instance.decode::<ResourceArc<WasmModule>>() {
+        return Ok(module::exports(env, &module.module));
+    }
+    let instance: ResourceArc<WasmInstance> = module_or_instance.decode()?;
+    Ok(module::exports(env, &instance.module().module))
+}
+
+fn load(_env: Env, _info: Term) -> bool {
+    match engine::init() {
+        Ok(()) => true,
+        Err(message) => {
+            eprintln!("wasm_runtime_nif: {message}");
+            false
+        }
+    }
+}
+
+rustler::init!("wasm_runtime_nif", load = load);

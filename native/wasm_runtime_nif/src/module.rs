@@ -1,0 +1,214 @@
+//! Compiled modules: compile once, then instantiate cheaply from an `InstancePre`.
+
+use rustler::{Encoder, Env, Resource, Term};
+use wasmtime::{ExternType, FuncType, InstancePre, Module};
+
+use crate::atoms;
+use crate::engine;
+use crate::term_abi::{self, HostState};
+use crate::values::type_name;
+
+/// Stack of the thread that compiles a module. Parsing WAT and validating
+/// deeply nested code recurse; a dirty scheduler's stack (320 KiB by default)
+/// is too small to trust with hostile input.
+const COMPILE_THREAD_STACK: usize = 16 * 1024 * 1024;
+
+pub struct WasmModule {
+    pub module: Module,
+    pub pre: InstancePre<HostState>,
+}
+
+#[rustler::resource_impl]
+impl Resource for WasmModule {}
+
+/// Why a module cannot be used; each becomes an `{error, Reason}` term.
+#[derive(Debug)]
+pub enum CompileError {
+    Invalid(String),
+    UnknownImport {
+        module: String,
+        name: String,
+        kind: &'static str,
+    },
+    ImportTypeMismatch {
+        name: String,
+        expected: String,
+        actual: String,
+    },
+    Link(String),
+}
+
+impl Encoder for CompileError {
+    fn encode<'a>(&self, env: Env<'a>) -> Term<'a> {
+        match self {
+            CompileError::Invalid(msg) => (atoms::invalid_module(), msg.as_str()).encode(env),
+            CompileError::UnknownImport { module, name, kind } => {
+                let kind = rustler::Atom::from_str(env, kind).expect("extern kinds are atoms");
+                (atoms::unknown_import(), module.as_str(), name.as_str(), kind).encode(env)
+            }
+            CompileError::ImportTypeMismatch {
+                name,
+                expected,
+                actual,
+            } => (
+                atoms::import_type_mismatch(),
+                name.as_str(),
+                expected.as_str(),
+                actual.as_str(),
+            )
+                .encode(env),
+            CompileError::Link(msg) => (atoms::link_error(), msg.as_str()).encode(env),
+        }
+    }
+}
+
+/// `(i32, i64) -> (i32)` style rendering of a function type.
+pub fn signature(ty: &FuncType) -> String {
+    let list = |tys: &mut dyn Iterator<Item = wasmtime::ValType>| {
+        tys.map(|t| type_name(&t)).collect::<Vec<_>>().join(", ")
+    };
+    format!("({}) -> ({})", list(&mut ty.params()), list(&mut ty.results()))
+}
+
+fn extern_kind(ty: &ExternType) -> &'static str {
+    match ty {
+        ExternType::Func(_) => "func",
+        ExternType::Global(_) => "global",
+        ExternType::Table(_) => "table",
+        ExternType::Memory(_) => "memory",
+        ExternType::Tag(_) => "tag",
+    }
+}
+
+/// Checks every import against the term ABI, so that a module that needs
+/// something we do not provide is refused by name before instantiation.
+fn check_imports(module: &Module) -> Result<(), CompileError> {
+    for import in module.imports() {
+        let ty = import.ty();
+        let provided = (import.module() == term_abi::IMPORT_MODULE)
+            .then(|| term_abi::IMPORTS.iter().find(|(name, _, _)| *name == import.name()))
+            .flatten();
+        let (Some((name, params, results)), ExternType::Func(actual)) = (provided, &ty) else {
+            return Err(CompileError::UnknownImport {
+                module: import.module().to_string(),
+                name: import.name().to_string(),
+                kind: extern_kind(&ty),
+            });
+        };
+        let expected = FuncType::new(module.engine(), params.iter().cloned(), results.iter().cloned());
+        if !FuncType::eq(&expected, actual) {
+            return Err(CompileError::ImportTypeMismatch {
+                name: name.to_string(),
+                expected: signature(&expected),
+                actual: signature(actual),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn compile_here(bytes: &[u8]) -> Result<WasmModule, CompileError> {
+    let module = Module::new(engine::engine(), bytes).map_err(|e| CompileError::Invalid(format!("{e:#}")))?;
+    check_imports(&module)?;
+    let pre = engine::linker()
+        .instantiate_pre(&module)
+        .map_err(|e| CompileError::Link(format!("{e:#}")))?;
+    Ok(WasmModule { module, pre })
+}
+
+/// Compiles wasm or WAT text into a module ready to instantiate.
+pub fn compile(bytes: Vec<u8>) -> Result<WasmModule, CompileError> {
+    let worker = std::thread::Builder::new()
+        .name("wasm_compile".into())
+        .stack_size(COMPILE_THREAD_STACK)
+        .spawn(move || compile_here(&bytes))
+        .map_err(|e| CompileError::Invalid(format!("cannot start the compiler thread: {e}")))?;
+    worker
+        .join()
+        .unwrap_or_else(|_| Err(CompileError::Invalid("the compiler panicked".into())))
+}
+
+/// `[{Name, {func, Params, Results}} | {Name, memory | table | global | tag}]`.
+pub fn exports<'a>(env: Env<'a>, module: &Module) -> Term<'a> {
+    let items: Vec<Term<'a>> = module
+        .exports()
+        .map(|export| {
+            let name = export.name().encode(env);
+            let ty = export.ty();
+            let desc = match &ty {
+                ExternType::Func(f) => {
+                    let params: Vec<_> = f.params().map(|t| type_atom(env, &t)).collect();
+                    let results: Vec<_> = f.results().map(|t| type_atom(env, &t)).collect();
+                    (atoms::func(), params, results).encode(env)
+                }
+                other => rustler::Atom::from_str(env, extern_kind(other))
+                    .expect("extern kinds are atoms")
+                    .encode(env),
+            };
+            (name, desc).encode(env)
+        })
+        .collect();
+    items.encode(env)
+}
+
+fn type_atom<'a>(env: Env<'a>, ty: &wasmtime::ValType) -> Term<'a> {
+    rustler::Atom::from_str(env, type_name(ty))
+        .expect("type names are atoms")
+        .encode(env)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn init() {
+        engine::init().unwrap();
+    }
+
+    #[test]
+    fn compiles_wat_and_rejects_garbage() {
+        init();
+        assert!(compile(b"(module (func (export \"f\") (result i32) i32.const 1))".to_vec()).is_ok());
+        match compile(b"\0asm\x01\0\0\0garbage".to_vec()) {
+            Err(CompileError::Invalid(msg)) => assert!(!msg.is_empty()),
+            other => panic!("expected Invalid, got {other:?}", other = other.err()),
+        }
+        assert!(matches!(compile(Vec::new()), Err(CompileError::Invalid(_))));
+    }
+
+    #[test]
+    fn unknown_and_mistyped_imports_are_named() {
+        init();
+        let unknown = compile(b"(module (import \"env\" \"nope\" (func)))".to_vec());
+        match unknown {
+            Err(CompileError::UnknownImport { module, name, kind }) => {
+                assert_eq!((module.as_str(), name.as_str(), kind), ("env", "nope", "func"))
+            }
+            other => panic!("{:?}", other.err()),
+        }
+        let memory = compile(b"(module (import \"env\" \"memory\" (memory 1)))".to_vec());
+        assert!(matches!(memory, Err(CompileError::UnknownImport { kind: "memory", .. })));
+        let mistyped = compile(b"(module (import \"env\" \"enif_wasm_make_int32\" (func (param i32))))".to_vec());
+        match mistyped {
+            Err(CompileError::ImportTypeMismatch { name, expected, actual }) => {
+                assert_eq!(name, "enif_wasm_make_int32");
+                assert_eq!(expected, "(i32, i32) -> (i64)");
+                assert_eq!(actual, "(i32) -> ()");
+            }
+            other => panic!("{:?}", other.err()),
+        }
+    }
+
+    #[test]
+    fn deeply_nested_text_does_not_overflow_the_caller() {
+        init();
+        let depth = 100_000;
+        let wat = format!(
+            "(module (func {}{}))",
+            "(block ".repeat(depth),
+            ")".repeat(depth)
+        );
+        // Either refused or compiled; what matters is that it returns.
+        let _ = compile(wat.into_bytes());
+    }
+}

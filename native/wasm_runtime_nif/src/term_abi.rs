@@ -1,0 +1,481 @@
+//! The guest term ABI (`erl_nif_wasm.h`): the host functions a guest imports
+//! from module `"env"` to read and build Erlang terms.
+//!
+//! Terms never cross into wasm. The guest sees an `i64` handle whose low bits
+//! index this call's term table and whose high bits carry the call's
+//! generation, so a handle forged by the guest or kept from an earlier call is
+//! recognised and refused. The rule every import follows:
+//!
+//! * imports that answer yes/no (`get_*`, `is_*`) return 0 for anything
+//!   invalid: a bad env, a bad handle, an out-of-bounds out-pointer;
+//! * imports that return a term trap the call (raising `{trap, Kind, Msg}` in
+//!   Erlang) when they cannot, since there is no failure value to return.
+
+use std::io::Write;
+use std::mem::MaybeUninit;
+use std::ptr;
+
+use rustler::sys::{self, ErlNifBinary, ErlNifEnv, ErlNifTerm};
+use wasmtime::{Caller, Linker, Memory, StoreLimits, ValType};
+
+use crate::printf;
+use crate::trap::HostTrap;
+
+/// Most terms one call may create or receive. Each costs 8 bytes of table
+/// plus the term itself on the caller's heap; past this the call traps with
+/// `term_limit` instead of growing without bound.
+pub const MAX_TERMS_PER_CALL: usize = 1 << 20;
+
+const INDEX_BITS: u32 = 24;
+const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
+const GENERATION_MASK: u64 = (1 << (64 - INDEX_BITS)) - 1;
+/// Slot 0 of every call is the exception marker made by `enif_wasm_make_badarg`.
+const BADARG_SLOT: u64 = 0;
+
+const _: () = assert!(MAX_TERMS_PER_CALL < INDEX_MASK as usize);
+
+/// What a guest handle refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolved {
+    Term(ErlNifTerm),
+    Badarg,
+}
+
+/// The terms of the call in progress, and the env they live in.
+pub struct TermTable {
+    env: *mut ErlNifEnv,
+    generation: u64,
+    terms: Vec<ErlNifTerm>,
+}
+
+// SAFETY: `env` is only dereferenced (through enif_* calls) while a NIF call
+// that owns it is running on the current thread; between calls it is null.
+unsafe impl Send for TermTable {}
+
+impl Default for TermTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TermTable {
+    pub fn new() -> Self {
+        TermTable {
+            env: ptr::null_mut(),
+            generation: 0,
+            terms: Vec::new(),
+        }
+    }
+
+    /// Opens a call: handles of every earlier call stop resolving.
+    pub fn begin(&mut self, env: *mut ErlNifEnv) {
+        self.generation = (self.generation + 1) & GENERATION_MASK;
+        // The env handle is the generation's low 31 bits; skip the values
+        // that would make it 0 so that a zeroed env never matches.
+        if self.env_handle() == 0 {
+            self.generation = (self.generation + 1) & GENERATION_MASK;
+        }
+        self.env = env;
+        self.terms.clear();
+    }
+
+    /// Closes the call; keeps the table's memory unless a call made it large.
+    pub fn end(&mut self) {
+        self.env = ptr::null_mut();
+        self.terms.clear();
+        if self.terms.capacity() > 4096 {
+            self.terms.shrink_to(64);
+        }
+    }
+
+    pub fn env_handle(&self) -> i32 {
+        (self.generation & 0x7fff_ffff) as i32
+    }
+
+    fn handle_of(&self, slot: u64) -> i64 {
+        ((self.generation << INDEX_BITS) | slot) as i64
+    }
+
+    pub fn badarg_handle(&self) -> i64 {
+        self.handle_of(BADARG_SLOT)
+    }
+
+    /// The env of the call in progress, if `env_handle` names it.
+    pub fn env(&self, env_handle: i32) -> Option<*mut ErlNifEnv> {
+        (!self.env.is_null() && env_handle == self.env_handle()).then_some(self.env)
+    }
+
+    /// Adds a term and returns its handle, or `None` when the table is full.
+    pub fn push(&mut self, term: ErlNifTerm) -> Option<i64> {
+        if self.terms.len() >= MAX_TERMS_PER_CALL {
+            return None;
+        }
+        self.terms.push(term);
+        Some(self.handle_of(self.terms.len() as u64))
+    }
+
+    pub fn resolve(&self, handle: i64) -> Option<Resolved> {
+        let handle = handle as u64;
+        if self.env.is_null() || handle >> INDEX_BITS != self.generation {
+            return None;
+        }
+        match handle & INDEX_MASK {
+            BADARG_SLOT => Some(Resolved::Badarg),
+            slot => self
+                .terms
+                .get(slot as usize - 1)
+                .map(|&t| Resolved::Term(t)),
+        }
+    }
+
+    /// The env and term a getter works on: both must belong to this call.
+    fn term(&self, env_handle: i32, handle: i64) -> Option<(*mut ErlNifEnv, ErlNifTerm)> {
+        let env = self.env(env_handle)?;
+        match self.resolve(handle)? {
+            Resolved::Term(t) => Some((env, t)),
+            Resolved::Badarg => None,
+        }
+    }
+}
+
+/// Per-instance data that host functions can reach from a `Caller`.
+pub struct HostState {
+    /// The guest's exported `memory`, looked up once at instantiation.
+    pub memory: Option<Memory>,
+    pub terms: TermTable,
+    pub limits: StoreLimits,
+}
+
+impl HostState {
+    pub fn new(limits: StoreLimits) -> Self {
+        HostState {
+            memory: None,
+            terms: TermTable::new(),
+            limits,
+        }
+    }
+}
+
+/// `[ptr, ptr+len)` as a range of `mem`, if it lies inside it.
+pub fn guest_range(mem: &[u8], ptr: i32, len: u64) -> Option<std::ops::Range<usize>> {
+    let start = ptr as u32 as u64;
+    let end = start.checked_add(len)?;
+    (end <= mem.len() as u64).then(|| start as usize..end as usize)
+}
+
+/// Writes `bytes` at guest address `ptr`; false if it does not fit.
+fn store_bytes(caller: &mut Caller<'_, HostState>, ptr: i32, bytes: &[u8]) -> bool {
+    let Some(memory) = caller.data().memory else {
+        return false;
+    };
+    let mem = memory.data_mut(caller);
+    match guest_range(mem, ptr, bytes.len() as u64) {
+        Some(range) => {
+            mem[range].copy_from_slice(bytes);
+            true
+        }
+        None => false,
+    }
+}
+
+fn new_term(caller: &mut Caller<'_, HostState>, term: ErlNifTerm) -> wasmtime::Result<i64> {
+    caller.data_mut().terms.push(term).ok_or_else(|| {
+        HostTrap::new(
+            "term_limit",
+            format!("a call may hold at most {MAX_TERMS_PER_CALL} terms"),
+        )
+        .into()
+    })
+}
+
+fn call_env(caller: &Caller<'_, HostState>, env: i32) -> wasmtime::Result<*mut ErlNifEnv> {
+    caller.data().terms.env(env).ok_or_else(|| {
+        HostTrap::new(
+            "bad_env",
+            format!("env handle {env} does not belong to the call in progress"),
+        )
+        .into()
+    })
+}
+
+fn get_int32(mut caller: Caller<'_, HostState>, env: i32, term: i64, out: i32) -> i32 {
+    let Some((env, term)) = caller.data().terms.term(env, term) else {
+        return 0;
+    };
+    let mut value = 0;
+    // SAFETY: env and term belong to the NIF call running on this thread.
+    if unsafe { sys::enif_get_int(env, term, &mut value) } == 0 {
+        return 0;
+    }
+    store_bytes(&mut caller, out, &value.to_le_bytes()) as i32
+}
+
+fn make_int32(caller: Caller<'_, HostState>, env: i32, value: i32) -> wasmtime::Result<i64> {
+    let env = call_env(&caller, env)?;
+    // SAFETY: env belongs to the NIF call running on this thread.
+    let term = unsafe { sys::enif_make_int(env, value) };
+    let mut caller = caller;
+    new_term(&mut caller, term)
+}
+
+fn make_badarg(caller: Caller<'_, HostState>, env: i32) -> wasmtime::Result<i64> {
+    call_env(&caller, env)?;
+    Ok(caller.data().terms.badarg_handle())
+}
+
+fn get_list_cell(mut caller: Caller<'_, HostState>, env: i32, list: i64, head_out: i32, tail_out: i32) -> i32 {
+    let Some((env, list)) = caller.data().terms.term(env, list) else {
+        return 0;
+    };
+    let (mut head, mut tail) = (ErlNifTerm::default(), ErlNifTerm::default());
+    // SAFETY: env and list belong to the NIF call running on this thread.
+    if unsafe { sys::enif_get_list_cell(env, list, &mut head, &mut tail) } == 0 {
+        return 0;
+    }
+    // Both out-pointers are checked before either handle is created, so a bad
+    // pointer leaves the table as it was.
+    let Some(memory) = caller.data().memory else {
+        return 0;
+    };
+    let size = memory.data_size(&caller) as u64;
+    let fits = |p: i32| (p as u32 as u64) + 8 <= size;
+    if !fits(head_out) || !fits(tail_out) {
+        return 0;
+    }
+    let table = &mut caller.data_mut().terms;
+    let (Some(h), Some(t)) = (table.push(head), table.push(tail)) else {
+        return 0;
+    };
+    store_bytes(&mut caller, head_out, &h.to_le_bytes()) as i32
+        & store_bytes(&mut caller, tail_out, &t.to_le_bytes()) as i32
+}
+
+fn is_empty_list(caller: Caller<'_, HostState>, env: i32, term: i64) -> i32 {
+    match caller.data().terms.term(env, term) {
+        // SAFETY: env and term belong to the NIF call running on this thread.
+        Some((env, term)) => unsafe { sys::enif_is_empty_list(env, term) },
+        None => 0,
+    }
+}
+
+/// The bytes of a binary term, borrowed for as long as the call's env lives.
+///
+/// # Safety
+/// `env` and `term` must belong to the NIF call running on this thread, and
+/// the slice must not outlive that call.
+unsafe fn binary_bytes<'a>(env: *mut ErlNifEnv, term: ErlNifTerm) -> Option<&'a [u8]> {
+    let mut bin = MaybeUninit::<ErlNifBinary>::uninit();
+    if sys::enif_inspect_binary(env, term, bin.as_mut_ptr()) == 0 {
+        return None;
+    }
+    let bin = bin.assume_init();
+    if bin.size == 0 {
+        return Some(&[]);
+    }
+    Some(std::slice::from_raw_parts(bin.data, bin.size))
+}
+
+fn get_binary_size(mut caller: Caller<'_, HostState>, env: i32, bin: i64, size_out: i32) -> i32 {
+    let Some((env, bin)) = caller.data().terms.term(env, bin) else {
+        return 0;
+    };
+    // SAFETY: env and bin belong to the NIF call running on this thread.
+    let Some(bytes) = (unsafe { binary_bytes(env, bin) }) else {
+        return 0;
+    };
+    let Ok(size) = u32::try_from(bytes.len()) else {
+        return 0;
+    };
+    store_bytes(&mut caller, size_out, &size.to_le_bytes()) as i32
+}
+
+fn get_binary_bytes(mut caller: Caller<'_, HostState>, env: i32, bin: i64, offset: i32, nbytes: i32, dest: i32) -> i32 {
+    let Some((env, bin)) = caller.data().terms.term(env, bin) else {
+        return 0;
+    };
+    // SAFETY: env and bin belong to the NIF call running on this thread; the
+    // slice is dropped before this host function returns.
+    let Some(bytes) = (unsafe { binary_bytes(env, bin) }) else {
+        return 0;
+    };
+    let Some(src) = guest_range(bytes, offset, nbytes as u32 as u64) else {
+        return 0;
+    };
+    store_bytes(&mut caller, dest, &bytes[src]) as i32
+}
+
+fn make_binary(mut caller: Caller<'_, HostState>, env: i32, src: i32, nbytes: i32) -> wasmtime::Result<i64> {
+    let env = call_env(&caller, env)?;
+    let bad_range = || {
+        HostTrap::new(
+            "bad_pointer",
+            format!(
+                "enif_wasm_make_binary: [{}, +{}) is outside linear memory",
+                src as u32, nbytes as u32
+            ),
+        )
+    };
+    let memory = caller.data().memory.ok_or_else(bad_range)?;
+    let mem = memory.data(&caller);
+    let range = guest_range(mem, src, nbytes as u32 as u64).ok_or_else(bad_range)?;
+    let mut term = ErlNifTerm::default();
+    // SAFETY: env belongs to the NIF call running on this thread; the buffer
+    // returned holds exactly `range.len()` bytes.
+    unsafe {
+        let dst = sys::enif_make_new_binary(env, range.len(), &mut term);
+        if dst.is_null() {
+            return Err(HostTrap::new("alloc_failed", "enif_make_new_binary failed").into());
+        }
+        ptr::copy_nonoverlapping(mem[range.clone()].as_ptr(), dst, range.len());
+    }
+    new_term(&mut caller, term)
+}
+
+/// Longest format string `enif_printf_*` reads before giving up.
+const MAX_FORMAT_LEN: usize = 4096;
+
+fn print_one(caller: &mut Caller<'_, HostState>, fmt: i32, arg: printf::Arg) -> i64 {
+    let Some(memory) = caller.data().memory else {
+        return -1;
+    };
+    let mem = memory.data(&*caller);
+    let Some(format) = printf::c_string(mem, fmt, MAX_FORMAT_LEN) else {
+        return -1;
+    };
+    let text = printf::format(format, arg, |ptr| printf::c_string(mem, ptr, MAX_FORMAT_LEN));
+    let mut out = std::io::stdout().lock();
+    match out.write_all(&text).and_then(|_| out.flush()) {
+        Ok(()) => text.len() as i64,
+        Err(_) => -1,
+    }
+}
+
+fn printf_int(mut caller: Caller<'_, HostState>, fmt: i32, arg: i32) -> i32 {
+    print_one(&mut caller, fmt, printf::Arg::Int(arg as i64)) as i32
+}
+
+fn printf_long(mut caller: Caller<'_, HostState>, fmt: i32, arg: i64) -> i64 {
+    print_one(&mut caller, fmt, printf::Arg::Int(arg))
+}
+
+fn printf_double(mut caller: Caller<'_, HostState>, fmt: i32, arg: f64) -> i32 {
+    print_one(&mut caller, fmt, printf::Arg::Float(arg)) as i32
+}
+
+/// Module name every term-ABI import lives in.
+pub const IMPORT_MODULE: &str = "env";
+
+use ValType::{F64, I32, I64};
+
+/// Name and wasm signature of every import the host provides.
+pub const IMPORTS: &[(&str, &[ValType], &[ValType])] = &[
+    ("enif_wasm_get_int32", &[I32, I64, I32], &[I32]),
+    ("enif_wasm_make_int32", &[I32, I32], &[I64]),
+    ("enif_wasm_make_badarg", &[I32], &[I64]),
+    ("enif_wasm_get_list_cell", &[I32, I64, I32, I32], &[I32]),
+    ("enif_wasm_is_empty_list", &[I32, I64], &[I32]),
+    ("enif_wasm_get_binary_size", &[I32, I64, I32], &[I32]),
+    ("enif_wasm_get_binary_bytes", &[I32, I64, I32, I32, I32], &[I32]),
+    ("enif_wasm_make_binary", &[I32, I32, I32], &[I64]),
+    ("enif_printf_I", &[I32, I32], &[I32]),
+    ("enif_printf_L", &[I32, I64], &[I64]),
+    ("enif_printf_F", &[I32, F64], &[I32]),
+];
+
+pub fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    let m = IMPORT_MODULE;
+    linker.func_wrap(m, "enif_wasm_get_int32", get_int32)?;
+    linker.func_wrap(m, "enif_wasm_make_int32", make_int32)?;
+    linker.func_wrap(m, "enif_wasm_make_badarg", make_badarg)?;
+    linker.func_wrap(m, "enif_wasm_get_list_cell", get_list_cell)?;
+    linker.func_wrap(m, "enif_wasm_is_empty_list", is_empty_list)?;
+    linker.func_wrap(m, "enif_wasm_get_binary_size", get_binary_size)?;
+    linker.func_wrap(m, "enif_wasm_get_binary_bytes", get_binary_bytes)?;
+    linker.func_wrap(m, "enif_wasm_make_binary", make_binary)?;
+    linker.func_wrap(m, "enif_printf_I", printf_int)?;
+    linker.func_wrap(m, "enif_printf_L", printf_long)?;
+    linker.func_wrap(m, "enif_printf_F", printf_double)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fake_env() -> *mut ErlNifEnv {
+        ptr::NonNull::dangling().as_ptr()
+    }
+
+    fn t(raw: usize) -> ErlNifTerm {
+        // SAFETY: ErlNifTerm is a transparent wrapper of a machine word.
+        unsafe { std::mem::transmute::<usize, ErlNifTerm>(raw) }
+    }
+
+    #[test]
+    fn handles_of_an_earlier_call_do_not_resolve() {
+        let mut table = TermTable::new();
+        table.begin(fake_env());
+        let old = table.push(t(42)).unwrap();
+        assert_eq!(table.resolve(old), Some(Resolved::Term(t(42))));
+        table.end();
+        assert_eq!(table.resolve(old), None, "no call in progress");
+        table.begin(fake_env());
+        assert_eq!(table.resolve(old), None, "stale generation");
+        let new = table.push(t(7)).unwrap();
+        assert_ne!(old, new);
+        assert_eq!(table.resolve(new), Some(Resolved::Term(t(7))));
+    }
+
+    #[test]
+    fn forged_handles_do_not_resolve() {
+        let mut table = TermTable::new();
+        table.begin(fake_env());
+        let h = table.push(t(1)).unwrap();
+        assert_eq!(table.resolve(h + 1), None, "index past the end");
+        assert_eq!(table.resolve(0), None);
+        assert_eq!(table.resolve(-1), None);
+        assert_eq!(table.resolve(i64::MIN), None);
+        assert_eq!(table.resolve(table.badarg_handle()), Some(Resolved::Badarg));
+        assert!(table.term(table.env_handle(), table.badarg_handle()).is_none());
+    }
+
+    #[test]
+    fn env_handle_is_per_call_and_never_zero() {
+        let mut table = TermTable::new();
+        assert_eq!(table.env(0), None);
+        table.begin(fake_env());
+        let first = table.env_handle();
+        assert_ne!(first, 0);
+        assert!(table.env(first).is_some());
+        assert!(table.env(first + 1).is_none());
+        table.end();
+        assert!(table.env(first).is_none());
+        table.generation = 0x7fff_fffe;
+        table.begin(fake_env());
+        table.end();
+        table.begin(fake_env());
+        assert_ne!(table.env_handle(), 0);
+    }
+
+    #[test]
+    fn table_is_bounded() {
+        let mut table = TermTable::new();
+        table.begin(fake_env());
+        for i in 0..MAX_TERMS_PER_CALL {
+            assert!(table.push(t(i)).is_some());
+        }
+        assert_eq!(table.push(t(0)), None);
+        table.end();
+        assert!(table.terms.capacity() <= 64);
+    }
+
+    #[test]
+    fn guest_range_rejects_everything_outside_memory() {
+        let mem = [0u8; 16];
+        assert_eq!(guest_range(&mem, 0, 16), Some(0..16));
+        assert_eq!(guest_range(&mem, 16, 0), Some(16..16));
+        assert_eq!(guest_range(&mem, 15, 2), None);
+        assert_eq!(guest_range(&mem, -1, 1), None, "negative is a huge offset");
+        assert_eq!(guest_range(&mem, i32::MAX, u32::MAX as u64), None);
+    }
+}

@@ -1,0 +1,221 @@
+%% @doc Load WebAssembly modules and call them inside the Erlang VM.
+%%
+%% A module is compiled once ({@link load/1}, {@link compile/1}, or
+%% {@link init/1} for the default module) and instantiated as often as
+%% needed ({@link new/1}, {@link instantiate/2}). An instance is a NIF
+%% resource freed by the garbage collector. Functions that take and return
+%% plain numbers are called with {@link call_raw/3}; functions written
+%% against the guest term ABI (`erl_nif_wasm.h') read and build Erlang terms
+%% and are called with {@link call/3}.
+%%
+%% Guest code runs in Wasmtime's sandbox: a trap raises
+%% `{trap, Kind, Message}' and invalidates that instance only; bad handles
+%% and pointers from the guest are refused, never followed.
+-module(wasm_runtime_nif).
+
+-export([init/0, init/1, new/0, new/1,
+         call_raw/3, call/3, print_func/2,
+         load/1, compile/1, instantiate/1, instantiate/2,
+         exports/1, default_module/0]).
+
+-on_load(load_nif/0).
+
+-define(DEFAULT_MODULE_KEY, {?MODULE, default_module}).
+
+-type wasm_module() :: reference().
+%% A compiled module: immutable, shareable between processes.
+-type instance() :: reference().
+%% An instance of a module with its own memory and state.
+-type func_name() :: atom() | binary().
+%% The name of an exported wasm function.
+-type value() :: integer() | float() | nan | infinity | neg_infinity.
+%% A wasm number: i32/i64 as integers, f32/f64 as floats (or the atoms for
+%% the values Erlang floats cannot hold).
+-type value_type() :: i32 | i64 | f32 | f64 | v128 | funcref | externref | ref.
+-type export() :: {Name :: binary(),
+                   {func, Params :: [value_type()], Results :: [value_type()]}
+                   | memory | table | global | tag}.
+-type instance_option() :: process_bound.
+-type trap_reason() :: {trap, Kind :: atom(), Message :: binary()}.
+-type load_error() :: {file, file:filename_all(), file:posix() | badarg | terminated | system_limit}
+                    | compile_error().
+-type compile_error() :: {invalid_module, Message :: binary()}
+                       | {unknown_import, Module :: binary(), Name :: binary(), Kind :: atom()}
+                       | {import_type_mismatch, Name :: binary(), Expected :: binary(), Actual :: binary()}
+                       | {link_error, Message :: binary()}.
+-type instantiate_error() :: trap_reason() | {instantiation_failed, Message :: binary()}.
+
+-export_type([wasm_module/0, instance/0, func_name/0, value/0, value_type/0, export/0,
+              instance_option/0, trap_reason/0, load_error/0, compile_error/0,
+              instantiate_error/0]).
+
+%%% ------------------------------------------------------------------
+%%% The seed API
+%%% ------------------------------------------------------------------
+
+%% @doc Loads the example module bundled in `priv/example.wasm' as the
+%% default module used by {@link new/0} and {@link new/1}.
+-spec init() -> ok | {error, load_error()}.
+init() ->
+    init(filename:join(priv_dir(), "example.wasm")).
+
+%% @doc Loads and compiles the wasm (or WAT) file `Path' as the default
+%% module. Calling it again replaces the default module for later
+%% {@link new/0} calls; instances already created keep theirs.
+-spec init(file:name_all()) -> ok | {error, load_error()}.
+init(Path) ->
+    case load(Path) of
+        {ok, Module} ->
+            persistent_term:put(?DEFAULT_MODULE_KEY, Module),
+            ok;
+        {error, _} = Error ->
+            Error
+    end.
+
+%% @equiv new([])
+-spec new() -> instance().
+new() ->
+    new([]).
+
+%% @doc Creates an instance of the default module (see {@link init/1}).
+%%
+%% By default, concurrent callers of one instance are served one at a time.
+%% With `process_bound', only the calling process may use the instance;
+%% any other raises `"called by wrong process"'. Raises `no_default_module'
+%% before {@link init/1}, and the reason of {@link instantiate/2} if the
+%% instance cannot be created.
+-spec new([instance_option()]) -> instance().
+new(Options) ->
+    case instantiate(default_module(), Options) of
+        {ok, Instance} -> Instance;
+        {error, Reason} -> erlang:error(Reason, [Options])
+    end.
+
+%% @doc Calls the exported function `Name' with plain numbers.
+%%
+%% Each argument must fit its parameter type: i32 takes -2^31..2^32-1, i64
+%% takes -2^63..2^64-1 (both come back signed), f32 and f64 take numbers.
+%% Returns `void' for no result, the value for one, a tuple for several.
+%% Raises `badarg' for a bad argument, `{badarity, Name, Expected, Given}',
+%% `{undefined_function, Name}', and `{trap, Kind, Message}' when the guest
+%% traps, after which the instance raises `{instance_invalidated, Trap}'.
+-spec call_raw(instance(), func_name(), [value()]) -> void | value() | tuple().
+call_raw(_Instance, _Name, _Args) ->
+    erlang:nif_error(nif_not_loaded).
+
+%% @doc Calls the exported term-ABI function `Name' with Erlang terms.
+%%
+%% `Name' must have the wasm type `(i32, i64 x N) -> i64', the C signature
+%% `ERL_NIF_TERM name(ErlNifEnv*, ERL_NIF_TERM...)'. Returns the term the
+%% guest returns; raises `badarg' when the guest returns
+%% `enif_wasm_make_badarg(env)', and as {@link call_raw/3} otherwise.
+-spec call(instance(), func_name(), [term()]) -> term().
+call(_Instance, _Name, _Args) ->
+    erlang:nif_error(nif_not_loaded).
+
+%% @doc Prints the signature of the exported function `Name', as
+%% `add_I32(i32, i32) -> i32'.
+-spec print_func(instance() | wasm_module(), func_name()) -> ok.
+print_func(ModuleOrInstance, Name) ->
+    {Params, Results} = function_type(ModuleOrInstance, Name),
+    io:format("~ts(~ts) -> ~ts~n", [name_binary(Name), join_types(Params), result_types(Results)]).
+
+%%% ------------------------------------------------------------------
+%%% Modules and instances
+%%% ------------------------------------------------------------------
+
+%% @doc Reads and compiles the wasm binary or WAT text file `Path'.
+-spec load(file:name_all()) -> {ok, wasm_module()} | {error, load_error()}.
+load(Path) ->
+    case file:read_file(Path) of
+        {ok, Bytes} -> compile(Bytes);
+        {error, Reason} -> {error, {file, Path, Reason}}
+    end.
+
+%% @doc Compiles a wasm binary or WAT text. Runs on a dirty CPU scheduler.
+%% Imports are checked here: a module may only import the guest term ABI
+%% functions from module `"env"'.
+-spec compile(binary()) -> {ok, wasm_module()} | {error, compile_error()}.
+compile(Bytes) when is_binary(Bytes) ->
+    compile_module(Bytes);
+compile(Bytes) ->
+    erlang:error(badarg, [Bytes]).
+
+%% @equiv instantiate(Module, [])
+-spec instantiate(wasm_module()) -> {ok, instance()} | {error, instantiate_error()}.
+instantiate(Module) ->
+    instantiate(Module, []).
+
+%% @doc Creates an instance of `Module'; see {@link new/1} for the options.
+%% Fails with the trap if the module's start function traps.
+-spec instantiate(wasm_module(), [instance_option()]) ->
+          {ok, instance()} | {error, instantiate_error()}.
+instantiate(Module, Options) when is_list(Options) ->
+    instantiate_module(Module, process_bound(Options, false));
+instantiate(Module, Options) ->
+    erlang:error(badarg, [Module, Options]).
+
+%% @doc The exports of a module, or of an instance's module, with the types
+%% of the functions.
+-spec exports(wasm_module() | instance()) -> [export()].
+exports(ModuleOrInstance) ->
+    module_exports(ModuleOrInstance).
+
+%% @doc The module that {@link new/0} instantiates; raises
+%% `no_default_module' before {@link init/0,1}.
+-spec default_module() -> wasm_module().
+default_module() ->
+    case persistent_term:get(?DEFAULT_MODULE_KEY, undefined) of
+        undefined -> erlang:error(no_default_module);
+        Module -> Module
+    end.
+
+%%% ------------------------------------------------------------------
+%%% Internals
+%%% ------------------------------------------------------------------
+
+process_bound([], ProcessBound) -> ProcessBound;
+process_bound([process_bound | Rest], _) -> process_bound(Rest, true);
+process_bound([Other | _], _) -> erlang:error({bad_option, Other});
+process_bound(Improper, _) -> erlang:error({bad_option, Improper}).
+
+function_type(ModuleOrInstance, Name) ->
+    case lists:keyfind(name_binary(Name), 1, exports(ModuleOrInstance)) of
+        {_, {func, Params, Results}} -> {Params, Results};
+        _ -> erlang:error({undefined_function, Name})
+    end.
+
+name_binary(Name) when is_atom(Name) -> atom_to_binary(Name, utf8);
+name_binary(Name) when is_binary(Name) -> Name;
+name_binary(Name) -> erlang:error(badarg, [Name]).
+
+join_types(Types) ->
+    lists:join(", ", [atom_to_list(T) || T <- Types]).
+
+result_types([]) -> "void";
+result_types([One]) -> atom_to_list(One);
+result_types(Many) -> ["(", join_types(Many), ")"].
+
+priv_dir() ->
+    case code:priv_dir(wasm_runtime_nif) of
+        {error, bad_name} -> erlang:error({no_priv_dir, wasm_runtime_nif});
+        Dir -> Dir
+    end.
+
+load_nif() ->
+    erlang:load_nif(filename:join(priv_dir(), "libwasm_runtime_nif"), 0).
+
+%%% NIF stubs, replaced when the library loads.
+
+-spec compile_module(binary()) -> {ok, wasm_module()} | {error, compile_error()}.
+compile_module(_Bytes) ->
+    erlang:nif_error(nif_not_loaded).
+
+-spec instantiate_module(wasm_module(), boolean()) ->
+          {ok, instance()} | {error, instantiate_error()}.
+instantiate_module(_Module, _ProcessBound) ->
+    erlang:nif_error(nif_not_loaded).
+
+-spec module_exports(wasm_module() | instance()) -> [export()].
+module_exports(_ModuleOrInstance) ->
+    erlang:nif_error(nif_not_loaded).
