@@ -48,7 +48,11 @@ impl Export {
         let ty = func.ty(store);
         let params: Vec<ValType> = ty.params().collect();
         let results: Vec<ValType> = ty.results().collect();
-        let numeric = |tys: &[ValType]| tys.iter().map(NumType::of).collect::<Option<Box<[NumType]>>>();
+        let numeric = |tys: &[ValType]| {
+            tys.iter()
+                .map(NumType::of)
+                .collect::<Option<Box<[NumType]>>>()
+        };
         let shape = match (numeric(&params), numeric(&results)) {
             (Some(p), Some(r)) => Shape::Numeric {
                 term_abi: matches!(&*p, [NumType::I32, rest @ ..] if rest.iter().all(|t| *t == NumType::I64))
@@ -97,7 +101,10 @@ impl Encoder for Name {
 fn name_of(name: Term) -> Name {
     match rustler::Atom::from_term(name) {
         Ok(atom) => Name::Atom(atom),
-        Err(_) => Name::Text(String::from_utf8_lossy(name.decode_as_binary().map(|b| b.as_slice()).unwrap_or(b"")).into()),
+        Err(_) => Name::Text(
+            String::from_utf8_lossy(name.decode_as_binary().map(|b| b.as_slice()).unwrap_or(b""))
+                .into(),
+        ),
     }
 }
 
@@ -162,7 +169,9 @@ impl Encoder for InstantiateError {
     fn encode<'a>(&self, env: Env<'a>) -> Term<'a> {
         match self {
             InstantiateError::Trap(reason) => reason.encode(env),
-            InstantiateError::Failed(msg) => (atoms::instantiation_failed(), msg.as_str()).encode(env),
+            InstantiateError::Failed(msg) => {
+                (atoms::instantiation_failed(), msg.as_str()).encode(env)
+            }
         }
     }
 }
@@ -201,7 +210,7 @@ fn invalidate(state: &mut State, error: &wasmtime::Error) -> Error {
     raise(reason)
 }
 
-fn live<'s>(state: &'s mut State) -> NifResult<&'s mut Live> {
+fn live(state: &mut State) -> NifResult<&mut Live> {
     match state {
         State::Live(live) => Ok(live),
         State::Invalidated(reason) => Err(raise((atoms::instance_invalidated(), reason.clone()))),
@@ -209,20 +218,24 @@ fn live<'s>(state: &'s mut State) -> NifResult<&'s mut Live> {
 }
 
 impl WasmInstance {
-    pub fn new(module: ResourceArc<WasmModule>, owner: Option<LocalPid>) -> Result<Self, InstantiateError> {
+    pub fn new(
+        module: ResourceArc<WasmModule>,
+        owner: Option<LocalPid>,
+    ) -> Result<Self, InstantiateError> {
         let limits = StoreLimitsBuilder::new()
             .memory_size(DEFAULT_MAX_MEMORY)
             .table_elements(DEFAULT_MAX_TABLE_ELEMENTS)
             .build();
         let mut store = Store::new(engine::engine(), HostState::new(limits));
         store.limiter(|state| &mut state.limits);
-        let instance = run_to_completion(module.pre.instantiate_async(&mut store)).map_err(|e| {
-            if e.downcast_ref::<wasmtime::Trap>().is_some() {
-                InstantiateError::Trap(TrapReason::from_error(&e))
-            } else {
-                InstantiateError::Failed(format!("{e:#}"))
-            }
-        })?;
+        let instance =
+            run_to_completion(module.pre.instantiate_async(&mut store)).map_err(|e| {
+                if e.downcast_ref::<wasmtime::Trap>().is_some() {
+                    InstantiateError::Trap(TrapReason::from_error(&e))
+                } else {
+                    InstantiateError::Failed(format!("{e:#}"))
+                }
+            })?;
         let memory = instance.get_memory(&mut store, "memory");
         store.data_mut().memory = memory;
         let live = Live {
@@ -265,7 +278,12 @@ impl WasmInstance {
     }
 
     /// `call_raw/3`: numbers in, numbers out.
-    pub fn call_raw<'a>(&self, env: Env<'a>, name: Term<'a>, args: Term<'a>) -> NifResult<Term<'a>> {
+    pub fn call_raw<'a>(
+        &self,
+        env: Env<'a>,
+        name: Term<'a>,
+        args: Term<'a>,
+    ) -> NifResult<Term<'a>> {
         let mut state = self.enter(env)?;
         let live = live(&mut state)?;
         let index = live.export_index(&self.module, name)?;
@@ -283,7 +301,11 @@ impl WasmInstance {
             ..
         } = &export.shape
         else {
-            return Err(raise((atoms::unsupported_signature(), name_of(name), export.signature.clone())));
+            return Err(raise((
+                atoms::unsupported_signature(),
+                name_of(name),
+                export.signature.clone(),
+            )));
         };
         let given = args.list_length()?;
         if given != param_types.len() {
@@ -328,7 +350,13 @@ impl WasmInstance {
                 term_abi: true,
                 ..
             } => params.len() - 1,
-            _ => return Err(raise((atoms::not_a_term_function(), name_of(name), export.signature.clone()))),
+            _ => {
+                return Err(raise((
+                    atoms::not_a_term_function(),
+                    name_of(name),
+                    export.signature.clone(),
+                )))
+            }
         };
         let given = args.list_length()?;
         if given != arity {
@@ -359,7 +387,43 @@ impl WasmInstance {
             // in its env by a host function during the call.
             Some(Resolved::Term(term)) => Ok(unsafe { Term::new(env, term) }),
             Some(Resolved::Badarg) => Err(Error::BadArg),
-            None => Err(raise((atoms::bad_result_handle(), name_of(name), result_handle))),
+            None => Err(raise((
+                atoms::bad_result_handle(),
+                name_of(name),
+                result_handle,
+            ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Recursion without end must trap with `stack_overflow` even on a thread
+    /// whose own stack is far smaller than `MAX_WASM_STACK`, as a dirty
+    /// scheduler's is: the guest runs on its fiber stack, not the thread's.
+    #[test]
+    fn unbounded_recursion_traps_on_a_small_thread_stack() {
+        engine::init().unwrap();
+        let wat = r#"(module (func $f (export "f") (param i64) (result i64)
+                        (i64.add (call $f (i64.add (local.get 0) (i64.const 1))) (i64.const 1))))"#;
+        let module = crate::module::compile(wat.as_bytes().to_vec()).unwrap();
+        let outcome = std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(move || {
+                let mut store = Store::new(engine::engine(), HostState::new(Default::default()));
+                let instance = run_to_completion(module.pre.instantiate_async(&mut store)).unwrap();
+                let f = instance.get_func(&mut store, "f").unwrap();
+                let mut results = [Val::I64(0)];
+                let error =
+                    run_to_completion(f.call_async(&mut store, &[Val::I64(0)], &mut results))
+                        .unwrap_err();
+                TrapReason::from_error(&error).kind
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(outcome, "stack_overflow");
     }
 }

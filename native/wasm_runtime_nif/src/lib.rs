@@ -31,7 +31,11 @@ fn compile_module<'a>(env: Env<'a>, bytes: Binary<'a>) -> Term<'a> {
 
 /// `{ok, Instance} | {error, Reason}`.
 #[rustler::nif]
-fn instantiate_module<'a>(env: Env<'a>, module: ResourceArc<WasmModule>, process_bound: bool) -> Term<'a> {
+fn instantiate_module<'a>(
+    env: Env<'a>,
+    module: ResourceArc<WasmModule>,
+    process_bound: bool,
+) -> Term<'a> {
     let owner = process_bound.then(|| env.pid());
     match WasmInstance::new(module, owner) {
         Ok(instance) => (atoms::ok(), ResourceArc::new(instance)).encode(env),
@@ -40,12 +44,22 @@ fn instantiate_module<'a>(env: Env<'a>, module: ResourceArc<WasmModule>, process
 }
 
 #[rustler::nif]
-fn call_raw<'a>(env: Env<'a>, instance: ResourceArc<WasmInstance>, name: Term<'a>, args: Term<'a>) -> NifResult<Term<'a>> {
+fn call_raw<'a>(
+    env: Env<'a>,
+    instance: ResourceArc<WasmInstance>,
+    name: Term<'a>,
+    args: Term<'a>,
+) -> NifResult<Term<'a>> {
     instance.call_raw(env, name, args)
 }
 
 #[rustler::nif]
-fn call<'a>(env: Env<'a>, instance: ResourceArc<WasmInstance>, name: Term<'a>, args: Term<'a>) -> NifResult<Term<'a>> {
+fn call<'a>(
+    env: Env<'a>,
+    instance: ResourceArc<WasmInstance>,
+    name: Term<'a>,
+    args: Term<'a>,
+) -> NifResult<Term<'a>> {
     instance.call(env, name, args)
 }
 

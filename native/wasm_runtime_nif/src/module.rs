@@ -44,7 +44,13 @@ impl Encoder for CompileError {
             CompileError::Invalid(msg) => (atoms::invalid_module(), msg.as_str()).encode(env),
             CompileError::UnknownImport { module, name, kind } => {
                 let kind = rustler::Atom::from_str(env, kind).expect("extern kinds are atoms");
-                (atoms::unknown_import(), module.as_str(), name.as_str(), kind).encode(env)
+                (
+                    atoms::unknown_import(),
+                    module.as_str(),
+                    name.as_str(),
+                    kind,
+                )
+                    .encode(env)
             }
             CompileError::ImportTypeMismatch {
                 name,
@@ -67,7 +73,11 @@ pub fn signature(ty: &FuncType) -> String {
     let list = |tys: &mut dyn Iterator<Item = wasmtime::ValType>| {
         tys.map(|t| type_name(&t)).collect::<Vec<_>>().join(", ")
     };
-    format!("({}) -> ({})", list(&mut ty.params()), list(&mut ty.results()))
+    format!(
+        "({}) -> ({})",
+        list(&mut ty.params()),
+        list(&mut ty.results())
+    )
 }
 
 fn extern_kind(ty: &ExternType) -> &'static str {
@@ -86,7 +96,11 @@ fn check_imports(module: &Module) -> Result<(), CompileError> {
     for import in module.imports() {
         let ty = import.ty();
         let provided = (import.module() == term_abi::IMPORT_MODULE)
-            .then(|| term_abi::IMPORTS.iter().find(|(name, _, _)| *name == import.name()))
+            .then(|| {
+                term_abi::IMPORTS
+                    .iter()
+                    .find(|(name, _, _)| *name == import.name())
+            })
             .flatten();
         let (Some((name, params, results)), ExternType::Func(actual)) = (provided, &ty) else {
             return Err(CompileError::UnknownImport {
@@ -95,7 +109,11 @@ fn check_imports(module: &Module) -> Result<(), CompileError> {
                 kind: extern_kind(&ty),
             });
         };
-        let expected = FuncType::new(module.engine(), params.iter().cloned(), results.iter().cloned());
+        let expected = FuncType::new(
+            module.engine(),
+            params.iter().cloned(),
+            results.iter().cloned(),
+        );
         if !FuncType::eq(&expected, actual) {
             return Err(CompileError::ImportTypeMismatch {
                 name: name.to_string(),
@@ -108,7 +126,8 @@ fn check_imports(module: &Module) -> Result<(), CompileError> {
 }
 
 fn compile_here(bytes: &[u8]) -> Result<WasmModule, CompileError> {
-    let module = Module::new(engine::engine(), bytes).map_err(|e| CompileError::Invalid(format!("{e:#}")))?;
+    let module = Module::new(engine::engine(), bytes)
+        .map_err(|e| CompileError::Invalid(format!("{e:#}")))?;
     check_imports(&module)?;
     let pre = engine::linker()
         .instantiate_pre(&module)
@@ -168,7 +187,9 @@ mod tests {
     #[test]
     fn compiles_wat_and_rejects_garbage() {
         init();
-        assert!(compile(b"(module (func (export \"f\") (result i32) i32.const 1))".to_vec()).is_ok());
+        assert!(
+            compile(b"(module (func (export \"f\") (result i32) i32.const 1))".to_vec()).is_ok()
+        );
         match compile(b"\0asm\x01\0\0\0garbage".to_vec()) {
             Err(CompileError::Invalid(msg)) => assert!(!msg.is_empty()),
             other => panic!("expected Invalid, got {other:?}", other = other.err()),
@@ -182,15 +203,27 @@ mod tests {
         let unknown = compile(b"(module (import \"env\" \"nope\" (func)))".to_vec());
         match unknown {
             Err(CompileError::UnknownImport { module, name, kind }) => {
-                assert_eq!((module.as_str(), name.as_str(), kind), ("env", "nope", "func"))
+                assert_eq!(
+                    (module.as_str(), name.as_str(), kind),
+                    ("env", "nope", "func")
+                )
             }
             other => panic!("{:?}", other.err()),
         }
         let memory = compile(b"(module (import \"env\" \"memory\" (memory 1)))".to_vec());
-        assert!(matches!(memory, Err(CompileError::UnknownImport { kind: "memory", .. })));
-        let mistyped = compile(b"(module (import \"env\" \"enif_wasm_make_int32\" (func (param i32))))".to_vec());
+        assert!(matches!(
+            memory,
+            Err(CompileError::UnknownImport { kind: "memory", .. })
+        ));
+        let mistyped = compile(
+            b"(module (import \"env\" \"enif_wasm_make_int32\" (func (param i32))))".to_vec(),
+        );
         match mistyped {
-            Err(CompileError::ImportTypeMismatch { name, expected, actual }) => {
+            Err(CompileError::ImportTypeMismatch {
+                name,
+                expected,
+                actual,
+            }) => {
                 assert_eq!(name, "enif_wasm_make_int32");
                 assert_eq!(expected, "(i32, i32) -> (i64)");
                 assert_eq!(actual, "(i32) -> ()");

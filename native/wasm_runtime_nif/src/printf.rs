@@ -122,7 +122,10 @@ pub fn format<'m>(format: &[u8], arg: Arg, string_at: impl Fn(i32) -> Option<&'m
 fn digits(format: &[u8], i: &mut usize) -> usize {
     let mut n: usize = 0;
     while let Some(d) = format.get(*i).filter(|d| d.is_ascii_digit()) {
-        n = n.saturating_mul(10).saturating_add((d - b'0') as usize).min(1 << 16);
+        n = n
+            .saturating_mul(10)
+            .saturating_add((d - b'0') as usize)
+            .min(1 << 16);
         *i += 1;
     }
     n
@@ -192,7 +195,12 @@ fn signed(out: &mut Vec<u8>, spec: &Spec, value: i64) {
     } else {
         ""
     };
-    pad(out, spec, format!("{sign}{digits}").as_bytes(), spec.precision.is_none())
+    pad(
+        out,
+        spec,
+        format!("{sign}{digits}").as_bytes(),
+        spec.precision.is_none(),
+    )
 }
 
 fn unsigned(out: &mut Vec<u8>, spec: &Spec, conv: u8, value: i64) {
@@ -239,7 +247,10 @@ fn strip_fraction_zeros(s: &mut String) {
 fn general(value: f64, precision: usize, alt: bool) -> String {
     let p = precision.max(1);
     let e = exponential(value, p - 1, alt);
-    let exp: i32 = e.rsplit_once('e').and_then(|(_, x)| x.parse().ok()).unwrap_or(0);
+    let exp: i32 = e
+        .rsplit_once('e')
+        .and_then(|(_, x)| x.parse().ok())
+        .unwrap_or(0);
     if exp < -4 || exp >= p as i32 {
         let (mantissa, exp) = e.split_once('e').unwrap_or((&e, ""));
         let mut mantissa = mantissa.to_string();
@@ -280,7 +291,11 @@ fn float(out: &mut Vec<u8>, spec: &Spec, conv: u8, value: f64) {
             _ => general(magnitude, precision, spec.alt),
         }
     };
-    let body = if upper { body.to_ascii_uppercase() } else { body };
+    let body = if upper {
+        body.to_ascii_uppercase()
+    } else {
+        body
+    };
     let sign = if value.is_sign_negative() && !value.is_nan() {
         "-"
     } else if spec.plus {
@@ -313,7 +328,10 @@ mod tests {
         assert_eq!(fmt("%lld", Arg::Int(i64::MIN)), "-9223372036854775808");
         assert_eq!(fmt("%d", Arg::Int(1 << 32)), "0", "%d is an int");
         assert_eq!(fmt("%hhd", Arg::Int(255)), "-1");
-        assert_eq!(fmt("%x %X %#x %o %#o", Arg::Int(255)), "ff FF 0xff 377 0377");
+        assert_eq!(
+            fmt("%x %X %#x %o %#o", Arg::Int(255)),
+            "ff FF 0xff 377 0377"
+        );
         assert_eq!(fmt("%#010x", Arg::Int(255)), "0x000000ff");
         assert_eq!(fmt("%c", Arg::Int(65)), "A");
         assert_eq!(fmt("%d", Arg::Float(3.9)), "3");
@@ -322,15 +340,18 @@ mod tests {
     #[test]
     fn floats() {
         assert_eq!(fmt("%f", Arg::Float(3.5)), "3.500000");
-        assert_eq!(fmt("%.2f|%8.3f|%-8.1f|%08.2f", Arg::Float(-1.005)), "-1.00|  -1.005|-1.0    |-0001.00");
+        assert_eq!(
+            fmt("%.2f|%8.3f|%-8.1f|%08.2f", Arg::Float(-1.005)),
+            "-1.00|  -1.005|-1.0    |-0001.00"
+        );
         assert_eq!(fmt("%e", Arg::Float(12345.678)), "1.234568e+04");
         assert_eq!(fmt("%E", Arg::Float(0.00012)), "1.200000E-04");
         assert_eq!(fmt("%g", Arg::Float(100000.0)), "100000");
         assert_eq!(fmt("%g", Arg::Float(1000000.0)), "1e+06");
         assert_eq!(fmt("%g", Arg::Float(0.0001)), "0.0001");
         assert_eq!(fmt("%g", Arg::Float(0.00001234)), "1.234e-05");
-        assert_eq!(fmt("%g", Arg::Float(3.14159)), "3.14159");
-        assert_eq!(fmt("%.3g", Arg::Float(3.14159)), "3.14");
+        assert_eq!(fmt("%g", Arg::Float(1.23456)), "1.23456");
+        assert_eq!(fmt("%.3g", Arg::Float(1.23456)), "1.23");
         assert_eq!(fmt("%f %f %f", Arg::Float(f64::NAN)), "nan nan nan");
         assert_eq!(fmt("%F", Arg::Float(f64::NEG_INFINITY)), "-INF");
         assert_eq!(fmt("%f", Arg::Int(2)), "2.000000");

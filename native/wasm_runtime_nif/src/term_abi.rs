@@ -160,7 +160,7 @@ impl HostState {
 pub fn guest_range(mem: &[u8], ptr: i32, len: u64) -> Option<std::ops::Range<usize>> {
     let start = ptr as u32 as u64;
     let end = start.checked_add(len)?;
-    (end <= mem.len() as u64).then(|| start as usize..end as usize)
+    (end <= mem.len() as u64).then_some(start as usize..end as usize)
 }
 
 /// Writes `bytes` at guest address `ptr`; false if it does not fit.
@@ -223,7 +223,13 @@ fn make_badarg(caller: Caller<'_, HostState>, env: i32) -> wasmtime::Result<i64>
     Ok(caller.data().terms.badarg_handle())
 }
 
-fn get_list_cell(mut caller: Caller<'_, HostState>, env: i32, list: i64, head_out: i32, tail_out: i32) -> i32 {
+fn get_list_cell(
+    mut caller: Caller<'_, HostState>,
+    env: i32,
+    list: i64,
+    head_out: i32,
+    tail_out: i32,
+) -> i32 {
     let Some((env, list)) = caller.data().terms.term(env, list) else {
         return 0;
     };
@@ -289,7 +295,14 @@ fn get_binary_size(mut caller: Caller<'_, HostState>, env: i32, bin: i64, size_o
     store_bytes(&mut caller, size_out, &size.to_le_bytes()) as i32
 }
 
-fn get_binary_bytes(mut caller: Caller<'_, HostState>, env: i32, bin: i64, offset: i32, nbytes: i32, dest: i32) -> i32 {
+fn get_binary_bytes(
+    mut caller: Caller<'_, HostState>,
+    env: i32,
+    bin: i64,
+    offset: i32,
+    nbytes: i32,
+    dest: i32,
+) -> i32 {
     let Some((env, bin)) = caller.data().terms.term(env, bin) else {
         return 0;
     };
@@ -304,7 +317,12 @@ fn get_binary_bytes(mut caller: Caller<'_, HostState>, env: i32, bin: i64, offse
     store_bytes(&mut caller, dest, &bytes[src]) as i32
 }
 
-fn make_binary(mut caller: Caller<'_, HostState>, env: i32, src: i32, nbytes: i32) -> wasmtime::Result<i64> {
+fn make_binary(
+    mut caller: Caller<'_, HostState>,
+    env: i32,
+    src: i32,
+    nbytes: i32,
+) -> wasmtime::Result<i64> {
     let env = call_env(&caller, env)?;
     let bad_range = || {
         HostTrap::new(
@@ -342,7 +360,9 @@ fn print_one(caller: &mut Caller<'_, HostState>, fmt: i32, arg: printf::Arg) -> 
     let Some(format) = printf::c_string(mem, fmt, MAX_FORMAT_LEN) else {
         return -1;
     };
-    let text = printf::format(format, arg, |ptr| printf::c_string(mem, ptr, MAX_FORMAT_LEN));
+    let text = printf::format(format, arg, |ptr| {
+        printf::c_string(mem, ptr, MAX_FORMAT_LEN)
+    });
     let mut out = std::io::stdout().lock();
     match out.write_all(&text).and_then(|_| out.flush()) {
         Ok(()) => text.len() as i64,
@@ -375,7 +395,11 @@ pub const IMPORTS: &[(&str, &[ValType], &[ValType])] = &[
     ("enif_wasm_get_list_cell", &[I32, I64, I32, I32], &[I32]),
     ("enif_wasm_is_empty_list", &[I32, I64], &[I32]),
     ("enif_wasm_get_binary_size", &[I32, I64, I32], &[I32]),
-    ("enif_wasm_get_binary_bytes", &[I32, I64, I32, I32, I32], &[I32]),
+    (
+        "enif_wasm_get_binary_bytes",
+        &[I32, I64, I32, I32, I32],
+        &[I32],
+    ),
     ("enif_wasm_make_binary", &[I32, I32, I32], &[I64]),
     ("enif_printf_I", &[I32, I32], &[I32]),
     ("enif_printf_L", &[I32, I64], &[I64]),
@@ -436,7 +460,9 @@ mod tests {
         assert_eq!(table.resolve(-1), None);
         assert_eq!(table.resolve(i64::MIN), None);
         assert_eq!(table.resolve(table.badarg_handle()), Some(Resolved::Badarg));
-        assert!(table.term(table.env_handle(), table.badarg_handle()).is_none());
+        assert!(table
+            .term(table.env_handle(), table.badarg_handle())
+            .is_none());
     }
 
     #[test]

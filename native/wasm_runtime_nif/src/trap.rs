@@ -79,7 +79,8 @@ impl TrapReason {
 
 impl Encoder for TrapReason {
     fn encode<'a>(&self, env: Env<'a>) -> Term<'a> {
-        let kind = rustler::Atom::from_str(env, self.kind).expect("trap kinds are short ASCII atoms");
+        let kind =
+            rustler::Atom::from_str(env, self.kind).expect("trap kinds are short ASCII atoms");
         (atoms::trap(), kind, self.message.as_str()).encode(env)
     }
 }
@@ -93,7 +94,11 @@ mod tests {
         let wasm = wasmtime::Error::from(Trap::IntegerDivisionByZero);
         let reason = TrapReason::from_error(&wasm);
         assert_eq!(reason.kind, "integer_divide_by_zero");
-        assert!(reason.message.contains("divide by zero"), "{}", reason.message);
+        assert!(
+            reason.message.contains("divide by zero"),
+            "{}",
+            reason.message
+        );
 
         let host = wasmtime::Error::from(HostTrap::new("bad_env", "env 3 is not this call's"));
         let reason = TrapReason::from_error(&host);

@@ -84,7 +84,8 @@ pub fn to_val(term: Term, ty: NumType) -> Option<Val> {
             let f = float_arg(term)?;
             let narrowed = f as f32;
             // A finite value past f32's range would silently become infinity.
-            (f.is_finite() == narrowed.is_finite() || f.is_nan()).then(|| Val::F32(narrowed.to_bits()))
+            (f.is_finite() == narrowed.is_finite() || f.is_nan())
+                .then(|| Val::F32(narrowed.to_bits()))
         }
         NumType::F64 => float_arg(term).map(|f| Val::F64(f.to_bits())),
     }
