@@ -16,7 +16,7 @@
 -export([init/0, init/1, new/0, new/1,
          call_raw/3, call/3, print_func/2,
          load/1, compile/1, instantiate/1, instantiate/2,
-         exports/1, default_module/0]).
+         exports/1, default_module/0, live_counts/0]).
 
 -on_load(load_nif/0).
 
@@ -169,6 +169,13 @@ default_module() ->
         undefined -> erlang:error(no_default_module);
         Module -> Module
     end.
+
+%% @doc How many modules and instances are alive in this VM. Both are
+%% freed by the garbage collector once no process refers to them (an
+%% instance also keeps its module alive).
+-spec live_counts() -> #{modules := non_neg_integer(), instances := non_neg_integer()}.
+live_counts() ->
+    erlang:nif_error(nif_not_loaded).
 
 %%% ------------------------------------------------------------------
 %%% Internals

@@ -21,4 +21,6 @@ rustler::atoms! {
     not_a_term_function,
     bad_result_handle,
     badarity,
+    modules,
+    instances,
 }

@@ -11,6 +11,7 @@ use wasmtime::{Func, Instance, Store, StoreLimitsBuilder, Val, ValType};
 
 use crate::atoms;
 use crate::engine;
+use crate::live_count;
 use crate::module::WasmModule;
 use crate::term_abi::{HostState, Resolved};
 use crate::trap::TrapReason;
@@ -119,6 +120,9 @@ impl Live {
         }
         let text = match atom {
             Some(_) => name.atom_to_string()?,
+            // Only atoms and binaries name functions; a charlist would be
+            // accepted by `decode_as_binary` as an iolist.
+            None if !name.is_binary() => return Err(Error::BadArg),
             None => std::str::from_utf8(name.decode_as_binary()?.as_slice())
                 .map_err(|_| Error::BadArg)?
                 .to_owned(),
@@ -154,6 +158,7 @@ pub struct WasmInstance {
     /// Set for `process_bound` instances: the only process that may call.
     owner: Option<LocalPid>,
     state: Mutex<State>,
+    _live: live_count::Token,
 }
 
 #[rustler::resource_impl]
@@ -250,6 +255,7 @@ impl WasmInstance {
             module,
             owner,
             state: Mutex::new(State::Live(Box::new(live))),
+            _live: live_count::Token::new(&live_count::INSTANCES),
         })
     }
 

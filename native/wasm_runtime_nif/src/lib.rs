@@ -8,6 +8,7 @@
 mod atoms;
 pub mod engine;
 pub mod instance;
+mod live_count;
 pub mod module;
 pub mod printf;
 pub mod term_abi;
@@ -71,6 +72,15 @@ fn module_exports<'a>(env: Env<'a>, module_or_instance: Term<'a>) -> NifResult<T
     }
     let instance: ResourceArc<WasmInstance> = module_or_instance.decode()?;
     Ok(module::exports(env, &instance.module().module))
+}
+
+/// `#{modules => N, instances => N}`: how many are alive right now.
+#[rustler::nif]
+fn live_counts(env: Env) -> Term {
+    let map = rustler::Term::map_new(env);
+    map.map_put(atoms::modules(), live_count::get(&live_count::MODULES))
+        .and_then(|m| m.map_put(atoms::instances(), live_count::get(&live_count::INSTANCES)))
+        .expect("putting into a fresh map cannot fail")
 }
 
 fn load(_env: Env, _info: Term) -> bool {

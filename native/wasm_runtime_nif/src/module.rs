@@ -5,6 +5,7 @@ use wasmtime::{ExternType, FuncType, InstancePre, Module};
 
 use crate::atoms;
 use crate::engine;
+use crate::live_count;
 use crate::term_abi::{self, HostState};
 use crate::values::type_name;
 
@@ -16,6 +17,7 @@ const COMPILE_THREAD_STACK: usize = 16 * 1024 * 1024;
 pub struct WasmModule {
     pub module: Module,
     pub pre: InstancePre<HostState>,
+    _live: live_count::Token,
 }
 
 #[rustler::resource_impl]
@@ -132,7 +134,11 @@ fn compile_here(bytes: &[u8]) -> Result<WasmModule, CompileError> {
     let pre = engine::linker()
         .instantiate_pre(&module)
         .map_err(|e| CompileError::Link(format!("{e:#}")))?;
-    Ok(WasmModule { module, pre })
+    Ok(WasmModule {
+        module,
+        pre,
+        _live: live_count::Token::new(&live_count::MODULES),
+    })
 }
 
 /// Compiles wasm or WAT text into a module ready to instantiate.

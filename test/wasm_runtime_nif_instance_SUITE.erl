@@ -1,0 +1,134 @@
+%% Instances: options, process binding, sharing between processes, and
+%% freeing by the garbage collector.
+-module(wasm_runtime_nif_instance_SUITE).
+
+-export([all/0, init_per_suite/1, end_per_suite/1]).
+-export([options_are_checked/1, process_bound_is_per_process/1,
+         shared_instance_serialises_callers/1, separate_instances_run_in_parallel/1,
+         instances_are_freed_by_gc/1, instance_keeps_its_module_alive/1,
+         new_before_init_raises/1, bad_arguments_to_every_function/1]).
+
+-include_lib("common_test/include/ct.hrl").
+-include_lib("stdlib/include/assert.hrl").
+
+-import(wasm_test_util, [raised/1, call_in_new_process/1]).
+
+all() ->
+    [options_are_checked, process_bound_is_per_process, shared_instance_serialises_callers,
+     separate_instances_run_in_parallel, instances_are_freed_by_gc,
+     instance_keeps_its_module_alive, new_before_init_raises, bad_arguments_to_every_function].
+
+init_per_suite(Config) ->
+    ok = wasm_runtime_nif:init(),
+    Config.
+
+end_per_suite(_Config) ->
+    ok.
+
+numbers(Config) ->
+    wasm_test_util:load(Config, "../wasm_runtime_nif_call_raw_SUITE_data/numbers.wat").
+
+options_are_checked(Config) ->
+    M = numbers(Config),
+    {ok, _} = wasm_runtime_nif:instantiate(M, []),
+    {ok, _} = wasm_runtime_nif:instantiate(M, [process_bound]),
+    ?assertEqual({bad_option, bogus}, raised(fun() -> wasm_runtime_nif:instantiate(M, [bogus]) end)),
+    ?assertEqual({bad_option, {process_bound, true}},
+                 raised(fun() -> wasm_runtime_nif:instantiate(M, [{process_bound, true}]) end)),
+    ?assertEqual(badarg, raised(fun() -> wasm_runtime_nif:instantiate(M, process_bound) end)),
+    ?assertEqual({bad_option, bogus}, raised(fun() -> wasm_runtime_nif:new([bogus]) end)),
+    ?assertEqual({bad_option, x}, raised(fun() -> wasm_runtime_nif:new([process_bound | x]) end)),
+    ?assertEqual(badarg, raised(fun() -> wasm_runtime_nif:instantiate(make_ref(), []) end)).
+
+process_bound_is_per_process(Config) ->
+    {ok, Mine} = wasm_runtime_nif:instantiate(numbers(Config), [process_bound]),
+    ?assertEqual(1, wasm_runtime_nif:call_raw(Mine, bump, [])),
+    ?assertEqual("called by wrong process",
+                 call_in_new_process(fun() -> wasm_runtime_nif:call_raw(Mine, bump, []) end)),
+    %% The refused call did not run.
+    ?assertEqual(2, wasm_runtime_nif:call_raw(Mine, bump, [])),
+    %% An instance bound to another process refuses us.
+    Self = self(),
+    spawn(fun() -> Self ! {theirs, wasm_runtime_nif:new([process_bound])} end),
+    Theirs = receive {theirs, T} -> T end,
+    ?assertEqual("called by wrong process", raised(fun() -> wasm_runtime_nif:call(Theirs, add_terms, [1, 2]) end)).
+
+%% Many processes hammer one instance with a read-modify-write of guest
+%% state: with calls serialised no update is lost.
+shared_instance_serialises_callers(Config) ->
+    {ok, I} = wasm_runtime_nif:instantiate(numbers(Config)),
+    Procs = 16,
+    Calls = 2000,
+    Parent = self(),
+    Pids = [spawn_link(fun() ->
+                           [wasm_runtime_nif:call_raw(I, bump, []) || _ <- lists:seq(1, Calls)],
+                           Parent ! {done, self()}
+                       end) || _ <- lists:seq(1, Procs)],
+    [receive {done, Pid} -> ok end || Pid <- Pids],
+    ?assertEqual(Procs * Calls + 1, wasm_runtime_nif:call_raw(I, bump, [])).
+
+separate_instances_run_in_parallel(Config) ->
+    M = numbers(Config),
+    Parent = self(),
+    Pids = [spawn_link(fun() ->
+                           {ok, I} = wasm_runtime_nif:instantiate(M, [process_bound]),
+                           Last = lists:last([wasm_runtime_nif:call_raw(I, bump, []) || _ <- lists:seq(1, 1000)]),
+                           Parent ! {done, self(), Last}
+                       end) || _ <- lists:seq(1, 8)],
+    [receive {done, Pid, Last} -> ?assertEqual(1000, Last) end || Pid <- Pids].
+
+instances_are_freed_by_gc(Config) ->
+    M = numbers(Config),
+    erlang:garbage_collect(),
+    #{instances := Before} = wasm_runtime_nif:live_counts(),
+    VmBefore = vm_size_kb(),
+    [begin
+         {ok, I} = wasm_runtime_nif:instantiate(M),
+         1 = wasm_runtime_nif:call_raw(I, bump, [])
+     end || _ <- lists:seq(1, 5000)],
+    erlang:garbage_collect(),
+    ?assert(wasm_test_util:wait_until(
+              fun() -> maps:get(instances, wasm_runtime_nif:live_counts()) =< Before end, 5000)),
+    %% Each instance reserves gigabytes of address space for its memory; had
+    %% any been kept, the address space would show it.
+    VmAfter = vm_size_kb(),
+    ct:log("VmSize before ~p kB, after ~p kB", [VmBefore, VmAfter]),
+    ?assert(VmAfter < VmBefore + 1024 * 1024).
+
+instance_keeps_its_module_alive(_Config) ->
+    {ok, M} = wasm_runtime_nif:compile(<<"(module (func (export \"f\") (result i32) (i32.const 9)))">>),
+    {ok, I} = wasm_runtime_nif:instantiate(M),
+    erlang:garbage_collect(),
+    ?assertEqual(9, wasm_runtime_nif:call_raw(I, f, [])).
+
+new_before_init_raises(_Config) ->
+    Saved = wasm_runtime_nif:default_module(),
+    persistent_term:erase({wasm_runtime_nif, default_module}),
+    try
+        ?assertEqual(no_default_module, raised(fun() -> wasm_runtime_nif:new() end)),
+        ?assertEqual(no_default_module, raised(fun() -> wasm_runtime_nif:default_module() end))
+    after
+        persistent_term:put({wasm_runtime_nif, default_module}, Saved)
+    end.
+
+bad_arguments_to_every_function(Config) ->
+    I = wasm_runtime_nif:new(),
+    M = numbers(Config),
+    Bad = [make_ref(), self(), 42, "str", <<"bin">>, {I}, [I], #{}],
+    [?assertMatch(badarg, raised(fun() -> wasm_runtime_nif:call_raw(B, add_I32, [1, 2]) end)) || B <- Bad],
+    [?assertMatch(badarg, raised(fun() -> wasm_runtime_nif:call(B, add_terms, [1, 2]) end)) || B <- Bad],
+    [?assertMatch(badarg, raised(fun() -> wasm_runtime_nif:exports(B) end)) || B <- Bad],
+    [?assertMatch(badarg, raised(fun() -> wasm_runtime_nif:instantiate(B) end)) || B <- Bad],
+    [?assertMatch(badarg, raised(fun() -> wasm_runtime_nif:print_func(B, add_I32) end)) || B <- Bad],
+    [?assertMatch({bad_option, _}, raised(fun() -> wasm_runtime_nif:new([B]) end)) || B <- Bad],
+    [?assertMatch(badarg, raised(fun() -> wasm_runtime_nif:compile(B) end)) || B <- Bad -- [<<"bin">>]],
+    [?assertMatch({error, {file, _, _}}, wasm_runtime_nif:init(B)) || B <- ["/no/such/file", <<"/no/such">>]],
+    ?assertMatch({error, {file, _, badarg}}, wasm_runtime_nif:load({not_a_path})),
+    ?assertMatch({error, {file, _, _}}, wasm_runtime_nif:init(42)),
+    ?assertEqual(badarg, raised(fun() -> wasm_runtime_nif:call_raw(M, bump, []) end)).
+
+vm_size_kb() ->
+    {ok, Status} = file:read_file("/proc/self/status"),
+    [Line] = [L || L <- binary:split(Status, <<"\n">>, [global]), binary:match(L, <<"VmSize:">>) =/= nomatch],
+    [_, Kb | _] = binary:split(Line, [<<" ">>, <<"\t">>], [global, trim_all]),
+    binary_to_integer(Kb).

@@ -1,0 +1,197 @@
+%% Modules: compile from wasm or WAT, load from files, several at once,
+%% exports, print_func, and the errors of each.
+-module(wasm_runtime_nif_module_SUITE).
+
+-export([all/0]).
+-export([compile_wat_and_wasm/1, load_files/1, several_modules_at_once/1,
+         instances_have_their_own_state/1, exports_with_types/1, print_func_output/1,
+         compile_errors/1, import_errors/1, module_outlives_its_binary/1,
+         modules_are_freed_by_gc/1, any_bytes_are_safe/1]).
+
+-include_lib("common_test/include/ct.hrl").
+-include_lib("stdlib/include/assert.hrl").
+
+-import(wasm_test_util, [raised/1]).
+
+all() ->
+    [compile_wat_and_wasm, load_files, several_modules_at_once, instances_have_their_own_state,
+     exports_with_types, print_func_output, compile_errors, import_errors,
+     module_outlives_its_binary, modules_are_freed_by_gc, any_bytes_are_safe].
+
+-define(ADD_WAT, <<"(module (func (export \"add\") (param i32 i32) (result i32)"
+                   " (i32.add (local.get 0) (local.get 1))))">>).
+
+%% The same module as ?ADD_WAT, in the binary format.
+add_wasm() ->
+    <<0, "asm", 1, 0, 0, 0,
+      1, 7, 1, 16#60, 2, 16#7f, 16#7f, 1, 16#7f,     % type: (i32, i32) -> i32
+      3, 2, 1, 0,                                    % func 0 has type 0
+      7, 7, 1, 3, "add", 0, 0,                       % export "add" = func 0
+      10, 9, 1, 7, 0, 16#20, 0, 16#20, 1, 16#6a, 16#0b>>. % local.get 0 1, i32.add
+
+compile_wat_and_wasm(_Config) ->
+    {ok, FromText} = wasm_runtime_nif:compile(?ADD_WAT),
+    {ok, FromBinary} = wasm_runtime_nif:compile(add_wasm()),
+    [begin
+         {ok, I} = wasm_runtime_nif:instantiate(M),
+         ?assertEqual(5, wasm_runtime_nif:call_raw(I, add, [2, 3]))
+     end || M <- [FromText, FromBinary]],
+    ?assertEqual(wasm_runtime_nif:exports(FromText), wasm_runtime_nif:exports(FromBinary)).
+
+load_files(Config) ->
+    Priv = ?config(priv_dir, Config),
+    WasmFile = filename:join(Priv, "add.wasm"),
+    ok = file:write_file(WasmFile, add_wasm()),
+    {ok, M} = wasm_runtime_nif:load(WasmFile),
+    {ok, I} = wasm_runtime_nif:instantiate(M),
+    ?assertEqual(5, wasm_runtime_nif:call_raw(I, add, [2, 3])),
+    %% WAT files, with paths as binaries.
+    {ok, _} = wasm_runtime_nif:load(list_to_binary(filename:join(?config(data_dir, Config), "counter.wat"))),
+    ?assertEqual({error, {file, "/nonexistent/x.wasm", enoent}}, wasm_runtime_nif:load("/nonexistent/x.wasm")).
+
+several_modules_at_once(Config) ->
+    {ok, Add} = wasm_runtime_nif:compile(?ADD_WAT),
+    Counter = wasm_test_util:load(Config, "counter.wat"),
+    ok = wasm_runtime_nif:init(),
+    {ok, A} = wasm_runtime_nif:instantiate(Add),
+    {ok, C} = wasm_runtime_nif:instantiate(Counter),
+    D = wasm_runtime_nif:new(),
+    ?assertEqual(5, wasm_runtime_nif:call_raw(A, add, [2, 3])),
+    ?assertEqual(1, wasm_runtime_nif:call_raw(C, next, [])),
+    ?assertEqual(11, wasm_runtime_nif:call_raw(D, add_I32, [4, 7])),
+    ?assertEqual({undefined_function, next}, raised(fun() -> wasm_runtime_nif:call_raw(A, next, []) end)).
+
+instances_have_their_own_state(Config) ->
+    Counter = wasm_test_util:load(Config, "counter.wat"),
+    {ok, A} = wasm_runtime_nif:instantiate(Counter),
+    {ok, B} = wasm_runtime_nif:instantiate(Counter),
+    [1, 2, 3] = [wasm_runtime_nif:call_raw(A, next, []) || _ <- [1, 2, 3]],
+    ?assertEqual(1, wasm_runtime_nif:call_raw(B, next, [])),
+    ?assertEqual(4, wasm_runtime_nif:call_raw(A, next, [])).
+
+exports_with_types(Config) ->
+    Numbers = wasm_test_util:load(Config, "../wasm_runtime_nif_call_raw_SUITE_data/numbers.wat"),
+    Exports = wasm_runtime_nif:exports(Numbers),
+    ?assertEqual({<<"add_i32">>, {func, [i32, i32], [i32]}}, lists:keyfind(<<"add_i32">>, 1, Exports)),
+    ?assertEqual({<<"mixed">>, {func, [i32, i64, f32, f64], [f64, f32, i64, i32]}},
+                 lists:keyfind(<<"mixed">>, 1, Exports)),
+    ?assertEqual({<<"nothing">>, {func, [], []}}, lists:keyfind(<<"nothing">>, 1, Exports)),
+    ?assertEqual({<<"takes_v128">>, {func, [v128], [i32]}}, lists:keyfind(<<"takes_v128">>, 1, Exports)),
+    ?assertEqual({<<"gives_funcref">>, {func, [], [funcref]}}, lists:keyfind(<<"gives_funcref">>, 1, Exports)),
+    ?assertEqual({<<"memory">>, memory}, lists:keyfind(<<"memory">>, 1, Exports)),
+    ?assertEqual({<<"a_global">>, global}, lists:keyfind(<<"a_global">>, 1, Exports)),
+    ?assertEqual({<<"a_table">>, table}, lists:keyfind(<<"a_table">>, 1, Exports)),
+    %% An instance answers for its module.
+    {ok, I} = wasm_runtime_nif:instantiate(Numbers),
+    ?assertEqual(Exports, wasm_runtime_nif:exports(I)),
+    ?assertEqual(badarg, raised(fun() -> wasm_runtime_nif:exports(make_ref()) end)),
+    ?assertEqual(badarg, raised(fun() -> wasm_runtime_nif:exports(not_a_module) end)).
+
+print_func_output(Config) ->
+    Numbers = wasm_test_util:load(Config, "../wasm_runtime_nif_call_raw_SUITE_data/numbers.wat"),
+    {ok, I} = wasm_runtime_nif:instantiate(Numbers),
+    ?assertEqual("add_i32(i32, i32) -> i32\n", captured(fun() -> wasm_runtime_nif:print_func(I, add_i32) end)),
+    ?assertEqual("nothing() -> void\n", captured(fun() -> wasm_runtime_nif:print_func(I, <<"nothing">>) end)),
+    ?assertEqual("swap(i32, i64) -> (i64, i32)\n", captured(fun() -> wasm_runtime_nif:print_func(Numbers, swap) end)),
+    ?assertEqual({undefined_function, nope}, raised(fun() -> wasm_runtime_nif:print_func(I, nope) end)),
+    ?assertEqual({undefined_function, memory}, raised(fun() -> wasm_runtime_nif:print_func(I, memory) end)),
+    ?assertEqual(badarg, raised(fun() -> wasm_runtime_nif:print_func(I, "add_i32") end)).
+
+%% What Fun prints through io, with its result checked to be ok.
+captured(Fun) ->
+    {ok, Device} = file:open([], [ram, read, write, binary]),
+    Old = group_leader(),
+    Capture = spawn_link(fun() -> capture_loop([]) end),
+    group_leader(Capture, self()),
+    try
+        ok = Fun()
+    after
+        group_leader(Old, self())
+    end,
+    ok = file:close(Device),
+    Capture ! {get, self()},
+    receive {text, Text} -> Text end.
+
+capture_loop(Acc) ->
+    receive
+        {io_request, From, ReplyAs, {put_chars, Encoding, Chars}} ->
+            From ! {io_reply, ReplyAs, ok},
+            capture_loop([unicode:characters_to_list(Chars, Encoding) | Acc]);
+        {io_request, From, ReplyAs, {put_chars, Encoding, M, F, A}} ->
+            From ! {io_reply, ReplyAs, ok},
+            capture_loop([unicode:characters_to_list(apply(M, F, A), Encoding) | Acc]);
+        {io_request, From, ReplyAs, _} ->
+            From ! {io_reply, ReplyAs, {error, enotsup}},
+            capture_loop(Acc);
+        {get, Pid} ->
+            Pid ! {text, lists:flatten(lists:reverse(Acc))}
+    end.
+
+compile_errors(_Config) ->
+    [?assertMatch({error, {invalid_module, Msg}} when is_binary(Msg), wasm_runtime_nif:compile(Bytes))
+     || Bytes <- [<<>>, <<"garbage">>, <<0, "asm">>, <<0, "asm", 2, 0, 0, 0>>,
+                  <<"(module (func (result i32)))">>,            % type error
+                  <<"(module (func (export \"f\") (call 5)))">>, % unknown function
+                  binary:part(add_wasm(), 0, 20)]],              % truncated
+    [?assertEqual(badarg, raised(fun() -> wasm_runtime_nif:compile(Bad) end))
+     || Bad <- ["(module)", 42, undefined, [<<"(module)">>]]].
+
+import_errors(_Config) ->
+    ?assertEqual({error, {unknown_import, <<"env">>, <<"nope">>, func}},
+                 wasm_runtime_nif:compile(<<"(module (import \"env\" \"nope\" (func)))">>)),
+    ?assertEqual({error, {unknown_import, <<"wasi_snapshot_preview1">>, <<"fd_write">>, func}},
+                 wasm_runtime_nif:compile(<<"(module (import \"wasi_snapshot_preview1\" \"fd_write\""
+                                            " (func (param i32 i32 i32 i32) (result i32))))">>)),
+    ?assertEqual({error, {unknown_import, <<"env">>, <<"memory">>, memory}},
+                 wasm_runtime_nif:compile(<<"(module (import \"env\" \"memory\" (memory 1)))">>)),
+    ?assertEqual({error, {import_type_mismatch, <<"enif_wasm_make_int32">>,
+                          <<"(i32, i32) -> (i64)">>, <<"(i32) -> (i64)">>}},
+                 wasm_runtime_nif:compile(<<"(module (import \"env\" \"enif_wasm_make_int32\""
+                                            " (func (param i32) (result i64))))">>)),
+    %% The term-ABI imports from another module name are unknown too.
+    ?assertMatch({error, {unknown_import, <<"erlang">>, <<"enif_wasm_make_int32">>, func}},
+                 wasm_runtime_nif:compile(<<"(module (import \"erlang\" \"enif_wasm_make_int32\""
+                                            " (func (param i32 i32) (result i64))))">>)).
+
+module_outlives_its_binary(_Config) ->
+    {ok, M} = wasm_runtime_nif:compile(binary:copy(?ADD_WAT)),
+    erlang:garbage_collect(),
+    {ok, I} = wasm_runtime_nif:instantiate(M),
+    ?assertEqual(5, wasm_runtime_nif:call_raw(I, add, [2, 3])).
+
+modules_are_freed_by_gc(_Config) ->
+    erlang:garbage_collect(),
+    #{modules := Before} = wasm_runtime_nif:live_counts(),
+    Self = self(),
+    Pid = spawn(fun() ->
+                    Ms = [element(2, wasm_runtime_nif:compile(?ADD_WAT)) || _ <- lists:seq(1, 20)],
+                    Is = [element(2, wasm_runtime_nif:instantiate(M)) || M <- Ms],
+                    Self ! {counts, wasm_runtime_nif:live_counts(), length(Is)}
+                end),
+    receive {counts, #{modules := During}, 20} -> ?assert(During >= Before + 20) end,
+    MRef = monitor(process, Pid),
+    receive {'DOWN', MRef, process, Pid, _} -> ok end,
+    ?assert(wasm_test_util:wait_until(
+              fun() -> maps:get(modules, wasm_runtime_nif:live_counts()) =< Before end, 5000)).
+
+%% Random and mutated bytes never crash the VM: compile either fails with a
+%% reason or gives a module whose instantiation succeeds or fails cleanly.
+any_bytes_are_safe(_Config) ->
+    rand:seed(exsss, {1, 2, 3}),
+    Valid = add_wasm(),
+    Inputs = [crypto:strong_rand_bytes(rand:uniform(200)) || _ <- lists:seq(1, 200)]
+        ++ [mutate(Valid) || _ <- lists:seq(1, 500)],
+    [case wasm_runtime_nif:compile(Bytes) of
+         {error, _} -> ok;
+         {ok, M} ->
+             case wasm_runtime_nif:instantiate(M) of
+                 {ok, _} -> ok;
+                 {error, _} -> ok
+             end
+     end || Bytes <- Inputs],
+    ok.
+
+mutate(Bin) ->
+    Pos = rand:uniform(byte_size(Bin)) - 1,
+    <<Before:Pos/binary, _, After/binary>> = Bin,
+    <<Before/binary, (rand:uniform(256) - 1), After/binary>>.

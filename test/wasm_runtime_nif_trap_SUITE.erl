@@ -1,0 +1,101 @@
+%% Traps: every kind raises {trap, Kind, Message}, invalidates that instance
+%% only, and never harms the VM.
+-module(wasm_runtime_nif_trap_SUITE).
+
+-export([all/0]).
+-export([every_trap_kind/1, trapped_instance_is_invalidated/1,
+         other_instances_are_unaffected/1, stack_overflow_on_every_scheduler/1,
+         start_function_trap_fails_instantiation/1, memory_growth_is_capped/1,
+         trapping_in_a_loop_does_not_leak/1]).
+
+-include_lib("common_test/include/ct.hrl").
+-include_lib("stdlib/include/assert.hrl").
+
+-import(wasm_test_util, [raised/1]).
+
+all() ->
+    [every_trap_kind, trapped_instance_is_invalidated, other_instances_are_unaffected,
+     stack_overflow_on_every_scheduler, start_function_trap_fails_instantiation,
+     memory_growth_is_capped, trapping_in_a_loop_does_not_leak].
+
+traps() ->
+    [{unreachable, unreachable, []},
+     {memory_out_of_bounds, out_of_bounds, []},
+     {integer_divide_by_zero, divide, [1, 0]},
+     {integer_overflow, divide, [-16#80000000, -1]},
+     {bad_conversion_to_integer, bad_conversion, [nan]},
+     {integer_overflow, bad_conversion, [1.0e10]},
+     {stack_overflow, recurse, [0]},
+     {indirect_call_to_null, call_null, []},
+     {bad_signature, bad_signature, []},
+     {table_out_of_bounds, table_out_of_bounds, []}].
+
+every_trap_kind(Config) ->
+    [begin
+         I = wasm_test_util:instance(Config, "traps.wat"),
+         {trap, Kind, Message} = raised(fun() -> wasm_runtime_nif:call_raw(I, Name, Args) end),
+         ?assertEqual(Expected, Kind),
+         ?assert(is_binary(Message) andalso byte_size(Message) > 0)
+     end || {Expected, Name, Args} <- traps()].
+
+trapped_instance_is_invalidated(Config) ->
+    I = wasm_test_util:instance(Config, "traps.wat"),
+    ?assertEqual(42, wasm_runtime_nif:call_raw(I, ok, [])),
+    Trap = raised(fun() -> wasm_runtime_nif:call_raw(I, unreachable, []) end),
+    ?assertMatch({trap, unreachable, _}, Trap),
+    %% Later calls, of any function and either kind, name the original trap.
+    ?assertEqual({instance_invalidated, Trap}, raised(fun() -> wasm_runtime_nif:call_raw(I, ok, []) end)),
+    ?assertEqual({instance_invalidated, Trap}, raised(fun() -> wasm_runtime_nif:call(I, ok, []) end)),
+    ?assertEqual({instance_invalidated, Trap}, raised(fun() -> wasm_runtime_nif:call_raw(I, divide, [1, 0]) end)).
+
+other_instances_are_unaffected(Config) ->
+    Module = wasm_test_util:load(Config, "traps.wat"),
+    {ok, A} = wasm_runtime_nif:instantiate(Module),
+    {ok, B} = wasm_runtime_nif:instantiate(Module),
+    ?assertMatch({trap, _, _}, raised(fun() -> wasm_runtime_nif:call_raw(A, recurse, [0]) end)),
+    ?assertEqual(42, wasm_runtime_nif:call_raw(B, ok, [])),
+    {ok, C} = wasm_runtime_nif:instantiate(Module),
+    ?assertEqual(42, wasm_runtime_nif:call_raw(C, ok, [])).
+
+%% Guest recursion runs on its own fiber stack, so it traps the same way
+%% whatever kind of scheduler thread the calling code happens to be on.
+stack_overflow_on_every_scheduler(Config) ->
+    Module = wasm_test_util:load(Config, "traps.wat"),
+    Run = fun() ->
+              {ok, I} = wasm_runtime_nif:instantiate(Module),
+              raised(fun() -> wasm_runtime_nif:call_raw(I, recurse, [0]) end)
+          end,
+    ?assertMatch({trap, stack_overflow, _}, Run()),
+    %% Many processes at once, on all normal schedulers.
+    Parent = self(),
+    Pids = [spawn_link(fun() -> Parent ! {self(), Run()} end)
+            || _ <- lists:seq(1, 4 * erlang:system_info(schedulers_online))],
+    [receive {Pid, Result} -> ?assertMatch({trap, stack_overflow, _}, Result) end || Pid <- Pids],
+    %% And the VM is still fine.
+    ?assertEqual(2, 1 + 1).
+
+start_function_trap_fails_instantiation(Config) ->
+    Module = wasm_test_util:load(Config, "start_traps.wat"),
+    ?assertMatch({error, {trap, unreachable, _}}, wasm_runtime_nif:instantiate(Module)).
+
+memory_growth_is_capped(Config) ->
+    I = wasm_test_util:instance(Config, "traps.wat"),
+    %% One page to start with; 256 MiB (4096 pages) is the default ceiling.
+    ?assertEqual(1, wasm_runtime_nif:call_raw(I, grow, [1])),
+    ?assertEqual(-1, wasm_runtime_nif:call_raw(I, grow, [5000])),
+    ?assertEqual(-1, wasm_runtime_nif:call_raw(I, grow, [65536])),
+    ?assertEqual(2, wasm_runtime_nif:call_raw(I, grow, [0])),
+    %% Refusing growth is not a trap.
+    ?assertEqual(42, wasm_runtime_nif:call_raw(I, ok, [])).
+
+trapping_in_a_loop_does_not_leak(Config) ->
+    Module = wasm_test_util:load(Config, "traps.wat"),
+    erlang:garbage_collect(),
+    #{instances := Before} = wasm_runtime_nif:live_counts(),
+    [begin
+         {ok, I} = wasm_runtime_nif:instantiate(Module),
+         {trap, _, _} = raised(fun() -> wasm_runtime_nif:call_raw(I, out_of_bounds, []) end)
+     end || _ <- lists:seq(1, 2000)],
+    erlang:garbage_collect(),
+    ?assert(wasm_test_util:wait_until(
+              fun() -> maps:get(instances, wasm_runtime_nif:live_counts()) =< Before end, 5000)).

@@ -1,0 +1,4 @@
+;; A start function that traps: instantiation must fail, cleanly.
+(module
+  (func $start (unreachable))
+  (start $start))

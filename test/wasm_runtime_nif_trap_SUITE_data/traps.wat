@@ -1,0 +1,21 @@
+;; One export per kind of trap, and a few that do not trap.
+(module
+  (memory (export "memory") 1)
+  (table 3 funcref)
+  (elem (i32.const 0) $one)
+  (type $to_i32 (func (result i32)))
+  (type $i32_to_i32 (func (param i32) (result i32)))
+  (func $one (result i32) (i32.const 1))
+  (func (export "ok") (result i32) (i32.const 42))
+  (func (export "unreachable") (unreachable))
+  (func (export "out_of_bounds") (result i32) (i32.load (i32.const 65536)))
+  (func (export "divide") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+  (func (export "bad_conversion") (param f64) (result i32) (i32.trunc_f64_s (local.get 0)))
+  (func $recurse (export "recurse") (param i64) (result i64)
+    (i64.add (call $recurse (i64.add (local.get 0) (i64.const 1))) (i64.const 1)))
+  (func (export "call_null") (result i32) (call_indirect (type $to_i32) (i32.const 1)))
+  (func (export "bad_signature") (result i32)
+    (call_indirect (type $i32_to_i32) (i32.const 5) (i32.const 0)))
+  (func (export "table_out_of_bounds") (result i32) (call_indirect (type $to_i32) (i32.const 9)))
+  ;; memory.grow past the instance's ceiling returns -1 instead of growing.
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))
