@@ -72,7 +72,7 @@ impl TrapReason {
         };
         TrapReason {
             kind,
-            message: format!("{error:#}"),
+            message: error.root_cause().to_string(),
         }
     }
 }
