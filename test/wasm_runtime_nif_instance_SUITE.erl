@@ -25,8 +25,8 @@ init_per_suite(Config) ->
 end_per_suite(_Config) ->
     ok.
 
-numbers(Config) ->
-    wasm_test_util:load(Config, "../wasm_runtime_nif_call_raw_SUITE_data/numbers.wat").
+numbers(_Config) ->
+    wasm_test_util:load_fixture(wasm_runtime_nif_call_raw_SUITE, "numbers.wat").
 
 options_are_checked(Config) ->
     M = numbers(Config),

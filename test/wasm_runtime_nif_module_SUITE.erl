@@ -69,8 +69,8 @@ instances_have_their_own_state(Config) ->
     ?assertEqual(1, wasm_runtime_nif:call_raw(B, next, [])),
     ?assertEqual(4, wasm_runtime_nif:call_raw(A, next, [])).
 
-exports_with_types(Config) ->
-    Numbers = wasm_test_util:load(Config, "../wasm_runtime_nif_call_raw_SUITE_data/numbers.wat"),
+exports_with_types(_Config) ->
+    Numbers = wasm_test_util:load_fixture(wasm_runtime_nif_call_raw_SUITE, "numbers.wat"),
     Exports = wasm_runtime_nif:exports(Numbers),
     ?assertEqual({<<"add_i32">>, {func, [i32, i32], [i32]}}, lists:keyfind(<<"add_i32">>, 1, Exports)),
     ?assertEqual({<<"mixed">>, {func, [i32, i64, f32, f64], [f64, f32, i64, i32]}},
@@ -87,8 +87,8 @@ exports_with_types(Config) ->
     ?assertEqual(badarg, raised(fun() -> wasm_runtime_nif:exports(make_ref()) end)),
     ?assertEqual(badarg, raised(fun() -> wasm_runtime_nif:exports(not_a_module) end)).
 
-print_func_output(Config) ->
-    Numbers = wasm_test_util:load(Config, "../wasm_runtime_nif_call_raw_SUITE_data/numbers.wat"),
+print_func_output(_Config) ->
+    Numbers = wasm_test_util:load_fixture(wasm_runtime_nif_call_raw_SUITE, "numbers.wat"),
     {ok, I} = wasm_runtime_nif:instantiate(Numbers),
     ?assertEqual("add_i32(i32, i32) -> i32\n", captured(fun() -> wasm_runtime_nif:print_func(I, add_i32) end)),
     ?assertEqual("nothing() -> void\n", captured(fun() -> wasm_runtime_nif:print_func(I, <<"nothing">>) end)),

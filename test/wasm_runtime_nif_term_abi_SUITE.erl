@@ -150,7 +150,7 @@ arity_and_signature_checks(Config) ->
     ?assertEqual({badarity, sum_list, 1, 0}, raised(fun() -> call(Config, sum_list, []) end)),
     ?assertEqual({undefined_function, nope}, raised(fun() -> call(Config, nope, []) end)),
     Numbers = wasm_runtime_nif:instantiate(
-                wasm_test_util:load(Config, "../wasm_runtime_nif_call_raw_SUITE_data/numbers.wat")),
+                wasm_test_util:load_fixture(wasm_runtime_nif_call_raw_SUITE, "numbers.wat")),
     {ok, N} = Numbers,
     ?assertEqual({not_a_term_function, add_i32, <<"(i32, i32) -> (i32)">>},
                  raised(fun() -> wasm_runtime_nif:call(N, add_i32, [1, 2]) end)),

@@ -1,13 +1,22 @@
 %% Helpers shared by the Common Test suites.
 -module(wasm_test_util).
 
--export([load/2, instance/2, instance/3, raised/1, call_in_new_process/1, wait_until/2]).
+-export([load/2, instance/2, instance/3, fixture/2, load_fixture/2, raised/1,
+         call_in_new_process/1, wait_until/2]).
 
 -include_lib("common_test/include/ct.hrl").
 
 %% The module in the suite's data directory.
 load(Config, File) ->
     {ok, Module} = wasm_runtime_nif:load(filename:join(?config(data_dir, Config), File)),
+    Module.
+
+%% A guest that lives beside another suite.
+fixture(Suite, File) ->
+    filename:join([filename:dirname(code:which(Suite)), atom_to_list(Suite) ++ "_data", File]).
+
+load_fixture(Suite, File) ->
+    {ok, Module} = wasm_runtime_nif:load(fixture(Suite, File)),
     Module.
 
 instance(Config, File) ->
