@@ -21,6 +21,10 @@
 -on_load(load_nif/0).
 
 -define(DEFAULT_MODULE_KEY, {?MODULE, default_module}).
+%% Raised by the call NIFs when the instance is busy: the caller has been
+%% queued and will receive {?TURN, Id} when it may try again.
+-define(BUSY, wasm_runtime_nif_busy).
+-define(TURN, wasm_runtime_nif_turn).
 
 -type wasm_module() :: reference().
 %% A compiled module: immutable, shareable between processes.
@@ -100,8 +104,14 @@ new(Options) ->
 %% `{undefined_function, Name}', and `{trap, Kind, Message}' when the guest
 %% traps, after which the instance raises `{instance_invalidated, Trap}'.
 -spec call_raw(instance(), func_name(), [value()]) -> void | value() | tuple().
-call_raw(_Instance, _Name, _Args) ->
-    erlang:nif_error(nif_not_loaded).
+call_raw(Instance, Name, Args) ->
+    try
+        call_raw_nif(Instance, Name, Args)
+    catch
+        error:{?BUSY, Id} ->
+            await_turn(Id),
+            call_raw(Instance, Name, Args)
+    end.
 
 %% @doc Calls the exported term-ABI function `Name' with Erlang terms.
 %%
@@ -110,8 +120,14 @@ call_raw(_Instance, _Name, _Args) ->
 %% guest returns; raises `badarg' when the guest returns
 %% `enif_wasm_make_badarg(env)', and as {@link call_raw/3} otherwise.
 -spec call(instance(), func_name(), [term()]) -> term().
-call(_Instance, _Name, _Args) ->
-    erlang:nif_error(nif_not_loaded).
+call(Instance, Name, Args) ->
+    try
+        call_nif(Instance, Name, Args)
+    catch
+        error:{?BUSY, Id} ->
+            await_turn(Id),
+            call(Instance, Name, Args)
+    end.
 
 %% @doc Prints the signature of the exported function `Name', as
 %% `add_I32(i32, i32) -> i32'.
@@ -181,6 +197,12 @@ live_counts() ->
 %%% Internals
 %%% ------------------------------------------------------------------
 
+%% Waits, without holding a scheduler, for the instance to be ours.
+await_turn(Id) ->
+    receive
+        {?TURN, Id} -> ok
+    end.
+
 process_bound([], ProcessBound) -> ProcessBound;
 process_bound([process_bound | Rest], _) -> process_bound(Rest, true);
 process_bound([Other | _], _) -> erlang:error({bad_option, Other});
@@ -213,6 +235,14 @@ load_nif() ->
     erlang:load_nif(filename:join(priv_dir(), "libwasm_runtime_nif"), 0).
 
 %%% NIF stubs, replaced when the library loads.
+
+-spec call_raw_nif(instance(), func_name(), [value()]) -> void | value() | tuple().
+call_raw_nif(_Instance, _Name, _Args) ->
+    erlang:nif_error(nif_not_loaded).
+
+-spec call_nif(instance(), func_name(), [term()]) -> term().
+call_nif(_Instance, _Name, _Args) ->
+    erlang:nif_error(nif_not_loaded).
 
 -spec compile_module(binary()) -> {ok, wasm_module()} | {error, compile_error()}.
 compile_module(_Bytes) ->

@@ -22,5 +22,9 @@ rustler::atoms! {
     bad_result_handle,
     badarity,
     modules,
+    reentrant_call,
+    wasm_runtime_nif_busy,
+    wasm_runtime_nif_turn,
+    nif_panicked,
     instances,
 }

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use wasmtime::{Config, Engine, Linker};
 
+use crate::epoch;
 use crate::term_abi::{self, HostState};
 
 /// Stack a guest may use before it traps with `stack_overflow`.
@@ -34,7 +35,8 @@ fn config() -> Config {
     let mut config = Config::new();
     config
         .max_wasm_stack(MAX_WASM_STACK)
-        .async_stack_size(FIBER_STACK_SIZE);
+        .async_stack_size(FIBER_STACK_SIZE)
+        .epoch_interruption(true);
     config
 }
 
@@ -46,6 +48,7 @@ pub fn init() -> Result<(), String> {
     let engine = Engine::new(&config()).map_err(|e| format!("wasmtime engine: {e:#}"))?;
     let mut linker = Linker::new(&engine);
     term_abi::define_imports(&mut linker).map_err(|e| format!("wasmtime linker: {e:#}"))?;
+    epoch::start(&engine).map_err(|e| format!("epoch ticker thread: {e}"))?;
     // A concurrent `init` may have won the race; either runtime is equivalent.
     let _ = RUNTIME.set(Runtime { engine, linker });
     Ok(())

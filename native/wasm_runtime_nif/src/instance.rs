@@ -1,21 +1,26 @@
-//! Instances: one Wasmtime `Store` each, and the two ways to call into them.
+//! Instances: one Wasmtime `Store` each, lent to one call at a time.
+//!
+//! The store lives in a [`Live`] that a call takes out of the instance's
+//! [`Slot`] and gives back when it finishes, so the slot's mutex is held for
+//! a few instructions, never across guest code. A caller that finds the
+//! instance busy is queued (in arrival order) and told by message when its
+//! turn comes; it never waits on a lock.
 
-use std::future::Future;
-use std::pin::pin;
-use std::sync::{Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use rustler::sys::ErlNifTerm;
-use rustler::{Encoder, Env, Error, LocalPid, NifResult, Resource, ResourceArc, Term};
+use rustler::{Encoder, Env, Error, LocalPid, Monitor, NifResult, Resource, ResourceArc, Term};
 use wasmtime::{Func, Instance, Store, StoreLimitsBuilder, Val, ValType};
 
 use crate::atoms;
-use crate::engine;
+use crate::call;
 use crate::live_count;
 use crate::module::WasmModule;
-use crate::term_abi::{HostState, Resolved};
+use crate::term_abi::{HostState, TermCell};
 use crate::trap::TrapReason;
-use crate::values::{self, NumType};
+use crate::values::NumType;
 
 /// Linear memory an instance may grow to. Wasm32 allows 4 GiB per instance;
 /// a hostile guest should not get that by default.
@@ -25,7 +30,7 @@ pub const DEFAULT_MAX_MEMORY: usize = 256 * 1024 * 1024;
 pub const DEFAULT_MAX_TABLE_ELEMENTS: usize = 1_000_000;
 
 /// How an export can be called, worked out once per instance and export.
-enum Shape {
+pub enum Shape {
     /// Numbers in and out: callable with `call_raw/3`. `term_abi` is set when
     /// the type is `(i32 env, i64 term...) -> i64 term`, for `call/3`.
     Numeric {
@@ -37,11 +42,11 @@ enum Shape {
     Other,
 }
 
-struct Export {
+pub struct Export {
     name: Box<str>,
-    func: Func,
-    shape: Shape,
-    signature: String,
+    pub func: Func,
+    pub shape: Shape,
+    pub signature: String,
 }
 
 impl Export {
@@ -72,20 +77,8 @@ impl Export {
     }
 }
 
-struct Live {
-    store: Store<HostState>,
-    instance: Instance,
-    /// Exports called so far. Looked up by name once; after that an atom
-    /// finds its export in `by_atom` with no string built or hashed.
-    exports: Vec<Export>,
-    /// Atom terms are stable for the life of the VM.
-    by_atom: Vec<(ErlNifTerm, usize)>,
-    params: Vec<Val>,
-    results: Vec<Val>,
-}
-
 /// An export name as it appears in error reasons: the caller's atom or binary.
-enum Name {
+pub enum Name {
     Atom(rustler::Atom),
     Text(String),
 }
@@ -99,7 +92,7 @@ impl Encoder for Name {
     }
 }
 
-fn name_of(name: Term) -> Name {
+pub fn name_of(name: Term) -> Name {
     match rustler::Atom::from_term(name) {
         Ok(atom) => Name::Atom(atom),
         Err(_) => Name::Text(
@@ -109,9 +102,24 @@ fn name_of(name: Term) -> Name {
     }
 }
 
+/// Everything a call needs, owned by whichever call holds it.
+pub struct Live {
+    pub store: Store<HostState>,
+    instance: Instance,
+    /// Exports called so far. Looked up by name once; after that an atom
+    /// finds its export in `by_atom` with no string built or hashed.
+    pub exports: Vec<Export>,
+    /// Atom terms are stable for the life of the VM.
+    by_atom: Vec<(ErlNifTerm, usize)>,
+    pub params: Vec<Val>,
+    pub results: Vec<Val>,
+    /// The store's term table, reachable while the store is lent to a call.
+    pub terms: Arc<TermCell>,
+}
+
 impl Live {
     /// Index in `exports` of the function `name` (an atom or a binary).
-    fn export_index(&mut self, module: &WasmModule, name: Term) -> NifResult<usize> {
+    pub fn export_index(&mut self, module: &WasmModule, name: Term) -> NifResult<usize> {
         let atom = name.is_atom().then(|| name.as_c_arg());
         if let Some(atom) = atom {
             if let Some(&(_, index)) = self.by_atom.iter().find(|(a, _)| *a == atom) {
@@ -147,22 +155,48 @@ impl Live {
     }
 }
 
-enum State {
-    Live(Box<Live>),
-    /// A call trapped: the store is gone and every later call reports why.
-    Invalidated(TrapReason),
+/// A process waiting for its turn, monitored so that its death is noticed.
+struct Waiter {
+    pid: LocalPid,
+    monitor: Option<Monitor>,
+}
+
+/// Who has the instance, and who is waiting for it.
+struct Slot {
+    /// `None` while a call holds it, or for good once invalidated.
+    live: Option<Box<Live>>,
+    invalidated: Option<TrapReason>,
+    /// The process whose call holds `live`.
+    holder: Option<LocalPid>,
+    /// The waiter told that it is next; others queue behind it.
+    reserved: Option<Waiter>,
+    queue: VecDeque<Waiter>,
 }
 
 pub struct WasmInstance {
+    /// Names this instance in turn messages: `{wasm_runtime_nif_turn, Id}`.
+    id: u64,
     module: ResourceArc<WasmModule>,
     /// Set for `process_bound` instances: the only process that may call.
     owner: Option<LocalPid>,
-    state: Mutex<State>,
+    slot: Mutex<Slot>,
     _live: live_count::Token,
 }
 
 #[rustler::resource_impl]
-impl Resource for WasmInstance {}
+impl Resource for WasmInstance {
+    const IMPLEMENTS_DOWN: bool = true;
+
+    /// A queued or reserved waiter died: it will never take its turn.
+    fn down<'a>(&'a self, env: Env<'a>, pid: LocalPid, _monitor: Monitor) {
+        let mut slot = self.lock();
+        slot.queue.retain(|w| w.pid != pid);
+        if slot.reserved.as_ref().is_some_and(|w| w.pid == pid) {
+            slot.reserved = None;
+            self.settle(&mut slot, env);
+        }
+    }
+}
 
 /// Why instantiation failed.
 pub enum InstantiateError {
@@ -181,22 +215,7 @@ impl Encoder for InstantiateError {
     }
 }
 
-/// Drives a Wasmtime future on this thread until it completes.
-///
-/// Guest code runs on a fiber stack inside `poll`, never on the scheduler's
-/// own stack. Nothing here makes a call yield yet, so the first poll normally
-/// finishes it; a call that does yield is simply polled again.
-fn run_to_completion<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-    }
-}
-
-fn raise(reason: impl Encoder + 'static) -> Error {
+pub fn raise(reason: impl Encoder + 'static) -> Error {
     Error::RaiseTerm(Box::new(reason))
 }
 
@@ -204,23 +223,14 @@ fn charlist(text: &str) -> Vec<u32> {
     text.chars().map(u32::from).collect()
 }
 
-fn badarity(name: Term, expected: usize, given: usize) -> Error {
-    raise((atoms::badarity(), name_of(name), expected, given))
+/// What a caller gets when it asks for the instance.
+pub enum Turn {
+    Go(Box<Live>),
+    /// Busy: the caller is queued and will get `{wasm_runtime_nif_turn, Id}`.
+    Wait(u64),
 }
 
-/// Marks the instance unusable after a failed call and builds the exception.
-fn invalidate(state: &mut State, error: &wasmtime::Error) -> Error {
-    let reason = TrapReason::from_error(error);
-    *state = State::Invalidated(reason.clone());
-    raise(reason)
-}
-
-fn live(state: &mut State) -> NifResult<&mut Live> {
-    match state {
-        State::Live(live) => Ok(live),
-        State::Invalidated(reason) => Err(raise((atoms::instance_invalidated(), reason.clone()))),
-    }
-}
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 impl WasmInstance {
     pub fn new(
@@ -231,10 +241,10 @@ impl WasmInstance {
             .memory_size(DEFAULT_MAX_MEMORY)
             .table_elements(DEFAULT_MAX_TABLE_ELEMENTS)
             .build();
-        let mut store = Store::new(engine::engine(), HostState::new(limits));
+        let mut store = call::new_store(HostState::new(limits));
         store.limiter(|state| &mut state.limits);
         let instance =
-            run_to_completion(module.pre.instantiate_async(&mut store)).map_err(|e| {
+            call::run_to_completion(module.pre.instantiate_async(&mut store)).map_err(|e| {
                 if e.downcast_ref::<wasmtime::Trap>().is_some() {
                     InstantiateError::Trap(TrapReason::from_error(&e))
                 } else {
@@ -243,6 +253,7 @@ impl WasmInstance {
             })?;
         let memory = instance.get_memory(&mut store, "memory");
         store.data_mut().memory = memory;
+        let terms = store.data().terms.clone();
         let live = Live {
             store,
             instance,
@@ -250,11 +261,19 @@ impl WasmInstance {
             by_atom: Vec::new(),
             params: Vec::new(),
             results: Vec::new(),
+            terms,
         };
         Ok(WasmInstance {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             module,
             owner,
-            state: Mutex::new(State::Live(Box::new(live))),
+            slot: Mutex::new(Slot {
+                live: Some(Box::new(live)),
+                invalidated: None,
+                holder: None,
+                reserved: None,
+                queue: VecDeque::new(),
+            }),
             _live: live_count::Token::new(&live_count::INSTANCES),
         })
     }
@@ -263,173 +282,88 @@ impl WasmInstance {
         &self.module
     }
 
-    /// The instance's state, once the caller is known to be allowed in.
-    fn enter(&self, env: Env) -> NifResult<MutexGuard<'_, State>> {
-        if let Some(owner) = self.owner {
-            if env.pid() != owner {
-                return Err(raise(charlist("called by wrong process")));
-            }
-        }
-        Ok(self.state.lock().unwrap_or_else(|poisoned| {
-            // A panic escaped a call (Rustler turned it into an exception);
-            // the store may be mid-call, so it must not be used again.
-            let mut state = poisoned.into_inner();
-            *state = State::Invalidated(TrapReason {
-                kind: "host_panic",
-                message: "a host function panicked during an earlier call".into(),
-            });
-            self.state.clear_poison();
-            state
-        }))
+    fn lock(&self) -> MutexGuard<'_, Slot> {
+        // The slot is only ever mutated by short sections that cannot panic
+        // halfway; a poisoned lock still holds a consistent slot.
+        self.slot.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// `call_raw/3`: numbers in, numbers out.
-    pub fn call_raw<'a>(
-        &self,
-        env: Env<'a>,
-        name: Term<'a>,
-        args: Term<'a>,
-    ) -> NifResult<Term<'a>> {
-        let mut state = self.enter(env)?;
-        let live = live(&mut state)?;
-        let index = live.export_index(&self.module, name)?;
-        let Live {
-            store,
-            exports,
-            params,
-            results,
-            ..
-        } = live;
-        let export = &exports[index];
-        let Shape::Numeric {
-            params: param_types,
-            results: result_types,
-            ..
-        } = &export.shape
-        else {
-            return Err(raise((
-                atoms::unsupported_signature(),
-                name_of(name),
-                export.signature.clone(),
-            )));
-        };
-        let given = args.list_length()?;
-        if given != param_types.len() {
-            return Err(badarity(name, param_types.len(), given));
+    /// Takes the instance for a call by the calling process, or queues it.
+    pub fn take(this: &ResourceArc<Self>, env: Env) -> NifResult<Turn> {
+        let me = env.pid();
+        if this.owner.is_some_and(|owner| owner != me) {
+            return Err(raise(charlist("called by wrong process")));
         }
-        params.clear();
-        for (arg, ty) in args.into_list_iterator()?.zip(param_types.iter()) {
-            params.push(values::to_val(arg, *ty).ok_or(Error::BadArg)?);
+        let mut slot = this.lock();
+        if let Some(reason) = &slot.invalidated {
+            return Err(raise((atoms::instance_invalidated(), reason.clone())));
         }
-        results.clear();
-        results.extend(result_types.iter().map(|t| values::placeholder(*t)));
-        let func = export.func;
-        if let Err(e) = run_to_completion(func.call_async(&mut *store, params, results)) {
-            return Err(invalidate(&mut state, &e));
+        if slot.holder == Some(me) {
+            return Err(raise(atoms::reentrant_call()));
         }
-        Ok(match results.as_slice() {
-            [] => atoms::void().encode(env),
-            [one] => values::to_term(env, one),
-            many => {
-                let terms: Vec<Term> = many.iter().map(|v| values::to_term(env, v)).collect();
-                rustler::types::tuple::make_tuple(env, &terms)
+        let reserved_for_me = slot.reserved.as_ref().is_some_and(|w| w.pid == me);
+        let my_turn = reserved_for_me || (slot.reserved.is_none() && slot.queue.is_empty());
+        if my_turn {
+            if let Some(live) = slot.live.take() {
+                if let Some(Waiter {
+                    monitor: Some(monitor),
+                    ..
+                }) = slot.reserved.take()
+                {
+                    env.demonitor(this, &monitor);
+                }
+                slot.holder = Some(me);
+                return Ok(Turn::Go(live));
             }
-        })
+        }
+        if !reserved_for_me && !slot.queue.iter().any(|w| w.pid == me) {
+            let monitor = env.monitor(this, &me);
+            slot.queue.push_back(Waiter { pid: me, monitor });
+        }
+        Ok(Turn::Wait(this.id))
     }
 
-    /// `call/3`: Erlang terms in and out through the guest term ABI.
-    pub fn call<'a>(&self, env: Env<'a>, name: Term<'a>, args: Term<'a>) -> NifResult<Term<'a>> {
-        let mut state = self.enter(env)?;
-        let live = live(&mut state)?;
-        let index = live.export_index(&self.module, name)?;
-        let Live {
-            store,
-            exports,
-            params,
-            results,
-            ..
-        } = live;
-        let export = &exports[index];
-        let arity = match &export.shape {
-            Shape::Numeric {
-                params,
-                term_abi: true,
-                ..
-            } => params.len() - 1,
-            _ => {
-                return Err(raise((
-                    atoms::not_a_term_function(),
-                    name_of(name),
-                    export.signature.clone(),
-                )))
-            }
-        };
-        let given = args.list_length()?;
-        if given != arity {
-            return Err(badarity(name, arity, given));
-        }
-        let terms = &mut store.data_mut().terms;
-        terms.begin(env.as_c_arg());
-        params.clear();
-        params.push(Val::I32(terms.env_handle()));
-        for arg in args.into_list_iterator()? {
-            // Wasm functions take at most a few thousand parameters, far
-            // below the table's limit.
-            let handle = terms.push(arg.as_c_arg()).ok_or(Error::BadArg)?;
-            params.push(Val::I64(handle));
-        }
-        results.clear();
-        results.push(Val::I64(0));
-        let func = export.func;
-        let outcome = run_to_completion(func.call_async(&mut *store, params, results));
-        let result_handle = results[0].i64().unwrap_or(0);
-        let resolved = store.data().terms.resolve(result_handle);
-        store.data_mut().terms.end();
-        if let Err(e) = outcome {
-            return Err(invalidate(&mut state, &e));
-        }
-        match resolved {
-            // SAFETY: the term was an argument of this NIF call or was made
-            // in its env by a host function during the call.
-            Some(Resolved::Term(term)) => Ok(unsafe { Term::new(env, term) }),
-            Some(Resolved::Badarg) => Err(Error::BadArg),
-            None => Err(raise((
-                atoms::bad_result_handle(),
-                name_of(name),
-                result_handle,
-            ))),
+    /// Gives the instance back after a call and lets the next caller in.
+    pub fn give_back(&self, env: Env, live: Box<Live>) {
+        let mut slot = self.lock();
+        slot.live = Some(live);
+        slot.holder = None;
+        self.settle(&mut slot, env);
+    }
+
+    /// Ends the instance after a trap, timeout or cancellation: the call that
+    /// held it is dropped with its store, and every waiter is told to come
+    /// and collect the reason.
+    pub fn invalidate(&self, env: Env, reason: TrapReason) {
+        let mut slot = self.lock();
+        slot.invalidated = Some(reason);
+        slot.live = None;
+        slot.holder = None;
+        let waiters: Vec<Waiter> = slot
+            .reserved
+            .take()
+            .into_iter()
+            .chain(slot.queue.drain(..))
+            .collect();
+        for waiter in waiters {
+            let _ = env.send(&waiter.pid, (atoms::wasm_runtime_nif_turn(), self.id));
         }
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Recursion without end must trap with `stack_overflow` even on a thread
-    /// whose own stack is far smaller than `MAX_WASM_STACK`, as a dirty
-    /// scheduler's is: the guest runs on its fiber stack, not the thread's.
-    #[test]
-    fn unbounded_recursion_traps_on_a_small_thread_stack() {
-        engine::init().unwrap();
-        let wat = r#"(module (func $f (export "f") (param i64) (result i64)
-                        (i64.add (call $f (i64.add (local.get 0) (i64.const 1))) (i64.const 1))))"#;
-        let module = crate::module::compile(wat.as_bytes().to_vec()).unwrap();
-        let outcome = std::thread::Builder::new()
-            .stack_size(64 * 1024)
-            .spawn(move || {
-                let mut store = Store::new(engine::engine(), HostState::new(Default::default()));
-                let instance = run_to_completion(module.pre.instantiate_async(&mut store)).unwrap();
-                let f = instance.get_func(&mut store, "f").unwrap();
-                let mut results = [Val::I64(0)];
-                let error =
-                    run_to_completion(f.call_async(&mut store, &[Val::I64(0)], &mut results))
-                        .unwrap_err();
-                TrapReason::from_error(&error).kind
-            })
-            .unwrap()
-            .join()
-            .unwrap();
-        assert_eq!(outcome, "stack_overflow");
+    /// Hands an idle instance to the first live waiter, if any.
+    fn settle(&self, slot: &mut Slot, env: Env) {
+        while slot.reserved.is_none() && slot.live.is_some() {
+            let Some(waiter) = slot.queue.pop_front() else {
+                break;
+            };
+            // A failed send means the waiter is gone; its monitor fired or
+            // will fire and find nothing to do.
+            if env
+                .send(&waiter.pid, (atoms::wasm_runtime_nif_turn(), self.id))
+                .is_ok()
+            {
+                slot.reserved = Some(waiter);
+            }
+        }
     }
 }

@@ -6,7 +6,9 @@
 //! ABI), [`values`] (numbers across the boundary) and [`trap`] (errors).
 
 mod atoms;
+mod call;
 pub mod engine;
+mod epoch;
 pub mod instance;
 mod live_count;
 pub mod module;
@@ -44,24 +46,24 @@ fn instantiate_module<'a>(
     }
 }
 
-#[rustler::nif]
+#[rustler::nif(name = "call_raw_nif")]
 fn call_raw<'a>(
     env: Env<'a>,
     instance: ResourceArc<WasmInstance>,
     name: Term<'a>,
     args: Term<'a>,
 ) -> NifResult<Term<'a>> {
-    instance.call_raw(env, name, args)
+    call::call_raw(env, instance, name, args)
 }
 
-#[rustler::nif]
+#[rustler::nif(name = "call_nif")]
 fn call<'a>(
     env: Env<'a>,
     instance: ResourceArc<WasmInstance>,
     name: Term<'a>,
     args: Term<'a>,
 ) -> NifResult<Term<'a>> {
-    instance.call(env, name, args)
+    call::call_terms(env, instance, name, args)
 }
 
 /// The exports of a module, or of an instance's module.

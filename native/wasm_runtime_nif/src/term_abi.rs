@@ -11,9 +11,11 @@
 //! * imports that return a term trap the call (raising `{trap, Kind, Msg}` in
 //!   Erlang) when they cannot, since there is no failure value to return.
 
+use std::cell::UnsafeCell;
 use std::io::Write;
 use std::mem::MaybeUninit;
 use std::ptr;
+use std::sync::Arc;
 
 use rustler::sys::{self, ErlNifBinary, ErlNifEnv, ErlNifTerm};
 use wasmtime::{Caller, Linker, Memory, StoreLimits, ValType};
@@ -88,6 +90,22 @@ impl TermTable {
         }
     }
 
+    /// Leaves the env of a slice that is about to return to the scheduler,
+    /// and gives the terms that must be kept alive until the next slice.
+    pub fn suspend(&mut self) -> &[ErlNifTerm] {
+        self.env = ptr::null_mut();
+        &self.terms
+    }
+
+    /// Continues the call in the env of the next slice, with the carried
+    /// terms as they are now: the garbage collector may have moved them
+    /// while the process was scheduled out.
+    pub fn resume(&mut self, env: *mut ErlNifEnv, terms: &[ErlNifTerm]) {
+        self.env = env;
+        self.terms.clear();
+        self.terms.extend_from_slice(terms);
+    }
+
     pub fn env_handle(&self) -> i32 {
         (self.generation & 0x7fff_ffff) as i32
     }
@@ -138,11 +156,32 @@ impl TermTable {
     }
 }
 
+/// The term table of an instance, shared by the host functions (while a
+/// slice of a call runs) and the call driver (between slices, to carry the
+/// terms across a reschedule). The two never run at once: a slice runs
+/// inside `poll` on the driver's own thread.
+#[derive(Default)]
+pub struct TermCell(UnsafeCell<TermTable>);
+
+// SAFETY: see `TermCell::table`; access alternates on one thread at a time.
+unsafe impl Sync for TermCell {}
+
+impl TermCell {
+    /// # Safety
+    /// No other reference to the table may be alive: callers are the host
+    /// functions of the running slice, or the driver between slices, and
+    /// each drops the reference before control passes to the other.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn table(&self) -> &mut TermTable {
+        &mut *self.0.get()
+    }
+}
+
 /// Per-instance data that host functions can reach from a `Caller`.
 pub struct HostState {
     /// The guest's exported `memory`, looked up once at instantiation.
     pub memory: Option<Memory>,
-    pub terms: TermTable,
+    pub terms: Arc<TermCell>,
     pub limits: StoreLimits,
 }
 
@@ -150,10 +189,18 @@ impl HostState {
     pub fn new(limits: StoreLimits) -> Self {
         HostState {
             memory: None,
-            terms: TermTable::new(),
+            terms: Arc::default(),
             limits,
         }
     }
+}
+
+/// The term table of the call `caller` belongs to.
+fn table<'c>(caller: &Caller<'_, HostState>) -> &'c mut TermTable {
+    // SAFETY: host functions run only inside a slice, while the driver holds
+    // no reference to the table; each host function drops this reference
+    // before it returns.
+    unsafe { &mut *caller.data().terms.0.get() }
 }
 
 /// `[ptr, ptr+len)` as a range of `mem`, if it lies inside it.
@@ -179,7 +226,7 @@ fn store_bytes(caller: &mut Caller<'_, HostState>, ptr: i32, bytes: &[u8]) -> bo
 }
 
 fn new_term(caller: &mut Caller<'_, HostState>, term: ErlNifTerm) -> wasmtime::Result<i64> {
-    caller.data_mut().terms.push(term).ok_or_else(|| {
+    table(caller).push(term).ok_or_else(|| {
         HostTrap::new(
             "term_limit",
             format!("a call may hold at most {MAX_TERMS_PER_CALL} terms"),
@@ -189,7 +236,7 @@ fn new_term(caller: &mut Caller<'_, HostState>, term: ErlNifTerm) -> wasmtime::R
 }
 
 fn call_env(caller: &Caller<'_, HostState>, env: i32) -> wasmtime::Result<*mut ErlNifEnv> {
-    caller.data().terms.env(env).ok_or_else(|| {
+    table(caller).env(env).ok_or_else(|| {
         HostTrap::new(
             "bad_env",
             format!("env handle {env} does not belong to the call in progress"),
@@ -199,7 +246,7 @@ fn call_env(caller: &Caller<'_, HostState>, env: i32) -> wasmtime::Result<*mut E
 }
 
 fn get_int32(mut caller: Caller<'_, HostState>, env: i32, term: i64, out: i32) -> i32 {
-    let Some((env, term)) = caller.data().terms.term(env, term) else {
+    let Some((env, term)) = table(&caller).term(env, term) else {
         return 0;
     };
     let mut value = 0;
@@ -220,7 +267,7 @@ fn make_int32(caller: Caller<'_, HostState>, env: i32, value: i32) -> wasmtime::
 
 fn make_badarg(caller: Caller<'_, HostState>, env: i32) -> wasmtime::Result<i64> {
     call_env(&caller, env)?;
-    Ok(caller.data().terms.badarg_handle())
+    Ok(table(&caller).badarg_handle())
 }
 
 fn get_list_cell(
@@ -230,7 +277,7 @@ fn get_list_cell(
     head_out: i32,
     tail_out: i32,
 ) -> i32 {
-    let Some((env, list)) = caller.data().terms.term(env, list) else {
+    let Some((env, list)) = table(&caller).term(env, list) else {
         return 0;
     };
     let (mut head, mut tail) = (ErlNifTerm::default(), ErlNifTerm::default());
@@ -248,8 +295,8 @@ fn get_list_cell(
     if !fits(head_out) || !fits(tail_out) {
         return 0;
     }
-    let table = &mut caller.data_mut().terms;
-    let (Some(h), Some(t)) = (table.push(head), table.push(tail)) else {
+    let terms = table(&caller);
+    let (Some(h), Some(t)) = (terms.push(head), terms.push(tail)) else {
         return 0;
     };
     store_bytes(&mut caller, head_out, &h.to_le_bytes()) as i32
@@ -257,7 +304,7 @@ fn get_list_cell(
 }
 
 fn is_empty_list(caller: Caller<'_, HostState>, env: i32, term: i64) -> i32 {
-    match caller.data().terms.term(env, term) {
+    match table(&caller).term(env, term) {
         // SAFETY: env and term belong to the NIF call running on this thread.
         Some((env, term)) => unsafe { sys::enif_is_empty_list(env, term) },
         None => 0,
@@ -282,7 +329,7 @@ unsafe fn binary_bytes<'a>(env: *mut ErlNifEnv, term: ErlNifTerm) -> Option<&'a 
 }
 
 fn get_binary_size(mut caller: Caller<'_, HostState>, env: i32, bin: i64, size_out: i32) -> i32 {
-    let Some((env, bin)) = caller.data().terms.term(env, bin) else {
+    let Some((env, bin)) = table(&caller).term(env, bin) else {
         return 0;
     };
     // SAFETY: env and bin belong to the NIF call running on this thread.
@@ -303,7 +350,7 @@ fn get_binary_bytes(
     nbytes: i32,
     dest: i32,
 ) -> i32 {
-    let Some((env, bin)) = caller.data().terms.term(env, bin) else {
+    let Some((env, bin)) = table(&caller).term(env, bin) else {
         return 0;
     };
     // SAFETY: env and bin belong to the NIF call running on this thread; the
@@ -481,6 +528,28 @@ mod tests {
         table.end();
         table.begin(fake_env());
         assert_ne!(table.env_handle(), 0);
+    }
+
+    #[test]
+    fn handles_survive_a_reschedule_but_not_the_gap() {
+        let mut table = TermTable::new();
+        table.begin(fake_env());
+        let env = table.env_handle();
+        let h = table.push(t(5)).unwrap();
+        let carried = table.suspend().to_vec();
+        assert_eq!(table.resolve(h), None, "no env between slices");
+        assert_eq!(table.env(env), None);
+        table.resume(fake_env(), &[t(6)]);
+        assert_eq!(carried, vec![t(5)]);
+        assert_eq!(
+            table.resolve(h),
+            Some(Resolved::Term(t(6))),
+            "moved term, same handle"
+        );
+        assert!(
+            table.env(env).is_some(),
+            "same env handle for the whole call"
+        );
     }
 
     #[test]

@@ -124,3 +124,15 @@ pub fn placeholder(ty: NumType) -> Val {
         NumType::F64 => Val::F64(0),
     }
 }
+
+/// `void` for no result, the value for one, a tuple for several.
+pub fn results_term<'a>(env: Env<'a>, results: &[Val]) -> Term<'a> {
+    match results {
+        [] => atoms::void().encode(env),
+        [one] => to_term(env, one),
+        many => {
+            let terms: Vec<Term> = many.iter().map(|v| to_term(env, v)).collect();
+            rustler::types::tuple::make_tuple(env, &terms)
+        }
+    }
+}

@@ -1,0 +1,523 @@
+//! A call from start to finish: arguments in, guest execution in slices,
+//! results out.
+//!
+//! A call takes the instance's [`Live`] and moves it into a future that runs
+//! the guest on a Wasmtime fiber. Each NIF invocation polls that future for
+//! one slice: the epoch ticker makes the guest yield after at most
+//! `EPOCH_TICK`. If the call is not finished, the future is parked in a
+//! [`SuspendedCall`] resource and the NIF reschedules itself with
+//! `enif_schedule_nif`, so the scheduler is free between slices and other
+//! processes run. A call that finishes in its first slice never allocates
+//! the resource nor reschedules.
+//!
+//! If the calling process dies between slices, the resource is garbage
+//! collected, its destructor drops the future (cancelling the guest) and the
+//! instance is invalidated with reason `cancelled`.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::{pin, Pin};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use rustler::sys::{self, c_int, ErlNifEnv, ErlNifTerm};
+use rustler::{Encoder, Env, Error, NifResult, Resource, ResourceArc, Term};
+use wasmtime::{Func, Store, Val};
+
+use crate::atoms;
+use crate::engine;
+use crate::epoch;
+use crate::instance::{name_of, raise, Live, Name, Shape, Turn, WasmInstance};
+use crate::term_abi::{HostState, Resolved, TermCell};
+use crate::trap::TrapReason;
+use crate::values;
+
+/// A store set up to yield at every epoch tick.
+pub fn new_store(state: HostState) -> Store<HostState> {
+    let mut store = Store::new(engine::engine(), state);
+    store.epoch_deadline_async_yield_and_update(1);
+    store
+}
+
+/// Drives a Wasmtime future on this thread until it completes, polling again
+/// after every yield. Used where a call cannot be sliced (instantiation).
+pub fn run_to_completion<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        epoch::note_activity();
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+}
+
+/// How the results of a call become an Erlang term.
+enum Kind {
+    /// `call_raw/3`: the result values.
+    Raw,
+    /// `call/3`: the term named by the result handle.
+    Terms(Arc<TermCell>),
+}
+
+type CallOutput = (Box<Live>, wasmtime::Result<()>);
+
+/// A call in progress: the guest's future, which owns the instance's `Live`.
+struct InFlight {
+    instance: ResourceArc<WasmInstance>,
+    future: Pin<Box<dyn Future<Output = CallOutput> + Send>>,
+    kind: Kind,
+    name: Name,
+}
+
+/// A call between two slices, kept alive by the rescheduled NIF's arguments.
+pub struct SuspendedCall {
+    flight: Mutex<Option<InFlight>>,
+}
+
+#[rustler::resource_impl]
+impl Resource for SuspendedCall {
+    const IMPLEMENTS_DESTRUCTOR: bool = true;
+
+    /// The process exited between slices: cancel the guest.
+    fn destructor(self, env: Env<'_>) {
+        let flight = self.flight.into_inner().unwrap_or_else(|p| p.into_inner());
+        if let Some(InFlight {
+            instance, future, ..
+        }) = flight
+        {
+            drop(future);
+            instance.invalidate(
+                env,
+                TrapReason {
+                    kind: "cancelled",
+                    message: "the calling process exited during the call".into(),
+                },
+            );
+        }
+    }
+}
+
+fn take_instance(env: Env, instance: &ResourceArc<WasmInstance>) -> NifResult<Box<Live>> {
+    match WasmInstance::take(instance, env)? {
+        Turn::Go(live) => Ok(live),
+        // The Erlang side waits for {wasm_runtime_nif_turn, Id} and retries.
+        Turn::Wait(id) => Err(raise((atoms::wasm_runtime_nif_busy(), id))),
+    }
+}
+
+/// `call_raw/3`: numbers in, numbers out.
+pub fn call_raw<'a>(
+    env: Env<'a>,
+    instance: ResourceArc<WasmInstance>,
+    name: Term<'a>,
+    args: Term<'a>,
+) -> NifResult<Term<'a>> {
+    let mut live = take_instance(env, &instance)?;
+    match prepare_raw(&mut live, &instance, name, args) {
+        Ok(func) => start(env, instance, live, func, Kind::Raw, name),
+        Err(error) => {
+            instance.give_back(env, live);
+            Err(error)
+        }
+    }
+}
+
+fn prepare_raw(
+    live: &mut Live,
+    instance: &WasmInstance,
+    name: Term,
+    args: Term,
+) -> NifResult<Func> {
+    let index = live.export_index(instance.module(), name)?;
+    let Live {
+        exports,
+        params,
+        results,
+        ..
+    } = live;
+    let export = &exports[index];
+    let Shape::Numeric {
+        params: param_types,
+        results: result_types,
+        ..
+    } = &export.shape
+    else {
+        return Err(raise((
+            atoms::unsupported_signature(),
+            name_of(name),
+            export.signature.clone(),
+        )));
+    };
+    let given = args.list_length()?;
+    if given != param_types.len() {
+        return Err(badarity(name, param_types.len(), given));
+    }
+    params.clear();
+    for (arg, ty) in args.into_list_iterator()?.zip(param_types.iter()) {
+        params.push(values::to_val(arg, *ty).ok_or(Error::BadArg)?);
+    }
+    results.clear();
+    results.extend(result_types.iter().map(|t| values::placeholder(*t)));
+    Ok(export.func)
+}
+
+/// `call/3`: Erlang terms in and out through the guest term ABI.
+pub fn call_terms<'a>(
+    env: Env<'a>,
+    instance: ResourceArc<WasmInstance>,
+    name: Term<'a>,
+    args: Term<'a>,
+) -> NifResult<Term<'a>> {
+    let mut live = take_instance(env, &instance)?;
+    match prepare_terms(env, &mut live, &instance, name, args) {
+        Ok(func) => {
+            let terms = Kind::Terms(live.terms.clone());
+            start(env, instance, live, func, terms, name)
+        }
+        Err(error) => {
+            instance.give_back(env, live);
+            Err(error)
+        }
+    }
+}
+
+fn prepare_terms(
+    env: Env,
+    live: &mut Live,
+    instance: &WasmInstance,
+    name: Term,
+    args: Term,
+) -> NifResult<Func> {
+    let index = live.export_index(instance.module(), name)?;
+    let Live {
+        exports,
+        params,
+        results,
+        terms,
+        ..
+    } = live;
+    let export = &exports[index];
+    let arity = match &export.shape {
+        Shape::Numeric {
+            params,
+            term_abi: true,
+            ..
+        } => params.len() - 1,
+        _ => {
+            return Err(raise((
+                atoms::not_a_term_function(),
+                name_of(name),
+                export.signature.clone(),
+            )))
+        }
+    };
+    let given = args.list_length()?;
+    if given != arity {
+        return Err(badarity(name, arity, given));
+    }
+    // SAFETY: no slice of this instance is running: we hold its `Live`.
+    let table = unsafe { terms.table() };
+    table.begin(env.as_c_arg());
+    params.clear();
+    params.push(Val::I32(table.env_handle()));
+    for arg in args.into_list_iterator()? {
+        // Wasm functions take at most a few thousand parameters, far below
+        // the table's limit.
+        let handle = table.push(arg.as_c_arg()).ok_or(Error::BadArg)?;
+        params.push(Val::I64(handle));
+    }
+    results.clear();
+    results.push(Val::I64(0));
+    Ok(export.func)
+}
+
+fn badarity(name: Term, expected: usize, given: usize) -> Error {
+    raise((atoms::badarity(), name_of(name), expected, given))
+}
+
+fn start<'a>(
+    env: Env<'a>,
+    instance: ResourceArc<WasmInstance>,
+    mut live: Box<Live>,
+    func: Func,
+    kind: Kind,
+    name: Term<'a>,
+) -> NifResult<Term<'a>> {
+    live.store.set_epoch_deadline(1);
+    let future = Box::pin(async move {
+        let outcome = {
+            let Live {
+                store,
+                params,
+                results,
+                ..
+            } = &mut *live;
+            func.call_async(store, params, results).await
+        };
+        (live, outcome)
+    });
+    let flight = InFlight {
+        instance,
+        future,
+        kind,
+        name: name_of(name),
+    };
+    drive(env, flight, None)
+}
+
+/// Runs one slice of the call and either finishes it or reschedules it.
+fn drive<'a>(
+    env: Env<'a>,
+    mut flight: InFlight,
+    parked: Option<ResourceArc<SuspendedCall>>,
+) -> NifResult<Term<'a>> {
+    epoch::note_activity();
+    let started = Instant::now();
+    let mut cx = Context::from_waker(Waker::noop());
+    match flight.future.as_mut().poll(&mut cx) {
+        Poll::Ready((live, outcome)) => finish(env, flight, live, outcome),
+        Poll::Pending => Ok(suspend(env, flight, parked, started)),
+    }
+}
+
+/// Parks the call and asks the scheduler to run its next slice later.
+fn suspend<'a>(
+    env: Env<'a>,
+    flight: InFlight,
+    parked: Option<ResourceArc<SuspendedCall>>,
+    started: Instant,
+) -> Term<'a> {
+    // Tell the scheduler how much of a 1 ms timeslice this slice used, so it
+    // preempts the process as it would any Erlang code.
+    let percent = (started.elapsed().as_micros() / 10).clamp(1, 100) as i32;
+    rustler::schedule::consume_timeslice(env, percent);
+    // Terms handed to the guest must survive the process being scheduled
+    // out (and garbage collected): they travel in the continuation's argv.
+    let carried = match &flight.kind {
+        // SAFETY: the guest is suspended; nothing else touches the table.
+        Kind::Terms(cell) => make_tuple(env, unsafe { cell.table() }.suspend()),
+        Kind::Raw => atoms::undefined().encode(env),
+    };
+    let call = parked.unwrap_or_else(|| {
+        ResourceArc::new(SuspendedCall {
+            flight: Mutex::new(None),
+        })
+    });
+    *call.flight.lock().unwrap_or_else(|p| p.into_inner()) = Some(flight);
+    let argv = [call.encode(env).as_c_arg(), carried.as_c_arg()];
+    // SAFETY: `argv` holds terms of this env, and the result of
+    // enif_schedule_nif is what this NIF returns.
+    unsafe {
+        let scheduled = sys::enif_schedule_nif(
+            env.as_c_arg(),
+            c"wasm_call_slice".as_ptr(),
+            0,
+            resume_slice,
+            2,
+            argv.as_ptr(),
+        );
+        Term::new(env, scheduled)
+    }
+}
+
+fn make_tuple<'a>(env: Env<'a>, terms: &[ErlNifTerm]) -> Term<'a> {
+    // SAFETY: the terms belong to this call's process and are alive.
+    unsafe {
+        let tuple =
+            sys::enif_make_tuple_from_array(env.as_c_arg(), terms.as_ptr(), terms.len() as u32);
+        Term::new(env, tuple)
+    }
+}
+
+/// The continuation scheduled by `suspend`: argv is `[Call, CarriedTerms]`.
+unsafe extern "C" fn resume_slice(
+    env: *mut ErlNifEnv,
+    argc: c_int,
+    argv: *const ErlNifTerm,
+) -> ErlNifTerm {
+    let lifetime = ();
+    let env = Env::new(&lifetime, env);
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        if argc != 2 {
+            return Err(Error::BadArg);
+        }
+        let argv = std::slice::from_raw_parts(argv, 2);
+        continue_call(env, Term::new(env, argv[0]), Term::new(env, argv[1]))
+    }));
+    match outcome {
+        Ok(Ok(term)) => term.as_c_arg(),
+        Ok(Err(error)) => raise_in(env, error),
+        Err(_) => {
+            sys::enif_raise_exception(env.as_c_arg(), atoms::nif_panicked().encode(env).as_c_arg())
+        }
+    }
+}
+
+fn continue_call<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>) -> NifResult<Term<'a>> {
+    let call: ResourceArc<SuspendedCall> = call.decode()?;
+    let flight = call
+        .flight
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+        .ok_or(Error::BadArg)?;
+    if let Kind::Terms(cell) = &flight.kind {
+        let mut arity = 0;
+        let mut elements: *const ErlNifTerm = std::ptr::null();
+        // SAFETY: `carried` is the tuple `suspend` made, now in this env.
+        let carried = unsafe {
+            if sys::enif_get_tuple(
+                env.as_c_arg(),
+                carried.as_c_arg(),
+                &mut arity,
+                &mut elements,
+            ) == 0
+            {
+                return Err(Error::BadArg);
+            }
+            if arity == 0 {
+                &[][..]
+            } else {
+                std::slice::from_raw_parts(elements, arity as usize)
+            }
+        };
+        // SAFETY: the guest is suspended; nothing else touches the table.
+        unsafe { cell.table() }.resume(env.as_c_arg(), carried);
+    }
+    drive(env, flight, Some(call))
+}
+
+/// What a continuation returns for an error a NIF function would return.
+unsafe fn raise_in(env: Env, error: Error) -> ErlNifTerm {
+    match error {
+        Error::BadArg => sys::enif_make_badarg(env.as_c_arg()),
+        Error::RaiseTerm(reason) => {
+            sys::enif_raise_exception(env.as_c_arg(), reason.encode(env).as_c_arg())
+        }
+        Error::RaiseAtom(name) => {
+            let atom = rustler::Atom::from_str(env, name).unwrap_or_else(|_| atoms::error());
+            sys::enif_raise_exception(env.as_c_arg(), atom.as_c_arg())
+        }
+        Error::Term(reason) => (atoms::error(), reason.encode(env)).encode(env).as_c_arg(),
+        Error::Atom(name) => rustler::Atom::from_str(env, name)
+            .unwrap_or_else(|_| atoms::error())
+            .as_c_arg(),
+    }
+}
+
+/// Turns a finished call into its result, and gives the instance back (or
+/// ends it after a trap).
+fn finish<'a>(
+    env: Env<'a>,
+    flight: InFlight,
+    live: Box<Live>,
+    outcome: wasmtime::Result<()>,
+) -> NifResult<Term<'a>> {
+    let InFlight {
+        instance,
+        kind,
+        name,
+        ..
+    } = flight;
+    let result = match kind {
+        Kind::Raw => outcome.map(|()| Ok(values::results_term(env, &live.results))),
+        Kind::Terms(cell) => {
+            // SAFETY: the call is over; nothing else touches the table.
+            let table = unsafe { cell.table() };
+            let handle = live.results.first().and_then(Val::i64).unwrap_or(0);
+            let resolved = table.resolve(handle);
+            table.end();
+            outcome.map(|()| match resolved {
+                // SAFETY: the term was an argument of this call or was made
+                // in the env of one of its slices, all of this process.
+                Some(Resolved::Term(term)) => Ok(unsafe { Term::new(env, term) }),
+                Some(Resolved::Badarg) => Err(Error::BadArg),
+                None => Err(raise((atoms::bad_result_handle(), name, handle))),
+            })
+        }
+    };
+    match result {
+        Ok(value) => {
+            instance.give_back(env, live);
+            value
+        }
+        Err(error) => {
+            drop(live);
+            let reason = TrapReason::from_error(&error);
+            instance.invalidate(env, reason.clone());
+            Err(raise(reason))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Recursion without end must trap with `stack_overflow` even on a thread
+    /// whose own stack is far smaller than `MAX_WASM_STACK`, as a dirty
+    /// scheduler's is: the guest runs on its fiber stack, not the thread's.
+    #[test]
+    fn unbounded_recursion_traps_on_a_small_thread_stack() {
+        engine::init().unwrap();
+        let wat = r#"(module (func $f (export "f") (param i64) (result i64)
+                        (i64.add (call $f (i64.add (local.get 0) (i64.const 1))) (i64.const 1))))"#;
+        let module = crate::module::compile(wat.as_bytes().to_vec()).unwrap();
+        let outcome = std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(move || {
+                let mut store = new_store(HostState::new(Default::default()));
+                let instance = run_to_completion(module.pre.instantiate_async(&mut store)).unwrap();
+                let f = instance.get_func(&mut store, "f").unwrap();
+                let mut results = [Val::I64(0)];
+                store.set_epoch_deadline(1);
+                let error =
+                    run_to_completion(f.call_async(&mut store, &[Val::I64(0)], &mut results))
+                        .unwrap_err();
+                TrapReason::from_error(&error).kind
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(outcome, "stack_overflow");
+    }
+
+    /// A guest loop yields at every epoch tick instead of running to the end
+    /// of its work in one poll.
+    #[test]
+    fn long_guest_loops_yield() {
+        engine::init().unwrap();
+        let wat = r#"(module (func (export "spin") (param i64) (result i64)
+                        (local $i i64)
+                        (loop $l (local.set $i (i64.add (local.get $i) (i64.const 1)))
+                                 (br_if $l (i64.lt_u (local.get $i) (local.get 0))))
+                        (local.get $i)))"#;
+        let module = crate::module::compile(wat.as_bytes().to_vec()).unwrap();
+        let mut store = new_store(HostState::new(Default::default()));
+        let instance = run_to_completion(module.pre.instantiate_async(&mut store)).unwrap();
+        let f = instance.get_func(&mut store, "spin").unwrap();
+        let mut results = [Val::I64(0)];
+        store.set_epoch_deadline(1);
+        let mut pending = 0;
+        let started = Instant::now();
+        {
+            let mut future = pin!(f.call_async(&mut store, &[Val::I64(3_000_000_000)], &mut results));
+            let mut cx = Context::from_waker(Waker::noop());
+            loop {
+                epoch::note_activity();
+                match future.as_mut().poll(&mut cx) {
+                    Poll::Ready(outcome) => {
+                        outcome.unwrap();
+                        break;
+                    }
+                    Poll::Pending => pending += 1,
+                }
+            }
+        }
+        let elapsed = started.elapsed();
+        assert!(pending > 0, "a {elapsed:?} loop never yielded");
+        assert_eq!(results[0].i64(), Some(3_000_000_000));
+    }
+}
