@@ -14,7 +14,7 @@
 -module(wasm_runtime_nif).
 
 -export([init/0, init/1, new/0, new/1,
-         call_raw/3, call/3, print_func/2,
+         call_raw/3, call_raw/4, call/3, call/4, print_func/2,
          load/1, compile/1, instantiate/1, instantiate/2,
          exports/1, default_module/0, live_counts/0]).
 
@@ -39,7 +39,18 @@
 -type export() :: {Name :: binary(),
                    {func, Params :: [value_type()], Results :: [value_type()]}
                    | memory | table | global | tag}.
--type instance_option() :: process_bound.
+-type instance_option() :: process_bound
+                         | {max_memory, pos_integer()}
+                         | {max_table_elements, non_neg_integer()}
+                         | {timeout, timeout()}.
+%% `process_bound': only the creating process may call. `max_memory': bytes
+%% of linear memory the instance may grow to (default 256 MiB). 
+%% `max_table_elements': elements a table may grow to (default 1,000,000).
+%% `timeout': default wall-clock limit of each call in milliseconds
+%% (default `infinity').
+-type call_option() :: {timeout, timeout()}.
+%% `timeout': wall-clock limit of this call in milliseconds, including the
+%% time spent waiting for a busy instance; overrides the instance's.
 -type trap_reason() :: {trap, Kind :: atom(), Message :: binary()}.
 -type load_error() :: {file, file:filename_all(), file:posix() | badarg | terminated | system_limit}
                     | compile_error().
@@ -50,7 +61,7 @@
 -type instantiate_error() :: trap_reason() | {instantiation_failed, Message :: binary()}.
 
 -export_type([wasm_module/0, instance/0, func_name/0, value/0, value_type/0, export/0,
-              instance_option/0, trap_reason/0, load_error/0, compile_error/0,
+              instance_option/0, call_option/0, trap_reason/0, load_error/0, compile_error/0,
               instantiate_error/0]).
 
 %%% ------------------------------------------------------------------
@@ -106,11 +117,24 @@ new(Options) ->
 -spec call_raw(instance(), func_name(), [value()]) -> void | value() | tuple().
 call_raw(Instance, Name, Args) ->
     try
-        call_raw_nif(Instance, Name, Args)
+        call_raw_nif(Instance, Name, Args, default)
     catch
-        error:{?BUSY, Id} ->
-            await_turn(Id),
-            call_raw(Instance, Name, Args)
+        error:{?BUSY, Id, Left} -> retry(fun call_raw_nif/4, Instance, Name, Args, Id, Left)
+    end.
+
+%% @doc {@link call_raw/3} with options: `[{timeout, Ms | infinity}]'.
+%%
+%% A call still running when its timeout expires is stopped and raises
+%% `{trap, timeout, Message}'; like a trap, that invalidates the instance.
+%% A call still waiting for a busy instance when it expires raises
+%% `timeout' and leaves the instance alone.
+-spec call_raw(instance(), func_name(), [value()], [call_option()]) -> void | value() | tuple().
+call_raw(Instance, Name, Args, Options) ->
+    Timeout = call_timeout(Options),
+    try
+        call_raw_nif(Instance, Name, Args, Timeout)
+    catch
+        error:{?BUSY, Id, Left} -> retry(fun call_raw_nif/4, Instance, Name, Args, Id, Left)
     end.
 
 %% @doc Calls the exported term-ABI function `Name' with Erlang terms.
@@ -122,11 +146,19 @@ call_raw(Instance, Name, Args) ->
 -spec call(instance(), func_name(), [term()]) -> term().
 call(Instance, Name, Args) ->
     try
-        call_nif(Instance, Name, Args)
+        call_nif(Instance, Name, Args, default)
     catch
-        error:{?BUSY, Id} ->
-            await_turn(Id),
-            call(Instance, Name, Args)
+        error:{?BUSY, Id, Left} -> retry(fun call_nif/4, Instance, Name, Args, Id, Left)
+    end.
+
+%% @doc {@link call/3} with options, as {@link call_raw/4}.
+-spec call(instance(), func_name(), [term()], [call_option()]) -> term().
+call(Instance, Name, Args, Options) ->
+    Timeout = call_timeout(Options),
+    try
+        call_nif(Instance, Name, Args, Timeout)
+    catch
+        error:{?BUSY, Id, Left} -> retry(fun call_nif/4, Instance, Name, Args, Id, Left)
     end.
 
 %% @doc Prints the signature of the exported function `Name', as
@@ -167,7 +199,7 @@ instantiate(Module) ->
 -spec instantiate(wasm_module(), [instance_option()]) ->
           {ok, instance()} | {error, instantiate_error()}.
 instantiate(Module, Options) when is_list(Options) ->
-    instantiate_module(Module, process_bound(Options, false));
+    instantiate_module(Module, instance_options(Options, {false, 256 * 1024 * 1024, 1000000, infinity}));
 instantiate(Module, Options) ->
     erlang:error(badarg, [Module, Options]).
 
@@ -197,16 +229,53 @@ live_counts() ->
 %%% Internals
 %%% ------------------------------------------------------------------
 
-%% Waits, without holding a scheduler, for the instance to be ours.
-await_turn(Id) ->
-    receive
-        {?TURN, Id} -> ok
+%% The instance was busy and queued us: wait for our turn, then call again.
+retry(Nif, Instance, Name, Args, Id, Timeout) ->
+    Left = await_turn(Instance, Id, Timeout),
+    try
+        Nif(Instance, Name, Args, Left)
+    catch
+        error:{?BUSY, Id2, Left2} -> retry(Nif, Instance, Name, Args, Id2, Left2)
     end.
 
-process_bound([], ProcessBound) -> ProcessBound;
-process_bound([process_bound | Rest], _) -> process_bound(Rest, true);
-process_bound([Other | _], _) -> erlang:error({bad_option, Other});
-process_bound(Improper, _) -> erlang:error({bad_option, Improper}).
+%% Waits, without holding a scheduler, for the message saying the instance
+%% is ours, and returns what is left of the timeout; raises timeout when it
+%% runs out first.
+await_turn(_Instance, Id, infinity) ->
+    receive
+        {?TURN, Id} -> infinity
+    end;
+await_turn(Instance, Id, Timeout) ->
+    Start = erlang:monotonic_time(millisecond),
+    receive
+        {?TURN, Id} -> max(0, Timeout - (erlang:monotonic_time(millisecond) - Start))
+    after Timeout ->
+        leave_queue(Instance),
+        %% The turn may have come just as we gave up: drop the message.
+        receive {?TURN, Id} -> ok after 0 -> ok end,
+        erlang:error(timeout)
+    end.
+
+call_timeout([]) -> default;
+call_timeout([{timeout, T}]) when T =:= infinity; is_integer(T), T >= 0 -> T;
+call_timeout([Bad | _]) -> erlang:error({bad_option, Bad});
+call_timeout(Bad) -> erlang:error({bad_option, Bad}).
+
+instance_options([], Acc) ->
+    Acc;
+instance_options([process_bound | Rest], {_, Memory, Table, Timeout}) ->
+    instance_options(Rest, {true, Memory, Table, Timeout});
+instance_options([{max_memory, M} | Rest], {Bound, _, Table, Timeout}) when is_integer(M), M > 0 ->
+    instance_options(Rest, {Bound, M, Table, Timeout});
+instance_options([{max_table_elements, N} | Rest], {Bound, Memory, _, Timeout}) when is_integer(N), N >= 0 ->
+    instance_options(Rest, {Bound, Memory, N, Timeout});
+instance_options([{timeout, T} | Rest], {Bound, Memory, Table, _})
+  when T =:= infinity; is_integer(T), T >= 0 ->
+    instance_options(Rest, {Bound, Memory, Table, T});
+instance_options([Other | _], _) ->
+    erlang:error({bad_option, Other});
+instance_options(Improper, _) ->
+    erlang:error({bad_option, Improper}).
 
 function_type(ModuleOrInstance, Name) ->
     case lists:keyfind(name_binary(Name), 1, exports(ModuleOrInstance)) of
@@ -236,19 +305,25 @@ load_nif() ->
 
 %%% NIF stubs, replaced when the library loads.
 
--spec call_raw_nif(instance(), func_name(), [value()]) -> void | value() | tuple().
-call_raw_nif(_Instance, _Name, _Args) ->
+-spec call_raw_nif(instance(), func_name(), [value()], timeout() | default) ->
+          void | value() | tuple().
+call_raw_nif(_Instance, _Name, _Args, _Timeout) ->
     erlang:nif_error(nif_not_loaded).
 
--spec call_nif(instance(), func_name(), [term()]) -> term().
-call_nif(_Instance, _Name, _Args) ->
+-spec call_nif(instance(), func_name(), [term()], timeout() | default) -> term().
+call_nif(_Instance, _Name, _Args, _Timeout) ->
+    erlang:nif_error(nif_not_loaded).
+
+-spec leave_queue(instance()) -> ok.
+leave_queue(_Instance) ->
     erlang:nif_error(nif_not_loaded).
 
 -spec compile_module(binary()) -> {ok, wasm_module()} | {error, compile_error()}.
 compile_module(_Bytes) ->
     erlang:nif_error(nif_not_loaded).
 
--spec instantiate_module(wasm_module(), boolean()) ->
+-spec instantiate_module(wasm_module(),
+                         {boolean(), pos_integer(), non_neg_integer(), timeout()}) ->
           {ok, instance()} | {error, instantiate_error()}.
 instantiate_module(_Module, _ProcessBound) ->
     erlang:nif_error(nif_not_loaded).

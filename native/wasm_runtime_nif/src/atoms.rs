@@ -26,5 +26,6 @@ rustler::atoms! {
     wasm_runtime_nif_busy,
     wasm_runtime_nif_turn,
     nif_panicked,
+    default,
     instances,
 }

@@ -19,7 +19,7 @@ use std::panic::AssertUnwindSafe;
 use std::pin::{pin, Pin};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rustler::sys::{self, c_int, ErlNifEnv, ErlNifTerm};
 use rustler::{Encoder, Env, Error, NifResult, Resource, ResourceArc, Term};
@@ -69,6 +69,36 @@ struct InFlight {
     future: Pin<Box<dyn Future<Output = CallOutput> + Send>>,
     kind: Kind,
     name: Name,
+    /// When the call times out, and the limit it was given.
+    deadline: Option<(Instant, Duration)>,
+}
+
+/// A call's timeout: `default` (the instance's), `infinity` or milliseconds.
+pub fn timeout_of(term: Term, default: Option<Duration>) -> NifResult<Option<Duration>> {
+    if let Ok(ms) = term.decode::<u64>() {
+        return Ok(Some(Duration::from_millis(ms)));
+    }
+    match term.decode::<rustler::Atom>()? {
+        atom if atom == atoms::infinity() => Ok(None),
+        atom if atom == atoms::default() => Ok(default),
+        _ => Err(Error::BadArg),
+    }
+}
+
+fn timeout_term(timeout: Option<Duration>) -> TimeoutTerm {
+    TimeoutTerm(timeout.map(|t| t.as_millis() as u64))
+}
+
+/// `infinity` or milliseconds, for the Erlang side's wait.
+struct TimeoutTerm(Option<u64>);
+
+impl Encoder for TimeoutTerm {
+    fn encode<'a>(&self, env: Env<'a>) -> Term<'a> {
+        match self.0 {
+            Some(ms) => ms.encode(env),
+            None => atoms::infinity().encode(env),
+        }
+    }
 }
 
 /// A call between two slices, kept alive by the rescheduled NIF's arguments.
@@ -99,11 +129,12 @@ impl Resource for SuspendedCall {
     }
 }
 
-fn take_instance(env: Env, instance: &ResourceArc<WasmInstance>) -> NifResult<Box<Live>> {
+fn take_instance(env: Env, instance: &ResourceArc<WasmInstance>, timeout: Option<Duration>) -> NifResult<Box<Live>> {
     match WasmInstance::take(instance, env)? {
         Turn::Go(live) => Ok(live),
-        // The Erlang side waits for {wasm_runtime_nif_turn, Id} and retries.
-        Turn::Wait(id) => Err(raise((atoms::wasm_runtime_nif_busy(), id))),
+        // The Erlang side waits for {wasm_runtime_nif_turn, Id}, at most
+        // `timeout`, and retries.
+        Turn::Wait(id) => Err(raise((atoms::wasm_runtime_nif_busy(), id, timeout_term(timeout)))),
     }
 }
 
@@ -113,10 +144,12 @@ pub fn call_raw<'a>(
     instance: ResourceArc<WasmInstance>,
     name: Term<'a>,
     args: Term<'a>,
+    timeout: Term<'a>,
 ) -> NifResult<Term<'a>> {
-    let mut live = take_instance(env, &instance)?;
+    let timeout = timeout_of(timeout, instance.default_timeout)?;
+    let mut live = take_instance(env, &instance, timeout)?;
     match prepare_raw(&mut live, &instance, name, args) {
-        Ok(func) => start(env, instance, live, func, Kind::Raw, name),
+        Ok(func) => start(env, instance, live, func, Kind::Raw, name, timeout),
         Err(error) => {
             instance.give_back(env, live);
             Err(error)
@@ -169,12 +202,14 @@ pub fn call_terms<'a>(
     instance: ResourceArc<WasmInstance>,
     name: Term<'a>,
     args: Term<'a>,
+    timeout: Term<'a>,
 ) -> NifResult<Term<'a>> {
-    let mut live = take_instance(env, &instance)?;
+    let timeout = timeout_of(timeout, instance.default_timeout)?;
+    let mut live = take_instance(env, &instance, timeout)?;
     match prepare_terms(env, &mut live, &instance, name, args) {
         Ok(func) => {
             let terms = Kind::Terms(live.terms.clone());
-            start(env, instance, live, func, terms, name)
+            start(env, instance, live, func, terms, name, timeout)
         }
         Err(error) => {
             instance.give_back(env, live);
@@ -244,7 +279,9 @@ fn start<'a>(
     func: Func,
     kind: Kind,
     name: Term<'a>,
+    timeout: Option<Duration>,
 ) -> NifResult<Term<'a>> {
+    let deadline = timeout.map(|limit| (Instant::now() + limit, limit));
     live.store.set_epoch_deadline(1);
     let future = Box::pin(async move {
         let outcome = {
@@ -263,6 +300,7 @@ fn start<'a>(
         future,
         kind,
         name: name_of(name),
+        deadline,
     };
     drive(env, flight, None)
 }
@@ -278,8 +316,24 @@ fn drive<'a>(
     let mut cx = Context::from_waker(Waker::noop());
     match flight.future.as_mut().poll(&mut cx) {
         Poll::Ready((live, outcome)) => finish(env, flight, live, outcome),
-        Poll::Pending => Ok(suspend(env, flight, parked, started)),
+        Poll::Pending => match flight.deadline {
+            Some((deadline, limit)) if Instant::now() >= deadline => Err(time_out(env, flight, limit)),
+            _ => Ok(suspend(env, flight, parked, started)),
+        },
     }
+}
+
+/// Stops a call that ran past its deadline. The guest was interrupted at an
+/// arbitrary point, so, as after a trap, the instance is invalidated.
+fn time_out(env: Env, flight: InFlight, limit: Duration) -> Error {
+    let InFlight { instance, future, .. } = flight;
+    drop(future);
+    let reason = TrapReason {
+        kind: "timeout",
+        message: format!("the call did not finish within {} ms", limit.as_millis()),
+    };
+    instance.invalidate(env, reason.clone());
+    raise(reason)
 }
 
 /// Parks the call and asks the scheduler to run its next slice later.

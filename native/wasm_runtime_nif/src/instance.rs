@@ -9,6 +9,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use rustler::sys::ErlNifTerm;
 use rustler::{Encoder, Env, Error, LocalPid, Monitor, NifResult, Resource, ResourceArc, Term};
@@ -173,9 +174,30 @@ struct Slot {
     queue: VecDeque<Waiter>,
 }
 
+/// What `instantiate/2` can set, already checked by the Erlang side.
+pub struct Options {
+    pub process_bound: bool,
+    pub max_memory: usize,
+    pub max_table_elements: usize,
+    /// Default wall-clock limit of a call, `None` for infinity.
+    pub timeout: Option<Duration>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            process_bound: false,
+            max_memory: DEFAULT_MAX_MEMORY,
+            max_table_elements: DEFAULT_MAX_TABLE_ELEMENTS,
+            timeout: None,
+        }
+    }
+}
+
 pub struct WasmInstance {
     /// Names this instance in turn messages: `{wasm_runtime_nif_turn, Id}`.
     id: u64,
+    pub default_timeout: Option<Duration>,
     module: ResourceArc<WasmModule>,
     /// Set for `process_bound` instances: the only process that may call.
     owner: Option<LocalPid>,
@@ -236,10 +258,11 @@ impl WasmInstance {
     pub fn new(
         module: ResourceArc<WasmModule>,
         owner: Option<LocalPid>,
+        options: &Options,
     ) -> Result<Self, InstantiateError> {
         let limits = StoreLimitsBuilder::new()
-            .memory_size(DEFAULT_MAX_MEMORY)
-            .table_elements(DEFAULT_MAX_TABLE_ELEMENTS)
+            .memory_size(options.max_memory)
+            .table_elements(options.max_table_elements)
             .build();
         let mut store = call::new_store(HostState::new(limits));
         store.limiter(|state| &mut state.limits);
@@ -265,6 +288,7 @@ impl WasmInstance {
         };
         Ok(WasmInstance {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            default_timeout: options.timeout,
             module,
             owner,
             slot: Mutex::new(Slot {
@@ -348,6 +372,25 @@ impl WasmInstance {
         for waiter in waiters {
             let _ = env.send(&waiter.pid, (atoms::wasm_runtime_nif_turn(), self.id));
         }
+    }
+
+    /// Takes the calling process out of the queue, after its wait timed out.
+    pub fn leave_queue(this: &ResourceArc<Self>, env: Env) {
+        let me = env.pid();
+        let mut slot = this.lock();
+        let mut left: Vec<Waiter> = Vec::new();
+        if slot.reserved.as_ref().is_some_and(|w| w.pid == me) {
+            left.extend(slot.reserved.take());
+        }
+        if let Some(at) = slot.queue.iter().position(|w| w.pid == me) {
+            left.extend(slot.queue.remove(at));
+        }
+        for waiter in left {
+            if let Some(monitor) = waiter.monitor {
+                env.demonitor(this, &monitor);
+            }
+        }
+        this.settle(&mut slot, env);
     }
 
     /// Hands an idle instance to the first live waiter, if any.

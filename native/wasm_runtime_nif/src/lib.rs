@@ -32,18 +32,33 @@ fn compile_module<'a>(env: Env<'a>, bytes: Binary<'a>) -> Term<'a> {
     }
 }
 
-/// `{ok, Instance} | {error, Reason}`.
+/// `{ok, Instance} | {error, Reason}`. `options` is
+/// `{ProcessBound, MaxMemory, MaxTableElements, Timeout}`, checked in Erlang.
 #[rustler::nif]
 fn instantiate_module<'a>(
     env: Env<'a>,
     module: ResourceArc<WasmModule>,
-    process_bound: bool,
-) -> Term<'a> {
-    let owner = process_bound.then(|| env.pid());
-    match WasmInstance::new(module, owner) {
+    options: (bool, usize, usize, Term<'a>),
+) -> NifResult<Term<'a>> {
+    let (process_bound, max_memory, max_table_elements, timeout) = options;
+    let options = instance::Options {
+        process_bound,
+        max_memory,
+        max_table_elements,
+        timeout: call::timeout_of(timeout, None)?,
+    };
+    let owner = options.process_bound.then(|| env.pid());
+    Ok(match WasmInstance::new(module, owner, &options) {
         Ok(instance) => (atoms::ok(), ResourceArc::new(instance)).encode(env),
         Err(reason) => (atoms::error(), reason).encode(env),
-    }
+    })
+}
+
+/// Takes the caller out of the instance's queue after its wait timed out.
+#[rustler::nif]
+fn leave_queue(env: Env, instance: ResourceArc<WasmInstance>) -> rustler::Atom {
+    WasmInstance::leave_queue(&instance, env);
+    atoms::ok()
 }
 
 #[rustler::nif(name = "call_raw_nif")]
@@ -51,9 +66,10 @@ fn call_raw<'a>(
     env: Env<'a>,
     instance: ResourceArc<WasmInstance>,
     name: Term<'a>,
-    args: Term<'a>,
+    arguments: Term<'a>,
+    timeout: Term<'a>,
 ) -> NifResult<Term<'a>> {
-    call::call_raw(env, instance, name, args)
+    call::call_raw(env, instance, name, arguments, timeout)
 }
 
 #[rustler::nif(name = "call_nif")]
@@ -61,9 +77,10 @@ fn call<'a>(
     env: Env<'a>,
     instance: ResourceArc<WasmInstance>,
     name: Term<'a>,
-    args: Term<'a>,
+    arguments: Term<'a>,
+    timeout: Term<'a>,
 ) -> NifResult<Term<'a>> {
-    call::call_terms(env, instance, name, args)
+    call::call_terms(env, instance, name, arguments, timeout)
 }
 
 /// The exports of a module, or of an instance's module.
