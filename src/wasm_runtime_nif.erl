@@ -218,10 +218,12 @@ default_module() ->
         Module -> Module
     end.
 
-%% @doc How many modules and instances are alive in this VM. Both are
-%% freed by the garbage collector once no process refers to them (an
-%% instance also keeps its module alive).
--spec live_counts() -> #{modules := non_neg_integer(), instances := non_neg_integer()}.
+%% @doc How many modules, instances and suspended calls (calls between two
+%% slices) are alive in this VM. All are freed by the garbage collector once
+%% no process refers to them; an instance keeps its module alive, and a
+%% suspended call is freed when it finishes or its caller dies.
+-spec live_counts() -> #{modules := non_neg_integer(), instances := non_neg_integer(),
+                         calls := non_neg_integer()}.
 live_counts() ->
     erlang:nif_error(nif_not_loaded).
 

@@ -28,4 +28,5 @@ rustler::atoms! {
     nif_panicked,
     default,
     instances,
+    calls,
 }

@@ -28,6 +28,7 @@ use wasmtime::{Func, Store, Val};
 use crate::atoms;
 use crate::engine;
 use crate::epoch;
+use crate::live_count;
 use crate::instance::{name_of, raise, Live, Name, Shape, Turn, WasmInstance};
 use crate::term_abi::{HostState, Resolved, TermCell};
 use crate::trap::TrapReason;
@@ -104,6 +105,7 @@ impl Encoder for TimeoutTerm {
 /// A call between two slices, kept alive by the rescheduled NIF's arguments.
 pub struct SuspendedCall {
     flight: Mutex<Option<InFlight>>,
+    _live: live_count::Token,
 }
 
 #[rustler::resource_impl]
@@ -357,6 +359,7 @@ fn suspend<'a>(
     let call = parked.unwrap_or_else(|| {
         ResourceArc::new(SuspendedCall {
             flight: Mutex::new(None),
+            _live: live_count::Token::new(&live_count::SUSPENDED_CALLS),
         })
     });
     *call.flight.lock().unwrap_or_else(|p| p.into_inner()) = Some(flight);

@@ -93,12 +93,14 @@ fn module_exports<'a>(env: Env<'a>, module_or_instance: Term<'a>) -> NifResult<T
     Ok(module::exports(env, &instance.module().module))
 }
 
-/// `#{modules => N, instances => N}`: how many are alive right now.
+/// `#{modules => N, instances => N, calls => N}`: how many are alive right
+/// now (`calls`: calls suspended between two slices).
 #[rustler::nif]
 fn live_counts(env: Env) -> Term {
     let map = rustler::Term::map_new(env);
     map.map_put(atoms::modules(), live_count::get(&live_count::MODULES))
         .and_then(|m| m.map_put(atoms::instances(), live_count::get(&live_count::INSTANCES)))
+        .and_then(|m| m.map_put(atoms::calls(), live_count::get(&live_count::SUSPENDED_CALLS)))
         .expect("putting into a fresh map cannot fail")
 }
 

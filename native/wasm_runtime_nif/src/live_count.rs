@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub static MODULES: AtomicUsize = AtomicUsize::new(0);
 pub static INSTANCES: AtomicUsize = AtomicUsize::new(0);
+pub static SUSPENDED_CALLS: AtomicUsize = AtomicUsize::new(0);
 
 /// Held by each counted object: counts it while it exists.
 pub struct Token(&'static AtomicUsize);
