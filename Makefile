@@ -13,7 +13,7 @@ GUEST_CFLAGS := --target=wasm32 -nostdlib -O2 -Iinclude \
 # Guests compiled from C: the bundled example and every C file beside a suite.
 C_GUESTS := priv/example.wasm $(patsubst %.c,%.wasm,$(wildcard test/*_SUITE_data/*.c))
 
-.PHONY: all setup native guests compile demo test test-rust test-erlang lint clean help
+.PHONY: all setup native guests compile demo test test-rust test-erlang lint fmt clean help
 
 all: compile
 
@@ -67,6 +67,9 @@ lint: compile
 	else echo "lint: clippy not installed, skipping cargo clippy"; fi
 	$(REBAR3) xref
 	$(TIMEOUT) 1200 $(REBAR3) dialyzer
+
+fmt:
+	cd $(CRATE_DIR) && $(CARGO) fmt
 
 clean:
 	rm -rf _build priv/*.so priv/*.wasm test/*_SUITE_data/*.wasm

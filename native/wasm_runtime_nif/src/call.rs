@@ -28,8 +28,8 @@ use wasmtime::{Func, Store, Val};
 use crate::atoms;
 use crate::engine;
 use crate::epoch;
-use crate::live_count;
 use crate::instance::{name_of, raise, Live, Name, Shape, Turn, WasmInstance};
+use crate::live_count;
 use crate::term_abi::{HostState, Resolved, TermCell};
 use crate::trap::TrapReason;
 use crate::values;
@@ -131,12 +131,20 @@ impl Resource for SuspendedCall {
     }
 }
 
-fn take_instance(env: Env, instance: &ResourceArc<WasmInstance>, timeout: Option<Duration>) -> NifResult<Box<Live>> {
+fn take_instance(
+    env: Env,
+    instance: &ResourceArc<WasmInstance>,
+    timeout: Option<Duration>,
+) -> NifResult<Box<Live>> {
     match WasmInstance::take(instance, env)? {
         Turn::Go(live) => Ok(live),
         // The Erlang side waits for {wasm_runtime_nif_turn, Id}, at most
         // `timeout`, and retries.
-        Turn::Wait(id) => Err(raise((atoms::wasm_runtime_nif_busy(), id, timeout_term(timeout)))),
+        Turn::Wait(id) => Err(raise((
+            atoms::wasm_runtime_nif_busy(),
+            id,
+            timeout_term(timeout),
+        ))),
     }
 }
 
@@ -319,7 +327,9 @@ fn drive<'a>(
     match flight.future.as_mut().poll(&mut cx) {
         Poll::Ready((live, outcome)) => finish(env, flight, live, outcome),
         Poll::Pending => match flight.deadline {
-            Some((deadline, limit)) if Instant::now() >= deadline => Err(time_out(env, flight, limit)),
+            Some((deadline, limit)) if Instant::now() >= deadline => {
+                Err(time_out(env, flight, limit))
+            }
             _ => Ok(suspend(env, flight, parked, started)),
         },
     }
@@ -328,7 +338,9 @@ fn drive<'a>(
 /// Stops a call that ran past its deadline. The guest was interrupted at an
 /// arbitrary point, so, as after a trap, the instance is invalidated.
 fn time_out(env: Env, flight: InFlight, limit: Duration) -> Error {
-    let InFlight { instance, future, .. } = flight;
+    let InFlight {
+        instance, future, ..
+    } = flight;
     drop(future);
     let reason = TrapReason {
         kind: "timeout",
@@ -560,7 +572,8 @@ mod tests {
         let mut pending = 0;
         let started = Instant::now();
         {
-            let mut future = pin!(f.call_async(&mut store, &[Val::I64(3_000_000_000)], &mut results));
+            let mut future =
+                pin!(f.call_async(&mut store, &[Val::I64(3_000_000_000)], &mut results));
             let mut cx = Context::from_waker(Waker::noop());
             loop {
                 epoch::note_activity();

@@ -100,7 +100,12 @@ fn live_counts(env: Env) -> Term {
     let map = rustler::Term::map_new(env);
     map.map_put(atoms::modules(), live_count::get(&live_count::MODULES))
         .and_then(|m| m.map_put(atoms::instances(), live_count::get(&live_count::INSTANCES)))
-        .and_then(|m| m.map_put(atoms::calls(), live_count::get(&live_count::SUSPENDED_CALLS)))
+        .and_then(|m| {
+            m.map_put(
+                atoms::calls(),
+                live_count::get(&live_count::SUSPENDED_CALLS),
+            )
+        })
         .expect("putting into a fresh map cannot fail")
 }
 
