@@ -25,6 +25,10 @@
 %% queued and will receive {?TURN, Id} when it may try again.
 -define(BUSY, wasm_runtime_nif_busy).
 -define(TURN, wasm_runtime_nif_turn).
+%% Returned by the call NIFs when the guest calls an Erlang import, and
+%% when such a fun raised: see result/1.
+-define(HOST_CALL, wasm_runtime_nif_host_call).
+-define(HOST_RAISED, wasm_runtime_nif_host_raised).
 
 -type wasm_module() :: reference().
 %% A compiled module: immutable, shareable between processes.
@@ -40,14 +44,18 @@
                    {func, Params :: [value_type()], Results :: [value_type()]}
                    | memory | table | global | tag}.
 -type instance_option() :: process_bound
+                         | {imports, #{{import_name(), import_name()} => function()}}
                          | {max_memory, pos_integer()}
                          | {max_table_elements, non_neg_integer()}
                          | {timeout, timeout()}.
-%% `process_bound': only the creating process may call. `max_memory': bytes
+%% `process_bound': only the creating process may call. `imports': Erlang
+%% funs implementing the module's imports, by module and name (see
+%% {@link instantiate/2}). `max_memory': bytes
 %% of linear memory the instance may grow to (default 256 MiB). 
 %% `max_table_elements': elements a table may grow to (default 1,000,000).
 %% `timeout': default wall-clock limit of each call in milliseconds
 %% (default `infinity').
+-type import_name() :: binary() | atom().
 -type call_option() :: {timeout, timeout()}.
 %% `timeout': wall-clock limit of this call in milliseconds, including the
 %% time spent waiting for a busy instance; overrides the instance's.
@@ -58,7 +66,10 @@
                        | {unknown_import, Module :: binary(), Name :: binary(), Kind :: atom()}
                        | {import_type_mismatch, Name :: binary(), Expected :: binary(), Actual :: binary()}
                        | {link_error, Message :: binary()}.
--type instantiate_error() :: trap_reason() | {instantiation_failed, Message :: binary()}.
+-type instantiate_error() :: trap_reason() | {instantiation_failed, Message :: binary()}
+                           | {unknown_import, Module :: binary(), Name :: binary(), func}
+                           | {import_arity_mismatch, Module :: binary(), Name :: binary(),
+                              Expected :: non_neg_integer(), Given :: non_neg_integer()}.
 
 -export_type([wasm_module/0, instance/0, func_name/0, value/0, value_type/0, export/0,
               instance_option/0, call_option/0, trap_reason/0, load_error/0, compile_error/0,
@@ -116,8 +127,8 @@ new(Options) ->
 %% traps, after which the instance raises `{instance_invalidated, Trap}'.
 -spec call_raw(instance(), func_name(), [value()]) -> void | value() | tuple().
 call_raw(Instance, Name, Args) ->
-    try
-        call_raw_nif(Instance, Name, Args, default)
+    try call_raw_nif(Instance, Name, Args, default) of
+        Result -> result(Result)
     catch
         error:{?BUSY, Id, Left} -> retry(fun call_raw_nif/4, Instance, Name, Args, Id, Left)
     end.
@@ -131,8 +142,8 @@ call_raw(Instance, Name, Args) ->
 -spec call_raw(instance(), func_name(), [value()], [call_option()]) -> void | value() | tuple().
 call_raw(Instance, Name, Args, Options) ->
     Timeout = call_timeout(Options),
-    try
-        call_raw_nif(Instance, Name, Args, Timeout)
+    try call_raw_nif(Instance, Name, Args, Timeout) of
+        Result -> result(Result)
     catch
         error:{?BUSY, Id, Left} -> retry(fun call_raw_nif/4, Instance, Name, Args, Id, Left)
     end.
@@ -145,8 +156,8 @@ call_raw(Instance, Name, Args, Options) ->
 %% `enif_wasm_make_badarg(env)', and as {@link call_raw/3} otherwise.
 -spec call(instance(), func_name(), [term()]) -> term().
 call(Instance, Name, Args) ->
-    try
-        call_nif(Instance, Name, Args, default)
+    try call_nif(Instance, Name, Args, default) of
+        Result -> result(Result)
     catch
         error:{?BUSY, Id, Left} -> retry(fun call_nif/4, Instance, Name, Args, Id, Left)
     end.
@@ -155,8 +166,8 @@ call(Instance, Name, Args) ->
 -spec call(instance(), func_name(), [term()], [call_option()]) -> term().
 call(Instance, Name, Args, Options) ->
     Timeout = call_timeout(Options),
-    try
-        call_nif(Instance, Name, Args, Timeout)
+    try call_nif(Instance, Name, Args, Timeout) of
+        Result -> result(Result)
     catch
         error:{?BUSY, Id, Left} -> retry(fun call_nif/4, Instance, Name, Args, Id, Left)
     end.
@@ -196,10 +207,21 @@ instantiate(Module) ->
 
 %% @doc Creates an instance of `Module'; see {@link new/1} for the options.
 %% Fails with the trap if the module's start function traps.
+%%
+%% A module may import functions besides the term ABI; each must be given
+%% as an Erlang fun with `{imports, #{{Module, Name} => Fun}}', where the
+%% fun's arity is the import's number of parameters. When the guest calls
+%% one, the fun runs in the calling process with the arguments as numbers
+%% (as {@link call_raw/3} returns them) and returns the result: anything for
+%% an import without results, a number for one, a tuple for several. If the
+%% fun raises, the call re-raises that exception; if it returns a value of
+%% the wrong type the call raises `{trap, bad_host_result, Message}'. Either
+%% way the guest was interrupted, so the instance is invalidated.
 -spec instantiate(wasm_module(), [instance_option()]) ->
           {ok, instance()} | {error, instantiate_error()}.
 instantiate(Module, Options) when is_list(Options) ->
-    instantiate_module(Module, instance_options(Options, {false, 256 * 1024 * 1024, 1000000, infinity}));
+    {Settings, Imports} = instance_options(Options, {false, 256 * 1024 * 1024, 1000000, infinity}, []),
+    instantiate_module(Module, Settings, Imports);
 instantiate(Module, Options) ->
     erlang:error(badarg, [Module, Options]).
 
@@ -234,11 +256,26 @@ live_counts() ->
 %% The instance was busy and queued us: wait for our turn, then call again.
 retry(Nif, Instance, Name, Args, Id, Timeout) ->
     Left = await_turn(Instance, Id, Timeout),
-    try
-        Nif(Instance, Name, Args, Left)
+    try Nif(Instance, Name, Args, Left) of
+        Result -> result(Result)
     catch
         error:{?BUSY, Id2, Left2} -> retry(Nif, Instance, Name, Args, Id2, Left2)
     end.
+
+%% A call NIF returns the call's result, or asks us to run an Erlang import
+%% for the guest (and resumes the guest with its result), or to re-raise the
+%% exception such a fun raised.
+result({?HOST_CALL, Call, Carried, Fun, Args}) ->
+    Reply = try
+                {ok, erlang:apply(Fun, Args)}
+            catch
+                Class:Reason:Stack -> {raised, Class, Reason, Stack}
+            end,
+    result(host_return(Call, Carried, Reply));
+result({?HOST_RAISED, Class, Reason, Stack}) ->
+    erlang:raise(Class, Reason, Stack);
+result(Result) ->
+    Result.
 
 %% Waits, without holding a scheduler, for the message saying the instance
 %% is ours, and returns what is left of the timeout; raises timeout when it
@@ -263,21 +300,45 @@ call_timeout([{timeout, T}]) when T =:= infinity; is_integer(T), T >= 0 -> T;
 call_timeout([Bad | _]) -> erlang:error({bad_option, Bad});
 call_timeout(Bad) -> erlang:error({bad_option, Bad}).
 
-instance_options([], Acc) ->
-    Acc;
-instance_options([process_bound | Rest], {_, Memory, Table, Timeout}) ->
-    instance_options(Rest, {true, Memory, Table, Timeout});
-instance_options([{max_memory, M} | Rest], {Bound, _, Table, Timeout}) when is_integer(M), M > 0 ->
-    instance_options(Rest, {Bound, M, Table, Timeout});
-instance_options([{max_table_elements, N} | Rest], {Bound, Memory, _, Timeout}) when is_integer(N), N >= 0 ->
-    instance_options(Rest, {Bound, Memory, N, Timeout});
-instance_options([{timeout, T} | Rest], {Bound, Memory, Table, _})
+instance_options([], Settings, Imports) ->
+    {Settings, Imports};
+instance_options([process_bound | Rest], {_, Memory, Table, Timeout}, Imports) ->
+    instance_options(Rest, {true, Memory, Table, Timeout}, Imports);
+instance_options([{max_memory, M} | Rest], {Bound, _, Table, Timeout}, Imports)
+  when is_integer(M), M > 0 ->
+    instance_options(Rest, {Bound, M, Table, Timeout}, Imports);
+instance_options([{max_table_elements, N} | Rest], {Bound, Memory, _, Timeout}, Imports)
+  when is_integer(N), N >= 0 ->
+    instance_options(Rest, {Bound, Memory, N, Timeout}, Imports);
+instance_options([{timeout, T} | Rest], {Bound, Memory, Table, _}, Imports)
   when T =:= infinity; is_integer(T), T >= 0 ->
-    instance_options(Rest, {Bound, Memory, Table, T});
-instance_options([Other | _], _) ->
+    instance_options(Rest, {Bound, Memory, Table, T}, Imports);
+instance_options([{imports, Map} = Option | Rest], Settings, _) when is_map(Map) ->
+    Imports = [import_entry(Key, Fun, Option) || {Key, Fun} <- maps:to_list(Map)],
+    %% #{{env, f} => F, {<<"env">>, <<"f">>} => G} names one import twice.
+    Names = [{Module, Name} || {Module, Name, _, _} <- Imports],
+    case Names -- lists:usort(Names) of
+        [] -> instance_options(Rest, Settings, Imports);
+        [{Module, Name} | _] -> erlang:error({bad_option, {imports, {duplicate, Module, Name}}})
+    end;
+instance_options([Other | _], _, _) ->
     erlang:error({bad_option, Other});
-instance_options(Improper, _) ->
+instance_options(Improper, _, _) ->
     erlang:error({bad_option, Improper}).
+
+import_entry({Module, Name}, Fun, Option) when is_function(Fun) ->
+    {arity, Arity} = erlang:fun_info(Fun, arity),
+    {import_name(Module, Option), import_name(Name, Option), Fun, Arity};
+import_entry(_, _, Option) ->
+    erlang:error({bad_option, Option}).
+
+import_name(Name, _) when is_atom(Name) -> atom_to_binary(Name, utf8);
+import_name(Name, Option) when is_binary(Name) ->
+    case unicode:characters_to_binary(Name) of
+        Name -> Name;
+        _ -> erlang:error({bad_option, Option})
+    end;
+import_name(_, Option) -> erlang:error({bad_option, Option}).
 
 function_type(ModuleOrInstance, Name) ->
     case lists:keyfind(name_binary(Name), 1, exports(ModuleOrInstance)) of
@@ -325,9 +386,15 @@ compile_module(_Bytes) ->
     erlang:nif_error(nif_not_loaded).
 
 -spec instantiate_module(wasm_module(),
-                         {boolean(), pos_integer(), non_neg_integer(), timeout()}) ->
+                         {boolean(), pos_integer(), non_neg_integer(), timeout()},
+                         [{binary(), binary(), function(), arity()}]) ->
           {ok, instance()} | {error, instantiate_error()}.
-instantiate_module(_Module, _ProcessBound) ->
+instantiate_module(_Module, _Settings, _Imports) ->
+    erlang:nif_error(nif_not_loaded).
+
+-spec host_return(reference(), tuple() | undefined,
+                  {ok, term()} | {raised, error | exit | throw, term(), list()}) -> term().
+host_return(_Call, _Carried, _Reply) ->
     erlang:nif_error(nif_not_loaded).
 
 -spec module_exports(wasm_module() | instance()) -> [export()].

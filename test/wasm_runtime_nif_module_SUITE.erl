@@ -137,21 +137,31 @@ compile_errors(_Config) ->
      || Bad <- ["(module)", 42, undefined, [<<"(module)">>]]].
 
 import_errors(_Config) ->
+    %% Function imports outside the term ABI are Erlang imports: the module
+    %% compiles, and instantiating it without the funs names the import.
+    Unprovided = fun(Wat) ->
+                         {ok, M} = wasm_runtime_nif:compile(Wat),
+                         wasm_runtime_nif:instantiate(M)
+                 end,
     ?assertEqual({error, {unknown_import, <<"env">>, <<"nope">>, func}},
-                 wasm_runtime_nif:compile(<<"(module (import \"env\" \"nope\" (func)))">>)),
+                 Unprovided(<<"(module (import \"env\" \"nope\" (func)))">>)),
     ?assertEqual({error, {unknown_import, <<"wasi_snapshot_preview1">>, <<"fd_write">>, func}},
-                 wasm_runtime_nif:compile(<<"(module (import \"wasi_snapshot_preview1\" \"fd_write\""
-                                            " (func (param i32 i32 i32 i32) (result i32))))">>)),
+                 Unprovided(<<"(module (import \"wasi_snapshot_preview1\" \"fd_write\""
+                              " (func (param i32 i32 i32 i32) (result i32))))">>)),
+    ?assertEqual({error, {unknown_import, <<"erlang">>, <<"enif_wasm_make_int32">>, func}},
+                 Unprovided(<<"(module (import \"erlang\" \"enif_wasm_make_int32\""
+                              " (func (param i32 i32) (result i64))))">>)),
+    %% What no fun can provide is refused at compile time.
     ?assertEqual({error, {unknown_import, <<"env">>, <<"memory">>, memory}},
                  wasm_runtime_nif:compile(<<"(module (import \"env\" \"memory\" (memory 1)))">>)),
+    ?assertEqual({error, {unknown_import, <<"env">>, <<"g">>, global}},
+                 wasm_runtime_nif:compile(<<"(module (import \"env\" \"g\" (global i32)))">>)),
+    ?assertEqual({error, {unsupported_import_signature, <<"m">>, <<"f">>, <<"(v128) -> ()">>}},
+                 wasm_runtime_nif:compile(<<"(module (import \"m\" \"f\" (func (param v128))))">>)),
     ?assertEqual({error, {import_type_mismatch, <<"enif_wasm_make_int32">>,
                           <<"(i32, i32) -> (i64)">>, <<"(i32) -> (i64)">>}},
                  wasm_runtime_nif:compile(<<"(module (import \"env\" \"enif_wasm_make_int32\""
-                                            " (func (param i32) (result i64))))">>)),
-    %% The term-ABI imports from another module name are unknown too.
-    ?assertMatch({error, {unknown_import, <<"erlang">>, <<"enif_wasm_make_int32">>, func}},
-                 wasm_runtime_nif:compile(<<"(module (import \"erlang\" \"enif_wasm_make_int32\""
-                                            " (func (param i32 i32) (result i64))))">>)).
+                                            " (func (param i32) (result i64))))">>)).
 
 module_outlives_its_binary(_Config) ->
     {ok, M} = wasm_runtime_nif:compile(binary:copy(?ADD_WAT)),

@@ -27,6 +27,11 @@ rustler::atoms! {
     wasm_runtime_nif_turn,
     nif_panicked,
     default,
+    unsupported_import_signature,
+    import_arity_mismatch,
+    wasm_runtime_nif_host_call,
+    wasm_runtime_nif_host_raised,
+    raised,
     instances,
     calls,
 }

@@ -28,11 +28,14 @@ use wasmtime::{Func, Store, Val};
 use crate::atoms;
 use crate::engine;
 use crate::epoch;
+use crate::host_fun::{FunRaised, HostCell};
 use crate::instance::{name_of, raise, Live, Name, Shape, Turn, WasmInstance};
 use crate::live_count;
 use crate::term_abi::{HostState, Resolved, TermCell};
+use crate::trap::HostTrap;
 use crate::trap::TrapReason;
 use crate::values;
+use crate::values::NumType;
 
 /// A store set up to yield at every epoch tick.
 pub fn new_store(state: HostState) -> Store<HostState> {
@@ -42,7 +45,8 @@ pub fn new_store(state: HostState) -> Store<HostState> {
 }
 
 /// Drives a Wasmtime future on this thread until it completes, polling again
-/// after every yield. Used where a call cannot be sliced (instantiation).
+/// after every yield.
+#[cfg(test)]
 pub fn run_to_completion<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     let mut cx = Context::from_waker(Waker::noop());
@@ -50,6 +54,28 @@ pub fn run_to_completion<F: Future>(future: F) -> F::Output {
         epoch::note_activity();
         if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
             return output;
+        }
+    }
+}
+
+/// Instantiates: polls until done. The start function runs here, outside
+/// any `call_raw`/`call`, so it cannot reach an Erlang import.
+pub fn instantiate<F>(future: F, host: &HostCell) -> wasmtime::Result<wasmtime::Instance>
+where
+    F: Future<Output = wasmtime::Result<wasmtime::Instance>>,
+{
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        epoch::note_activity();
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        // SAFETY: the start function is suspended; nothing else looks.
+        if unsafe { host.exchange() }.request.take().is_some() {
+            return Err(wasmtime::format_err!(
+                "the start function called an Erlang import; imports can only run during call_raw/call"
+            ));
         }
     }
 }
@@ -72,6 +98,13 @@ struct InFlight {
     name: Name,
     /// When the call times out, and the limit it was given.
     deadline: Option<(Instant, Duration)>,
+    /// The exchange with Erlang imports, for instances that have them.
+    host: Option<Arc<HostCell>>,
+    /// The host import whose fun is running in Erlang, waiting for its result.
+    awaiting: Option<usize>,
+    /// Class, reason and stack of an exception the fun raised: re-raised in
+    /// the caller once the guest has unwound (within the same NIF call).
+    raised: Option<[ErlNifTerm; 3]>,
 }
 
 /// A call's timeout: `default` (the instance's), `infinity` or milliseconds.
@@ -292,6 +325,7 @@ fn start<'a>(
     timeout: Option<Duration>,
 ) -> NifResult<Term<'a>> {
     let deadline = timeout.map(|limit| (Instant::now() + limit, limit));
+    let host = instance.module().pre.is_none().then(|| live.host.clone());
     live.store.set_epoch_deadline(1);
     let future = Box::pin(async move {
         let outcome = {
@@ -311,6 +345,9 @@ fn start<'a>(
         kind,
         name: name_of(name),
         deadline,
+        host,
+        awaiting: None,
+        raised: None,
     };
     drive(env, flight, None)
 }
@@ -326,12 +363,21 @@ fn drive<'a>(
     let mut cx = Context::from_waker(Waker::noop());
     match flight.future.as_mut().poll(&mut cx) {
         Poll::Ready((live, outcome)) => finish(env, flight, live, outcome),
-        Poll::Pending => match flight.deadline {
-            Some((deadline, limit)) if Instant::now() >= deadline => {
-                Err(time_out(env, flight, limit))
+        Poll::Pending => {
+            if let Some((deadline, limit)) = flight.deadline {
+                if Instant::now() >= deadline {
+                    return Err(time_out(env, flight, limit));
+                }
             }
-            _ => Ok(suspend(env, flight, parked, started)),
-        },
+            let request = flight.host.as_ref().and_then(|cell| {
+                // SAFETY: the guest is suspended; nothing else looks.
+                unsafe { cell.exchange() }.request.take()
+            });
+            match request {
+                Some((index, args)) => host_call(env, flight, parked, started, index, &args),
+                None => Ok(suspend(env, flight, parked, started)),
+            }
+        }
     }
 }
 
@@ -350,13 +396,14 @@ fn time_out(env: Env, flight: InFlight, limit: Duration) -> Error {
     raise(reason)
 }
 
-/// Parks the call and asks the scheduler to run its next slice later.
-fn suspend<'a>(
+/// Parks a call whose guest is suspended: reports the slice's time to the
+/// scheduler, and returns the call's resource and the terms it must carry.
+fn park<'a>(
     env: Env<'a>,
     flight: InFlight,
     parked: Option<ResourceArc<SuspendedCall>>,
     started: Instant,
-) -> Term<'a> {
+) -> (ResourceArc<SuspendedCall>, Term<'a>) {
     // Tell the scheduler how much of a 1 ms timeslice this slice used, so it
     // preempts the process as it would any Erlang code.
     let percent = (started.elapsed().as_micros() / 10).clamp(1, 100) as i32;
@@ -375,6 +422,17 @@ fn suspend<'a>(
         })
     });
     *call.flight.lock().unwrap_or_else(|p| p.into_inner()) = Some(flight);
+    (call, carried)
+}
+
+/// Parks the call and asks the scheduler to run its next slice later.
+fn suspend<'a>(
+    env: Env<'a>,
+    flight: InFlight,
+    parked: Option<ResourceArc<SuspendedCall>>,
+    started: Instant,
+) -> Term<'a> {
+    let (call, carried) = park(env, flight, parked, started);
     let argv = [call.encode(env).as_c_arg(), carried.as_c_arg()];
     // SAFETY: `argv` holds terms of this env, and the result of
     // enif_schedule_nif is what this NIF returns.
@@ -388,6 +446,115 @@ fn suspend<'a>(
             argv.as_ptr(),
         );
         Term::new(env, scheduled)
+    }
+}
+
+/// The guest called an Erlang import: park the call and return to the
+/// Erlang side with `{wasm_runtime_nif_host_call, Call, Carried, Fun, Args}`;
+/// it runs the fun and calls `host_return/3`.
+fn host_call<'a>(
+    env: Env<'a>,
+    mut flight: InFlight,
+    parked: Option<ResourceArc<SuspendedCall>>,
+    started: Instant,
+    index: usize,
+    args: &[Val],
+) -> NifResult<Term<'a>> {
+    let fun = flight.instance.host_fun(env, index).ok_or(Error::BadArg)?;
+    let args: Vec<Term> = args.iter().map(|v| values::to_term(env, v)).collect();
+    flight.awaiting = Some(index);
+    let (call, carried) = park(env, flight, parked, started);
+    Ok((
+        atoms::wasm_runtime_nif_host_call(),
+        call,
+        carried,
+        fun,
+        args,
+    )
+        .encode(env))
+}
+
+/// The Erlang side's answer to a host call: `{ok, Value}` or
+/// `{raised, Class, Reason, Stack}`. Resumes the guest with it.
+pub fn host_return<'a>(
+    env: Env<'a>,
+    call: ResourceArc<SuspendedCall>,
+    carried: Term<'a>,
+    reply: Term<'a>,
+) -> NifResult<Term<'a>> {
+    let mut flight = call
+        .flight
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+        .ok_or(Error::BadArg)?;
+    let Some(index) = flight.awaiting.take() else {
+        // Not waiting for a fun: put it back untouched.
+        *call.flight.lock().unwrap_or_else(|p| p.into_inner()) = Some(flight);
+        return Err(Error::BadArg);
+    };
+    carry_terms_in(env, &flight, carried)?;
+    // The fun's time counts: a call past its deadline does not go on.
+    if let Some((deadline, limit)) = flight.deadline {
+        if Instant::now() >= deadline {
+            return Err(time_out(env, flight, limit));
+        }
+    }
+    let import = &flight.instance.module().host_imports[index];
+    let answer = match reply.decode::<(rustler::Atom, Term)>() {
+        Ok((tag, value)) if tag == atoms::ok() => {
+            host_results(value, &import.results).ok_or_else(|| {
+                HostTrap::new(
+                    "bad_host_result",
+                    format!(
+                        "the fun for {} returned a value that is not {}",
+                        import.label(),
+                        results_shape(&import.results)
+                    ),
+                )
+                .into()
+            })
+        }
+        _ => match reply.decode::<(rustler::Atom, Term, Term, Term)>() {
+            Ok((tag, class, reason, stack)) if tag == atoms::raised() => {
+                flight.raised = Some([class.as_c_arg(), reason.as_c_arg(), stack.as_c_arg()]);
+                Err(FunRaised.into())
+            }
+            _ => return Err(Error::BadArg),
+        },
+    };
+    if let Some(cell) = &flight.host {
+        // SAFETY: the guest is suspended; nothing else looks.
+        unsafe { cell.exchange() }.reply = Some(answer);
+    }
+    drive(env, flight, Some(call))
+}
+
+/// The values of a fun's result for an import with `results`: nothing is
+/// expected of a fun for an import without results.
+fn host_results(value: Term, results: &[NumType]) -> Option<Vec<Val>> {
+    match results {
+        [] => Some(Vec::new()),
+        [one] => values::to_val(value, *one).map(|v| vec![v]),
+        many => {
+            let items = rustler::types::tuple::get_tuple(value).ok()?;
+            if items.len() != many.len() {
+                return None;
+            }
+            items
+                .iter()
+                .zip(many)
+                .map(|(item, ty)| values::to_val(*item, *ty))
+                .collect()
+        }
+    }
+}
+
+fn results_shape(results: &[NumType]) -> String {
+    let names: Vec<&str> = results.iter().map(|t| t.name()).collect();
+    match names.as_slice() {
+        [one] => (*one).to_string(),
+        many => format!("a tuple of {{{}}}", many.join(", ")),
     }
 }
 
@@ -432,30 +599,37 @@ fn continue_call<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>) -> NifResu
         .unwrap_or_else(|p| p.into_inner())
         .take()
         .ok_or(Error::BadArg)?;
-    if let Kind::Terms(cell) = &flight.kind {
-        let mut arity = 0;
-        let mut elements: *const ErlNifTerm = std::ptr::null();
-        // SAFETY: `carried` is the tuple `suspend` made, now in this env.
-        let carried = unsafe {
-            if sys::enif_get_tuple(
-                env.as_c_arg(),
-                carried.as_c_arg(),
-                &mut arity,
-                &mut elements,
-            ) == 0
-            {
-                return Err(Error::BadArg);
-            }
-            if arity == 0 {
-                &[][..]
-            } else {
-                std::slice::from_raw_parts(elements, arity as usize)
-            }
-        };
-        // SAFETY: the guest is suspended; nothing else touches the table.
-        unsafe { cell.table() }.resume(env.as_c_arg(), carried);
-    }
+    carry_terms_in(env, &flight, carried)?;
     drive(env, flight, Some(call))
+}
+
+/// Refills the call's term table from the tuple `park` made, now in `env`.
+fn carry_terms_in(env: Env, flight: &InFlight, carried: Term) -> NifResult<()> {
+    let Kind::Terms(cell) = &flight.kind else {
+        return Ok(());
+    };
+    let mut arity = 0;
+    let mut elements: *const ErlNifTerm = std::ptr::null();
+    // SAFETY: `carried` is the tuple `park` made, now in this env.
+    let carried = unsafe {
+        if sys::enif_get_tuple(
+            env.as_c_arg(),
+            carried.as_c_arg(),
+            &mut arity,
+            &mut elements,
+        ) == 0
+        {
+            return Err(Error::BadArg);
+        }
+        if arity == 0 {
+            &[][..]
+        } else {
+            std::slice::from_raw_parts(elements, arity as usize)
+        }
+    };
+    // SAFETY: the guest is suspended; nothing else touches the table.
+    unsafe { cell.table() }.resume(env.as_c_arg(), carried);
+    Ok(())
 }
 
 /// What a continuation returns for an error a NIF function would return.
@@ -488,6 +662,7 @@ fn finish<'a>(
         instance,
         kind,
         name,
+        raised,
         ..
     } = flight;
     let result = match kind {
@@ -516,7 +691,21 @@ fn finish<'a>(
             drop(live);
             let reason = TrapReason::from_error(&error);
             instance.invalidate(env, reason.clone());
-            Err(raise(reason))
+            match raised {
+                // The fun's own exception, re-raised by the Erlang side.
+                Some([class, reason, stack]) if error.downcast_ref::<FunRaised>().is_some() => {
+                    // SAFETY: the terms are arguments of this NIF call.
+                    let [class, reason, stack] = unsafe {
+                        [
+                            Term::new(env, class),
+                            Term::new(env, reason),
+                            Term::new(env, stack),
+                        ]
+                    };
+                    Ok((atoms::wasm_runtime_nif_host_raised(), class, reason, stack).encode(env))
+                }
+                _ => Err(raise(reason)),
+            }
         }
     }
 }
@@ -538,7 +727,9 @@ mod tests {
             .stack_size(64 * 1024)
             .spawn(move || {
                 let mut store = new_store(HostState::new(Default::default()));
-                let instance = run_to_completion(module.pre.instantiate_async(&mut store)).unwrap();
+                let instance =
+                    run_to_completion(module.pre.as_ref().unwrap().instantiate_async(&mut store))
+                        .unwrap();
                 let f = instance.get_func(&mut store, "f").unwrap();
                 let mut results = [Val::I64(0)];
                 store.set_epoch_deadline(1);
@@ -565,7 +756,8 @@ mod tests {
                         (local.get $i)))"#;
         let module = crate::module::compile(wat.as_bytes().to_vec()).unwrap();
         let mut store = new_store(HostState::new(Default::default()));
-        let instance = run_to_completion(module.pre.instantiate_async(&mut store)).unwrap();
+        let instance =
+            run_to_completion(module.pre.as_ref().unwrap().instantiate_async(&mut store)).unwrap();
         let f = instance.get_func(&mut store, "spin").unwrap();
         let mut results = [Val::I64(0)];
         store.set_epoch_deadline(1);

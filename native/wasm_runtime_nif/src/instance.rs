@@ -17,6 +17,8 @@ use wasmtime::{Func, Instance, Store, StoreLimitsBuilder, Val, ValType};
 
 use crate::atoms;
 use crate::call;
+use crate::engine;
+use crate::host_fun::{self, HostCell, HostFuns, SharedHostFuns};
 use crate::live_count;
 use crate::module::WasmModule;
 use crate::term_abi::{HostState, TermCell};
@@ -116,6 +118,8 @@ pub struct Live {
     pub results: Vec<Val>,
     /// The store's term table, reachable while the store is lent to a call.
     pub terms: Arc<TermCell>,
+    /// The store's exchange with Erlang imports, likewise.
+    pub host: Arc<HostCell>,
 }
 
 impl Live {
@@ -201,6 +205,8 @@ pub struct WasmInstance {
     module: ResourceArc<WasmModule>,
     /// Set for `process_bound` instances: the only process that may call.
     owner: Option<LocalPid>,
+    /// The funs implementing the module's host imports, if it has any.
+    host_funs: Option<SharedHostFuns>,
     slot: Mutex<Slot>,
     _live: live_count::Token,
 }
@@ -224,6 +230,13 @@ impl Resource for WasmInstance {
 pub enum InstantiateError {
     Trap(TrapReason),
     Failed(String),
+    UnknownImport(String, String),
+    ImportArity {
+        module: String,
+        name: String,
+        expected: usize,
+        actual: usize,
+    },
 }
 
 impl Encoder for InstantiateError {
@@ -233,8 +246,63 @@ impl Encoder for InstantiateError {
             InstantiateError::Failed(msg) => {
                 (atoms::instantiation_failed(), msg.as_str()).encode(env)
             }
+            InstantiateError::UnknownImport(module, name) => (
+                atoms::unknown_import(),
+                module.as_str(),
+                name.as_str(),
+                atoms::func(),
+            )
+                .encode(env),
+            InstantiateError::ImportArity {
+                module,
+                name,
+                expected,
+                actual,
+            } => (
+                atoms::import_arity_mismatch(),
+                module.as_str(),
+                name.as_str(),
+                *expected,
+                *actual,
+            )
+                .encode(env),
         }
     }
+}
+
+/// An Erlang fun offered for an import: module, name, fun, arity.
+pub type OfferedImport<'a> = (String, String, Term<'a>, usize);
+
+/// Links the module's host imports to the offered funs.
+fn link_host_imports(
+    module: &WasmModule,
+    offered: &[OfferedImport],
+) -> Result<(wasmtime::Linker<HostState>, HostFuns), InstantiateError> {
+    let mut linker = engine::linker().clone();
+    let mut funs = Vec::with_capacity(module.host_imports.len());
+    for (index, import) in module.host_imports.iter().enumerate() {
+        let Some((_, _, fun, arity)) = offered
+            .iter()
+            .find(|(m, n, _, _)| *m == import.module && *n == import.name)
+        else {
+            return Err(InstantiateError::UnknownImport(
+                import.module.clone(),
+                import.name.clone(),
+            ));
+        };
+        if *arity != import.params.len() {
+            return Err(InstantiateError::ImportArity {
+                module: import.module.clone(),
+                name: import.name.clone(),
+                expected: import.params.len(),
+                actual: *arity,
+            });
+        }
+        host_fun::define(&mut linker, index, import)
+            .map_err(|e| InstantiateError::Failed(format!("{e:#}")))?;
+        funs.push(*fun);
+    }
+    Ok((linker, HostFuns::new(&funs)))
 }
 
 pub fn raise(reason: impl Encoder + 'static) -> Error {
@@ -259,6 +327,7 @@ impl WasmInstance {
         module: ResourceArc<WasmModule>,
         owner: Option<LocalPid>,
         options: &Options,
+        offered: &[OfferedImport],
     ) -> Result<Self, InstantiateError> {
         let limits = StoreLimitsBuilder::new()
             .memory_size(options.max_memory)
@@ -266,14 +335,26 @@ impl WasmInstance {
             .build();
         let mut store = call::new_store(HostState::new(limits));
         store.limiter(|state| &mut state.limits);
-        let instance =
-            call::run_to_completion(module.pre.instantiate_async(&mut store)).map_err(|e| {
-                if e.downcast_ref::<wasmtime::Trap>().is_some() {
-                    InstantiateError::Trap(TrapReason::from_error(&e))
-                } else {
-                    InstantiateError::Failed(format!("{e:#}"))
-                }
-            })?;
+        let host = store.data().host.clone();
+        let (instantiated, host_funs) = match &module.pre {
+            Some(pre) => (
+                call::instantiate(pre.instantiate_async(&mut store), &host),
+                None,
+            ),
+            None => {
+                let (linker, funs) = link_host_imports(&module, offered)?;
+                let instantiated =
+                    call::instantiate(linker.instantiate_async(&mut store, &module.module), &host);
+                (instantiated, Some(Mutex::new(funs)))
+            }
+        };
+        let instance = instantiated.map_err(|e| {
+            if e.downcast_ref::<wasmtime::Trap>().is_some() {
+                InstantiateError::Trap(TrapReason::from_error(&e))
+            } else {
+                InstantiateError::Failed(format!("{e:#}"))
+            }
+        })?;
         let memory = instance.get_memory(&mut store, "memory");
         store.data_mut().memory = memory;
         let terms = store.data().terms.clone();
@@ -285,12 +366,14 @@ impl WasmInstance {
             params: Vec::new(),
             results: Vec::new(),
             terms,
+            host,
         };
         Ok(WasmInstance {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             default_timeout: options.timeout,
             module,
             owner,
+            host_funs,
             slot: Mutex::new(Slot {
                 live: Some(Box::new(live)),
                 invalidated: None,
@@ -304,6 +387,14 @@ impl WasmInstance {
 
     pub fn module(&self) -> &ResourceArc<WasmModule> {
         &self.module
+    }
+
+    /// A copy, in `env`, of the fun implementing host import `index`.
+    pub fn host_fun<'a>(&self, env: Env<'a>, index: usize) -> Option<Term<'a>> {
+        let funs = self.host_funs.as_ref()?;
+        funs.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .fun(env, index)
     }
 
     fn lock(&self) -> MutexGuard<'_, Slot> {

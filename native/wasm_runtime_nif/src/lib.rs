@@ -9,6 +9,7 @@ mod atoms;
 mod call;
 pub mod engine;
 mod epoch;
+mod host_fun;
 pub mod instance;
 mod live_count;
 pub mod module;
@@ -39,6 +40,7 @@ fn instantiate_module<'a>(
     env: Env<'a>,
     module: ResourceArc<WasmModule>,
     options: (bool, usize, usize, Term<'a>),
+    imports: Vec<instance::OfferedImport<'a>>,
 ) -> NifResult<Term<'a>> {
     let (process_bound, max_memory, max_table_elements, timeout) = options;
     let options = instance::Options {
@@ -48,10 +50,22 @@ fn instantiate_module<'a>(
         timeout: call::timeout_of(timeout, None)?,
     };
     let owner = options.process_bound.then(|| env.pid());
-    Ok(match WasmInstance::new(module, owner, &options) {
+    Ok(match WasmInstance::new(module, owner, &options, &imports) {
         Ok(instance) => (atoms::ok(), ResourceArc::new(instance)).encode(env),
         Err(reason) => (atoms::error(), reason).encode(env),
     })
+}
+
+/// Resumes a call whose guest called an Erlang import, with the fun's
+/// `{ok, Value}` or `{raised, Class, Reason, Stack}`.
+#[rustler::nif]
+fn host_return<'a>(
+    env: Env<'a>,
+    call: ResourceArc<call::SuspendedCall>,
+    carried: Term<'a>,
+    reply: Term<'a>,
+) -> NifResult<Term<'a>> {
+    call::host_return(env, call, carried, reply)
 }
 
 /// Takes the caller out of the instance's queue after its wait timed out.

@@ -1,13 +1,14 @@
 //! Compiled modules: compile once, then instantiate cheaply from an `InstancePre`.
 
 use rustler::{Encoder, Env, Resource, Term};
-use wasmtime::{ExternType, FuncType, InstancePre, Module};
+use wasmtime::{ExternType, FuncType, InstancePre, Module, ValType};
 
 use crate::atoms;
 use crate::engine;
+use crate::host_fun::HostImport;
 use crate::live_count;
 use crate::term_abi::{self, HostState};
-use crate::values::type_name;
+use crate::values::{type_name, NumType};
 
 /// Stack of the thread that compiles a module. Parsing WAT and validating
 /// deeply nested code recurse; a dirty scheduler's stack (320 KiB by default)
@@ -16,7 +17,10 @@ const COMPILE_THREAD_STACK: usize = 16 * 1024 * 1024;
 
 pub struct WasmModule {
     pub module: Module,
-    pub pre: InstancePre<HostState>,
+    /// Ready to instantiate when the module needs only the term ABI; `None`
+    /// when it has host imports, which are linked per instance.
+    pub pre: Option<InstancePre<HostState>>,
+    pub host_imports: Vec<HostImport>,
     _live: live_count::Token,
 }
 
@@ -36,6 +40,11 @@ pub enum CompileError {
         name: String,
         expected: String,
         actual: String,
+    },
+    UnsupportedImport {
+        module: String,
+        name: String,
+        signature: String,
     },
     Link(String),
 }
@@ -65,6 +74,17 @@ impl Encoder for CompileError {
                 actual.as_str(),
             )
                 .encode(env),
+            CompileError::UnsupportedImport {
+                module,
+                name,
+                signature,
+            } => (
+                atoms::unsupported_import_signature(),
+                module.as_str(),
+                name.as_str(),
+                signature.as_str(),
+            )
+                .encode(env),
             CompileError::Link(msg) => (atoms::link_error(), msg.as_str()).encode(env),
         }
     }
@@ -92,51 +112,83 @@ fn extern_kind(ty: &ExternType) -> &'static str {
     }
 }
 
-/// Checks every import against the term ABI, so that a module that needs
-/// something we do not provide is refused by name before instantiation.
-fn check_imports(module: &Module) -> Result<(), CompileError> {
+/// Checks every import: term-ABI imports must have their ABI type, other
+/// function imports become host imports (Erlang funs given at
+/// instantiation), and anything else cannot be provided at all.
+fn check_imports(module: &Module) -> Result<Vec<HostImport>, CompileError> {
+    let mut host_imports = Vec::new();
     for import in module.imports() {
         let ty = import.ty();
-        let provided = (import.module() == term_abi::IMPORT_MODULE)
-            .then(|| {
-                term_abi::IMPORTS
-                    .iter()
-                    .find(|(name, _, _)| *name == import.name())
-            })
-            .flatten();
-        let (Some((name, params, results)), ExternType::Func(actual)) = (provided, &ty) else {
+        let ExternType::Func(actual) = &ty else {
             return Err(CompileError::UnknownImport {
                 module: import.module().to_string(),
                 name: import.name().to_string(),
                 kind: extern_kind(&ty),
             });
         };
-        let expected = FuncType::new(
-            module.engine(),
-            params.iter().cloned(),
-            results.iter().cloned(),
-        );
-        if !FuncType::eq(&expected, actual) {
-            return Err(CompileError::ImportTypeMismatch {
-                name: name.to_string(),
-                expected: signature(&expected),
-                actual: signature(actual),
-            });
+        let abi = (import.module() == term_abi::IMPORT_MODULE)
+            .then(|| {
+                term_abi::IMPORTS
+                    .iter()
+                    .find(|(name, _, _)| *name == import.name())
+            })
+            .flatten();
+        if let Some((name, params, results)) = abi {
+            let expected = FuncType::new(
+                module.engine(),
+                params.iter().cloned(),
+                results.iter().cloned(),
+            );
+            if !FuncType::eq(&expected, actual) {
+                return Err(CompileError::ImportTypeMismatch {
+                    name: name.to_string(),
+                    expected: signature(&expected),
+                    actual: signature(actual),
+                });
+            }
+            continue;
         }
+        let numeric = |tys: &mut dyn Iterator<Item = ValType>| {
+            tys.map(|t| NumType::of(&t))
+                .collect::<Option<Box<[NumType]>>>()
+        };
+        let (Some(params), Some(results)) = (
+            numeric(&mut actual.params()),
+            numeric(&mut actual.results()),
+        ) else {
+            return Err(CompileError::UnsupportedImport {
+                module: import.module().to_string(),
+                name: import.name().to_string(),
+                signature: signature(actual),
+            });
+        };
+        host_imports.push(HostImport {
+            module: import.module().to_string(),
+            name: import.name().to_string(),
+            ty: actual.clone(),
+            params,
+            results,
+        });
     }
-    Ok(())
+    Ok(host_imports)
 }
 
 fn compile_here(bytes: &[u8]) -> Result<WasmModule, CompileError> {
     let module = Module::new(engine::engine(), bytes)
         .map_err(|e| CompileError::Invalid(format!("{e:#}")))?;
-    check_imports(&module)?;
-    let pre = engine::linker()
-        .instantiate_pre(&module)
-        .map_err(|e| CompileError::Link(format!("{e:#}")))?;
+    let host_imports = check_imports(&module)?;
+    let pre = if host_imports.is_empty() {
+        let pre = engine::linker()
+            .instantiate_pre(&module)
+            .map_err(|e| CompileError::Link(format!("{e:#}")))?;
+        Some(pre)
+    } else {
+        None
+    };
     Ok(WasmModule {
         module,
         pre,
+        host_imports,
         _live: live_count::Token::new(&live_count::MODULES),
     })
 }
@@ -206,16 +258,12 @@ mod tests {
     #[test]
     fn unknown_and_mistyped_imports_are_named() {
         init();
-        let unknown = compile(b"(module (import \"env\" \"nope\" (func)))".to_vec());
-        match unknown {
-            Err(CompileError::UnknownImport { module, name, kind }) => {
-                assert_eq!(
-                    (module.as_str(), name.as_str(), kind),
-                    ("env", "nope", "func")
-                )
-            }
-            other => panic!("{:?}", other.err()),
-        }
+        let host =
+            compile(b"(module (import \"env\" \"log\" (func (param i32))))".to_vec()).unwrap();
+        assert!(host.pre.is_none(), "host imports are linked per instance");
+        assert_eq!(host.host_imports[0].label(), "env.log");
+        let v128 = compile(b"(module (import \"m\" \"f\" (func (param v128))))".to_vec());
+        assert!(matches!(v128, Err(CompileError::UnsupportedImport { .. })));
         let memory = compile(b"(module (import \"env\" \"memory\" (memory 1)))".to_vec());
         assert!(matches!(
             memory,

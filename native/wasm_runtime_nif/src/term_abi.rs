@@ -20,6 +20,7 @@ use std::sync::Arc;
 use rustler::sys::{self, ErlNifBinary, ErlNifEnv, ErlNifTerm};
 use wasmtime::{Caller, Linker, Memory, StoreLimits, ValType};
 
+use crate::host_fun::HostCell;
 use crate::printf;
 use crate::trap::HostTrap;
 
@@ -182,6 +183,8 @@ pub struct HostState {
     /// The guest's exported `memory`, looked up once at instantiation.
     pub memory: Option<Memory>,
     pub terms: Arc<TermCell>,
+    /// Requests to Erlang imports and their replies.
+    pub host: Arc<HostCell>,
     pub limits: StoreLimits,
 }
 
@@ -190,6 +193,7 @@ impl HostState {
         HostState {
             memory: None,
             terms: Arc::default(),
+            host: Arc::default(),
             limits,
         }
     }

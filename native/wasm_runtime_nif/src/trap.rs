@@ -6,6 +6,7 @@ use rustler::{Encoder, Env, Term};
 use wasmtime::Trap;
 
 use crate::atoms;
+use crate::host_fun::FunRaised;
 
 /// A trap raised by one of our host functions, with the kind it reports.
 #[derive(Debug)]
@@ -67,6 +68,8 @@ impl TrapReason {
             trap_kind(*trap)
         } else if let Some(host) = error.downcast_ref::<HostTrap>() {
             host.kind
+        } else if error.downcast_ref::<FunRaised>().is_some() {
+            "import_raised"
         } else {
             "host_error"
         };

@@ -22,6 +22,15 @@ pub enum NumType {
 }
 
 impl NumType {
+    pub fn name(self) -> &'static str {
+        match self {
+            NumType::I32 => "i32",
+            NumType::I64 => "i64",
+            NumType::F32 => "f32",
+            NumType::F64 => "f64",
+        }
+    }
+
     pub fn of(ty: &ValType) -> Option<NumType> {
         match ty {
             ValType::I32 => Some(NumType::I32),
