@@ -359,7 +359,7 @@ fn drive<'a>(
     parked: Option<ResourceArc<SuspendedCall>>,
 ) -> NifResult<Term<'a>> {
     epoch::note_activity();
-    let started = Instant::now();
+    let started = epoch::now();
     let mut cx = Context::from_waker(Waker::noop());
     match flight.future.as_mut().poll(&mut cx) {
         Poll::Ready((live, outcome)) => finish(env, flight, live, outcome),
@@ -402,11 +402,12 @@ fn park<'a>(
     env: Env<'a>,
     flight: InFlight,
     parked: Option<ResourceArc<SuspendedCall>>,
-    started: Instant,
+    started: u64,
 ) -> (ResourceArc<SuspendedCall>, Term<'a>) {
     // Tell the scheduler how much of a 1 ms timeslice this slice used, so it
-    // preempts the process as it would any Erlang code.
-    let percent = (started.elapsed().as_micros() / 10).clamp(1, 100) as i32;
+    // preempts the process as it would any Erlang code. Counted in epoch
+    // ticks, which keeps clock reads off the path of short calls.
+    let percent = epoch::timeslice_percent(started);
     rustler::schedule::consume_timeslice(env, percent);
     // Terms handed to the guest must survive the process being scheduled
     // out (and garbage collected): they travel in the continuation's argv.
@@ -430,7 +431,7 @@ fn suspend<'a>(
     env: Env<'a>,
     flight: InFlight,
     parked: Option<ResourceArc<SuspendedCall>>,
-    started: Instant,
+    started: u64,
 ) -> Term<'a> {
     let (call, carried) = park(env, flight, parked, started);
     let argv = [call.encode(env).as_c_arg(), carried.as_c_arg()];
@@ -456,7 +457,7 @@ fn host_call<'a>(
     env: Env<'a>,
     mut flight: InFlight,
     parked: Option<ResourceArc<SuspendedCall>>,
-    started: Instant,
+    started: u64,
     index: usize,
     args: &[Val],
 ) -> NifResult<Term<'a>> {
@@ -781,5 +782,49 @@ mod tests {
         let elapsed = started.elapsed();
         assert!(pending > 0, "a {elapsed:?} loop never yielded");
         assert_eq!(results[0].i64(), Some(3_000_000_000));
+    }
+}
+
+#[cfg(test)]
+mod floor {
+    use super::*;
+
+    #[test]
+    #[ignore]
+    fn call_cost_floor() {
+        engine::init().unwrap();
+        let wat = r#"(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))"#;
+        let module = crate::module::compile(wat.as_bytes().to_vec()).unwrap();
+        let mut store = new_store(HostState::new(Default::default()));
+        let instance =
+            run_to_completion(module.pre.as_ref().unwrap().instantiate_async(&mut store)).unwrap();
+        let f = instance.get_func(&mut store, "add").unwrap();
+        let typed = f.typed::<(i32, i32), i32>(&store).unwrap();
+        let n = 1_000_000;
+        let params = [Val::I32(4), Val::I32(7)];
+        let mut results = [Val::I32(0)];
+        let t = Instant::now();
+        for _ in 0..n {
+            store.set_epoch_deadline(1);
+            run_to_completion(f.call_async(&mut store, &params, &mut results)).unwrap();
+        }
+        eprintln!(
+            "Func::call_async pinned on stack: {:?}/call",
+            t.elapsed() / n
+        );
+        let t = Instant::now();
+        for _ in 0..n {
+            store.set_epoch_deadline(1);
+            run_to_completion(typed.call_async(&mut store, (4, 7))).unwrap();
+        }
+        eprintln!("TypedFunc::call_async: {:?}/call", t.elapsed() / n);
+        let t = Instant::now();
+        for _ in 0..n {
+            store.set_epoch_deadline(1);
+            let fut: Pin<Box<dyn Future<Output = _> + Send>> =
+                Box::pin(typed.call_async(&mut store, (4, 7)));
+            run_to_completion(fut).unwrap();
+        }
+        eprintln!("TypedFunc::call_async boxed: {:?}/call", t.elapsed() / n);
     }
 }

@@ -90,6 +90,20 @@ fn wake() {
     wake.notify_one();
 }
 
+/// The current tick count.
+#[inline]
+pub fn now() -> u64 {
+    TICKS.load(Ordering::Relaxed)
+}
+
+/// Share of a 1 ms BEAM timeslice used by a slice that began at tick
+/// `started`, for `enif_consume_timeslice`: a tick is 20 %.
+pub fn timeslice_percent(started: u64) -> i32 {
+    let ticks = now().saturating_sub(started).max(1);
+    let percent = ticks as u128 * EPOCH_TICK.as_micros() / 10;
+    percent.clamp(1, 100) as i32
+}
+
 /// Whether the ticker is parked (for tests).
 #[cfg(test)]
 fn parked() -> bool {
