@@ -15,7 +15,7 @@
 
 -export([init/0, init/1, new/0, new/1,
          call_raw/3, call_raw/4, call/3, call/4, print_func/2,
-         load/1, compile/1, instantiate/1, instantiate/2,
+         load/1, load/2, compile/1, compile/2, instantiate/1, instantiate/2,
          exports/1, default_module/0, live_counts/0]).
 
 -on_load(load_nif/0).
@@ -47,18 +47,25 @@
                          | {imports, #{{import_name(), import_name()} => function()}}
                          | {max_memory, pos_integer()}
                          | {max_table_elements, non_neg_integer()}
-                         | {timeout, timeout()}.
+                         | {timeout, timeout()}
+                         | {fuel, non_neg_integer() | infinity}.
 %% `process_bound': only the creating process may call. `imports': Erlang
 %% funs implementing the module's imports, by module and name (see
 %% {@link instantiate/2}). `max_memory': bytes
 %% of linear memory the instance may grow to (default 256 MiB). 
 %% `max_table_elements': elements a table may grow to (default 1,000,000).
 %% `timeout': default wall-clock limit of each call in milliseconds
-%% (default `infinity').
+%% (default `infinity'). `fuel': default fuel of each call (default
+%% `infinity'; only for modules compiled with `[fuel]').
 -type import_name() :: binary() | atom().
--type call_option() :: {timeout, timeout()}.
+-type call_option() :: {timeout, timeout()} | {fuel, non_neg_integer() | infinity}.
 %% `timeout': wall-clock limit of this call in milliseconds, including the
-%% time spent waiting for a busy instance; overrides the instance's.
+%% time spent waiting for a busy instance. `fuel': units of fuel the call
+%% may burn (about one per wasm instruction), for modules compiled with
+%% `[fuel]'. Both override the instance's.
+-type compile_option() :: fuel.
+%% `fuel': compile with fuel metering, so that calls can be limited by
+%% deterministic `fuel' rather than only by time. Metered code runs slower.
 -type trap_reason() :: {trap, Kind :: atom(), Message :: binary()}.
 -type load_error() :: {file, file:filename_all(), file:posix() | badarg | terminated | system_limit}
                     | compile_error().
@@ -72,7 +79,7 @@
                               Expected :: non_neg_integer(), Given :: non_neg_integer()}.
 
 -export_type([wasm_module/0, instance/0, func_name/0, value/0, value_type/0, export/0,
-              instance_option/0, call_option/0, trap_reason/0, load_error/0, compile_error/0,
+              instance_option/0, call_option/0, compile_option/0, trap_reason/0, load_error/0, compile_error/0,
               instantiate_error/0]).
 
 %%% ------------------------------------------------------------------
@@ -130,7 +137,7 @@ call_raw(Instance, Name, Args) ->
     try call_raw_nif(Instance, Name, Args, default) of
         Result -> result(Result)
     catch
-        error:{?BUSY, Id, Left} -> retry(fun call_raw_nif/4, Instance, Name, Args, Id, Left)
+        error:{?BUSY, Id, Left} -> retry(fun call_raw_nif/4, Instance, Name, Args, Id, {Left, default})
     end.
 
 %% @doc {@link call_raw/3} with options: `[{timeout, Ms | infinity}]'.
@@ -141,11 +148,11 @@ call_raw(Instance, Name, Args) ->
 %% `timeout' and leaves the instance alone.
 -spec call_raw(instance(), func_name(), [value()], [call_option()]) -> void | value() | tuple().
 call_raw(Instance, Name, Args, Options) ->
-    Timeout = call_timeout(Options),
-    try call_raw_nif(Instance, Name, Args, Timeout) of
+    {_, Fuel} = Limits = call_limits(Options, {default, default}),
+    try call_raw_nif(Instance, Name, Args, Limits) of
         Result -> result(Result)
     catch
-        error:{?BUSY, Id, Left} -> retry(fun call_raw_nif/4, Instance, Name, Args, Id, Left)
+        error:{?BUSY, Id, Left} -> retry(fun call_raw_nif/4, Instance, Name, Args, Id, {Left, Fuel})
     end.
 
 %% @doc Calls the exported term-ABI function `Name' with Erlang terms.
@@ -159,17 +166,17 @@ call(Instance, Name, Args) ->
     try call_nif(Instance, Name, Args, default) of
         Result -> result(Result)
     catch
-        error:{?BUSY, Id, Left} -> retry(fun call_nif/4, Instance, Name, Args, Id, Left)
+        error:{?BUSY, Id, Left} -> retry(fun call_nif/4, Instance, Name, Args, Id, {Left, default})
     end.
 
 %% @doc {@link call/3} with options, as {@link call_raw/4}.
 -spec call(instance(), func_name(), [term()], [call_option()]) -> term().
 call(Instance, Name, Args, Options) ->
-    Timeout = call_timeout(Options),
-    try call_nif(Instance, Name, Args, Timeout) of
+    {_, Fuel} = Limits = call_limits(Options, {default, default}),
+    try call_nif(Instance, Name, Args, Limits) of
         Result -> result(Result)
     catch
-        error:{?BUSY, Id, Left} -> retry(fun call_nif/4, Instance, Name, Args, Id, Left)
+        error:{?BUSY, Id, Left} -> retry(fun call_nif/4, Instance, Name, Args, Id, {Left, Fuel})
     end.
 
 %% @doc Prints the signature of the exported function `Name', as
@@ -186,8 +193,14 @@ print_func(ModuleOrInstance, Name) ->
 %% @doc Reads and compiles the wasm binary or WAT text file `Path'.
 -spec load(file:name_all()) -> {ok, wasm_module()} | {error, load_error()}.
 load(Path) ->
+    load(Path, []).
+
+%% @doc {@link load/1} with compile options (see {@link compile/2}).
+-spec load(file:name_all(), [compile_option()]) -> {ok, wasm_module()} | {error, load_error()}.
+load(Path, Options) ->
+    Fuel = compile_options(Options),
     case file:read_file(Path) of
-        {ok, Bytes} -> compile(Bytes);
+        {ok, Bytes} -> compile_module(Bytes, Fuel);
         {error, Reason} -> {error, {file, Path, Reason}}
     end.
 
@@ -195,10 +208,21 @@ load(Path) ->
 %% Imports are checked here: a module may only import the guest term ABI
 %% functions from module `"env"'.
 -spec compile(binary()) -> {ok, wasm_module()} | {error, compile_error()}.
-compile(Bytes) when is_binary(Bytes) ->
-    compile_module(Bytes);
 compile(Bytes) ->
-    erlang:error(badarg, [Bytes]).
+    compile(Bytes, []).
+
+%% @doc {@link compile/1} with options: `[fuel]' compiles with fuel
+%% metering, so that instances and calls accept a `{fuel, Units}' limit.
+-spec compile(binary(), [compile_option()]) -> {ok, wasm_module()} | {error, compile_error()}.
+compile(Bytes, Options) when is_binary(Bytes) ->
+    compile_module(Bytes, compile_options(Options));
+compile(Bytes, Options) ->
+    erlang:error(badarg, [Bytes, Options]).
+
+compile_options([]) -> false;
+compile_options([fuel]) -> true;
+compile_options([Bad | _]) -> erlang:error({bad_option, Bad});
+compile_options(Bad) -> erlang:error({bad_option, Bad}).
 
 %% @equiv instantiate(Module, [])
 -spec instantiate(wasm_module()) -> {ok, instance()} | {error, instantiate_error()}.
@@ -220,7 +244,7 @@ instantiate(Module) ->
 -spec instantiate(wasm_module(), [instance_option()]) ->
           {ok, instance()} | {error, instantiate_error()}.
 instantiate(Module, Options) when is_list(Options) ->
-    {Settings, Imports} = instance_options(Options, {false, 256 * 1024 * 1024, 1000000, infinity}, []),
+    {Settings, Imports} = instance_options(Options, {false, 256 * 1024 * 1024, 1000000, infinity, infinity}, []),
     instantiate_module(Module, Settings, Imports);
 instantiate(Module, Options) ->
     erlang:error(badarg, [Module, Options]).
@@ -254,12 +278,12 @@ live_counts() ->
 %%% ------------------------------------------------------------------
 
 %% The instance was busy and queued us: wait for our turn, then call again.
-retry(Nif, Instance, Name, Args, Id, Timeout) ->
+retry(Nif, Instance, Name, Args, Id, {Timeout, Fuel}) ->
     Left = await_turn(Instance, Id, Timeout),
-    try Nif(Instance, Name, Args, Left) of
+    try Nif(Instance, Name, Args, {Left, Fuel}) of
         Result -> result(Result)
     catch
-        error:{?BUSY, Id2, Left2} -> retry(Nif, Instance, Name, Args, Id2, Left2)
+        error:{?BUSY, Id2, Left2} -> retry(Nif, Instance, Name, Args, Id2, {Left2, Fuel})
     end.
 
 %% A call NIF returns the call's result, or asks us to run an Erlang import
@@ -295,24 +319,31 @@ await_turn(Instance, Id, Timeout) ->
         erlang:error(timeout)
     end.
 
-call_timeout([]) -> default;
-call_timeout([{timeout, T}]) when T =:= infinity; is_integer(T), T >= 0 -> T;
-call_timeout([Bad | _]) -> erlang:error({bad_option, Bad});
-call_timeout(Bad) -> erlang:error({bad_option, Bad}).
+call_limits([], Limits) ->
+    Limits;
+call_limits([{timeout, T} | Rest], {_, Fuel}) when T =:= infinity; is_integer(T), T >= 0 ->
+    call_limits(Rest, {T, Fuel});
+call_limits([{fuel, F} | Rest], {Timeout, _}) when F =:= infinity; is_integer(F), F >= 0 ->
+    call_limits(Rest, {Timeout, F});
+call_limits([Bad | _], _) ->
+    erlang:error({bad_option, Bad});
+call_limits(Bad, _) ->
+    erlang:error({bad_option, Bad}).
 
 instance_options([], Settings, Imports) ->
     {Settings, Imports};
-instance_options([process_bound | Rest], {_, Memory, Table, Timeout}, Imports) ->
-    instance_options(Rest, {true, Memory, Table, Timeout}, Imports);
-instance_options([{max_memory, M} | Rest], {Bound, _, Table, Timeout}, Imports)
-  when is_integer(M), M > 0 ->
-    instance_options(Rest, {Bound, M, Table, Timeout}, Imports);
-instance_options([{max_table_elements, N} | Rest], {Bound, Memory, _, Timeout}, Imports)
-  when is_integer(N), N >= 0 ->
-    instance_options(Rest, {Bound, Memory, N, Timeout}, Imports);
-instance_options([{timeout, T} | Rest], {Bound, Memory, Table, _}, Imports)
+instance_options([process_bound | Rest], Settings, Imports) ->
+    instance_options(Rest, setelement(1, Settings, true), Imports);
+instance_options([{max_memory, M} | Rest], Settings, Imports) when is_integer(M), M > 0 ->
+    instance_options(Rest, setelement(2, Settings, M), Imports);
+instance_options([{max_table_elements, N} | Rest], Settings, Imports) when is_integer(N), N >= 0 ->
+    instance_options(Rest, setelement(3, Settings, N), Imports);
+instance_options([{timeout, T} | Rest], Settings, Imports)
   when T =:= infinity; is_integer(T), T >= 0 ->
-    instance_options(Rest, {Bound, Memory, Table, T}, Imports);
+    instance_options(Rest, setelement(4, Settings, T), Imports);
+instance_options([{fuel, F} | Rest], Settings, Imports)
+  when F =:= infinity; is_integer(F), F >= 0 ->
+    instance_options(Rest, setelement(5, Settings, F), Imports);
 instance_options([{imports, Map} = Option | Rest], Settings, _) when is_map(Map) ->
     Imports = [import_entry(Key, Fun, Option) || {Key, Fun} <- maps:to_list(Map)],
     %% #{{env, f} => F, {<<"env">>, <<"f">>} => G} names one import twice.
@@ -368,12 +399,14 @@ load_nif() ->
 
 %%% NIF stubs, replaced when the library loads.
 
--spec call_raw_nif(instance(), func_name(), [value()], timeout() | default) ->
+-type limits() :: default | {timeout() | default, non_neg_integer() | infinity | default}.
+
+-spec call_raw_nif(instance(), func_name(), [value()], limits()) ->
           void | value() | tuple().
 call_raw_nif(_Instance, _Name, _Args, _Timeout) ->
     erlang:nif_error(nif_not_loaded).
 
--spec call_nif(instance(), func_name(), [term()], timeout() | default) -> term().
+-spec call_nif(instance(), func_name(), [term()], limits()) -> term().
 call_nif(_Instance, _Name, _Args, _Timeout) ->
     erlang:nif_error(nif_not_loaded).
 
@@ -381,12 +414,13 @@ call_nif(_Instance, _Name, _Args, _Timeout) ->
 leave_queue(_Instance) ->
     erlang:nif_error(nif_not_loaded).
 
--spec compile_module(binary()) -> {ok, wasm_module()} | {error, compile_error()}.
-compile_module(_Bytes) ->
+-spec compile_module(binary(), boolean()) -> {ok, wasm_module()} | {error, compile_error()}.
+compile_module(_Bytes, _Fuel) ->
     erlang:nif_error(nif_not_loaded).
 
 -spec instantiate_module(wasm_module(),
-                         {boolean(), pos_integer(), non_neg_integer(), timeout()},
+                         {boolean(), pos_integer(), non_neg_integer(), timeout(),
+                          non_neg_integer() | infinity},
                          [{binary(), binary(), function(), arity()}]) ->
           {ok, instance()} | {error, instantiate_error()}.
 instantiate_module(_Module, _Settings, _Imports) ->

@@ -32,6 +32,8 @@ rustler::atoms! {
     wasm_runtime_nif_host_call,
     wasm_runtime_nif_host_raised,
     raised,
+    bad_option,
+    fuel,
     instances,
     calls,
 }

@@ -31,15 +31,16 @@ use crate::epoch;
 use crate::host_fun::{FunRaised, HostCell};
 use crate::instance::{name_of, raise, Live, Name, Shape, Turn, WasmInstance};
 use crate::live_count;
+use crate::module::WasmModule;
 use crate::term_abi::{HostState, Resolved, TermCell};
 use crate::trap::HostTrap;
 use crate::trap::TrapReason;
 use crate::values;
 use crate::values::NumType;
 
-/// A store set up to yield at every epoch tick.
-pub fn new_store(state: HostState) -> Store<HostState> {
-    let mut store = Store::new(engine::engine(), state);
+/// A store for instances of `module`, set up to yield at every epoch tick.
+pub fn new_store(module: &WasmModule, state: HostState) -> Store<HostState> {
+    let mut store = Store::new(module.module.engine(), state);
     store.epoch_deadline_async_yield_and_update(1);
     store
 }
@@ -107,7 +108,47 @@ struct InFlight {
     raised: Option<[ErlNifTerm; 3]>,
 }
 
-/// A call's timeout: `default` (the instance's), `infinity` or milliseconds.
+/// What a call may use: wall-clock time and fuel (`None`: no limit).
+#[derive(Clone, Copy)]
+pub struct Limits {
+    pub timeout: Option<Duration>,
+    pub fuel: Option<u64>,
+}
+
+/// A call's limits: `default` (the instance's), or `{Timeout, Fuel}` where
+/// each is `default`, `infinity` or a number.
+fn limits_of(term: Term, instance: &WasmInstance) -> NifResult<Limits> {
+    let defaults = instance.default_limits;
+    if term.is_atom() {
+        return match term.decode::<rustler::Atom>()? {
+            atom if atom == atoms::default() => Ok(defaults),
+            _ => Err(Error::BadArg),
+        };
+    }
+    let (timeout, fuel): (Term, Term) = term.decode()?;
+    let limits = Limits {
+        timeout: timeout_of(timeout, defaults.timeout)?,
+        fuel: fuel_of(fuel, defaults.fuel)?,
+    };
+    if let (Some(units), engine::Metering::Off) = (limits.fuel, instance.module().metering) {
+        return Err(raise((atoms::bad_option(), (atoms::fuel(), units))));
+    }
+    Ok(limits)
+}
+
+/// Fuel: `default`, `infinity` or a number of units.
+pub fn fuel_of(term: Term, default: Option<u64>) -> NifResult<Option<u64>> {
+    if let Ok(units) = term.decode::<u64>() {
+        return Ok(Some(units));
+    }
+    match term.decode::<rustler::Atom>()? {
+        atom if atom == atoms::infinity() => Ok(None),
+        atom if atom == atoms::default() => Ok(default),
+        _ => Err(Error::BadArg),
+    }
+}
+
+/// A timeout: `default`, `infinity` or milliseconds.
 pub fn timeout_of(term: Term, default: Option<Duration>) -> NifResult<Option<Duration>> {
     if let Ok(ms) = term.decode::<u64>() {
         return Ok(Some(Duration::from_millis(ms)));
@@ -187,12 +228,12 @@ pub fn call_raw<'a>(
     instance: ResourceArc<WasmInstance>,
     name: Term<'a>,
     args: Term<'a>,
-    timeout: Term<'a>,
+    limits: Term<'a>,
 ) -> NifResult<Term<'a>> {
-    let timeout = timeout_of(timeout, instance.default_timeout)?;
-    let mut live = take_instance(env, &instance, timeout)?;
+    let limits = limits_of(limits, &instance)?;
+    let mut live = take_instance(env, &instance, limits.timeout)?;
     match prepare_raw(&mut live, &instance, name, args) {
-        Ok(func) => start(env, instance, live, func, Kind::Raw, name, timeout),
+        Ok(func) => start(env, instance, live, func, Kind::Raw, name, limits),
         Err(error) => {
             instance.give_back(env, live);
             Err(error)
@@ -245,14 +286,14 @@ pub fn call_terms<'a>(
     instance: ResourceArc<WasmInstance>,
     name: Term<'a>,
     args: Term<'a>,
-    timeout: Term<'a>,
+    limits: Term<'a>,
 ) -> NifResult<Term<'a>> {
-    let timeout = timeout_of(timeout, instance.default_timeout)?;
-    let mut live = take_instance(env, &instance, timeout)?;
+    let limits = limits_of(limits, &instance)?;
+    let mut live = take_instance(env, &instance, limits.timeout)?;
     match prepare_terms(env, &mut live, &instance, name, args) {
         Ok(func) => {
             let terms = Kind::Terms(live.terms.clone());
-            start(env, instance, live, func, terms, name, timeout)
+            start(env, instance, live, func, terms, name, limits)
         }
         Err(error) => {
             instance.give_back(env, live);
@@ -322,9 +363,16 @@ fn start<'a>(
     func: Func,
     kind: Kind,
     name: Term<'a>,
-    timeout: Option<Duration>,
+    limits: Limits,
 ) -> NifResult<Term<'a>> {
-    let deadline = timeout.map(|limit| (Instant::now() + limit, limit));
+    let deadline = limits.timeout.map(|limit| (Instant::now() + limit, limit));
+    if instance.module().metering == engine::Metering::Fuel {
+        // Each call gets its own allowance: a store's fuel does not carry
+        // over from one call to the next.
+        live.store
+            .set_fuel(limits.fuel.unwrap_or(u64::MAX))
+            .map_err(|e| raise((atoms::error(), format!("{e:#}"))))?;
+    }
     let host = instance.module().pre.is_none().then(|| live.host.clone());
     live.store.set_epoch_deadline(1);
     let future = Box::pin(async move {
@@ -723,11 +771,12 @@ mod tests {
         engine::init().unwrap();
         let wat = r#"(module (func $f (export "f") (param i64) (result i64)
                         (i64.add (call $f (i64.add (local.get 0) (i64.const 1))) (i64.const 1))))"#;
-        let module = crate::module::compile(wat.as_bytes().to_vec()).unwrap();
+        let module =
+            crate::module::compile(wat.as_bytes().to_vec(), engine::Metering::Off).unwrap();
         let outcome = std::thread::Builder::new()
             .stack_size(64 * 1024)
             .spawn(move || {
-                let mut store = new_store(HostState::new(Default::default()));
+                let mut store = new_store(&module, HostState::new(Default::default()));
                 let instance =
                     run_to_completion(module.pre.as_ref().unwrap().instantiate_async(&mut store))
                         .unwrap();
@@ -755,8 +804,9 @@ mod tests {
                         (loop $l (local.set $i (i64.add (local.get $i) (i64.const 1)))
                                  (br_if $l (i64.lt_u (local.get $i) (local.get 0))))
                         (local.get $i)))"#;
-        let module = crate::module::compile(wat.as_bytes().to_vec()).unwrap();
-        let mut store = new_store(HostState::new(Default::default()));
+        let module =
+            crate::module::compile(wat.as_bytes().to_vec(), engine::Metering::Off).unwrap();
+        let mut store = new_store(&module, HostState::new(Default::default()));
         let instance =
             run_to_completion(module.pre.as_ref().unwrap().instantiate_async(&mut store)).unwrap();
         let f = instance.get_func(&mut store, "spin").unwrap();
@@ -794,8 +844,9 @@ mod floor {
     fn call_cost_floor() {
         engine::init().unwrap();
         let wat = r#"(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))"#;
-        let module = crate::module::compile(wat.as_bytes().to_vec()).unwrap();
-        let mut store = new_store(HostState::new(Default::default()));
+        let module =
+            crate::module::compile(wat.as_bytes().to_vec(), engine::Metering::Off).unwrap();
+        let mut store = new_store(&module, HostState::new(Default::default()));
         let instance =
             run_to_completion(module.pre.as_ref().unwrap().instantiate_async(&mut store)).unwrap();
         let f = instance.get_func(&mut store, "add").unwrap();

@@ -24,46 +24,64 @@ pub const MAX_WASM_STACK: usize = 512 * 1024;
 /// use a few KiB.
 pub const FIBER_STACK_SIZE: usize = 1024 * 1024;
 
+/// Whether compiled code counts fuel. Fuel metering is compiled into every
+/// function and costs time even when nobody sets a limit, so it is a choice
+/// made per module, at compile time, with an engine of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metering {
+    Off,
+    Fuel,
+}
+
 struct Runtime {
     engine: Engine,
     linker: Linker<HostState>,
 }
 
-static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+static RUNTIMES: OnceLock<[Runtime; 2]> = OnceLock::new();
 
-fn config() -> Config {
+fn config(metering: Metering) -> Config {
     let mut config = Config::new();
     config
         .max_wasm_stack(MAX_WASM_STACK)
         .async_stack_size(FIBER_STACK_SIZE)
-        .epoch_interruption(true);
+        .epoch_interruption(true)
+        .consume_fuel(metering == Metering::Fuel);
     config
 }
 
-/// Builds the engine and linker; called once when the NIF library is loaded.
-pub fn init() -> Result<(), String> {
-    if RUNTIME.get().is_some() {
-        return Ok(());
-    }
-    let engine = Engine::new(&config()).map_err(|e| format!("wasmtime engine: {e:#}"))?;
+fn runtime_for(metering: Metering) -> Result<Runtime, String> {
+    let engine = Engine::new(&config(metering)).map_err(|e| format!("wasmtime engine: {e:#}"))?;
     let mut linker = Linker::new(&engine);
     term_abi::define_imports(&mut linker).map_err(|e| format!("wasmtime linker: {e:#}"))?;
-    epoch::start(&engine).map_err(|e| format!("epoch ticker thread: {e}"))?;
-    // A concurrent `init` may have won the race; either runtime is equivalent.
-    let _ = RUNTIME.set(Runtime { engine, linker });
+    Ok(Runtime { engine, linker })
+}
+
+/// Builds the engines and linkers; called once when the NIF library loads.
+pub fn init() -> Result<(), String> {
+    if RUNTIMES.get().is_some() {
+        return Ok(());
+    }
+    let runtimes = [runtime_for(Metering::Off)?, runtime_for(Metering::Fuel)?];
+    let engines = runtimes.iter().map(|r| r.engine.clone()).collect();
+    epoch::start(engines).map_err(|e| format!("epoch ticker thread: {e}"))?;
+    // A concurrent `init` may have won the race; either set is equivalent.
+    let _ = RUNTIMES.set(runtimes);
     Ok(())
 }
 
-fn runtime() -> &'static Runtime {
-    RUNTIME
+fn runtime(metering: Metering) -> &'static Runtime {
+    let runtimes = RUNTIMES
         .get()
-        .expect("engine::init runs in the NIF load callback before any NIF")
+        .expect("engine::init runs in the NIF load callback before any NIF");
+    &runtimes[metering as usize]
 }
 
-pub fn engine() -> &'static Engine {
-    &runtime().engine
+pub fn engine(metering: Metering) -> &'static Engine {
+    &runtime(metering).engine
 }
 
-pub fn linker() -> &'static Linker<HostState> {
-    &runtime().linker
+/// The linker with the term ABI for modules of `engine`.
+pub fn linker(metering: Metering) -> &'static Linker<HostState> {
+    &runtime(metering).linker
 }

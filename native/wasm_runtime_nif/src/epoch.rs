@@ -31,13 +31,12 @@ static WAKE: (Mutex<()>, Condvar) = (Mutex::new(()), Condvar::new());
 static STARTED: Mutex<bool> = Mutex::new(false);
 
 /// Starts the ticker for `engine`, once.
-pub fn start(engine: &Engine) -> std::io::Result<()> {
+pub fn start(engines: Vec<Engine>) -> std::io::Result<()> {
     let mut started = STARTED.lock().unwrap_or_else(|p| p.into_inner());
     if !*started {
-        let engine = engine.clone();
         std::thread::Builder::new()
             .name("wasm_epoch_ticker".into())
-            .spawn(move || tick_forever(engine))?;
+            .spawn(move || tick_forever(engines))?;
         *started = true;
     }
     Ok(())
@@ -47,11 +46,13 @@ fn idle(now: u64) -> bool {
     now.saturating_sub(LAST_ACTIVE.load(Ordering::SeqCst)) > IDLE_TICKS
 }
 
-fn tick_forever(engine: Engine) {
+fn tick_forever(engines: Vec<Engine>) {
     loop {
         std::thread::sleep(EPOCH_TICK);
         let now = TICKS.fetch_add(1, Ordering::Relaxed) + 1;
-        engine.increment_epoch();
+        for engine in &engines {
+            engine.increment_epoch();
+        }
         if !idle(now) {
             continue;
         }

@@ -9,14 +9,13 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use rustler::sys::ErlNifTerm;
 use rustler::{Encoder, Env, Error, LocalPid, Monitor, NifResult, Resource, ResourceArc, Term};
 use wasmtime::{Func, Instance, Store, StoreLimitsBuilder, Val, ValType};
 
 use crate::atoms;
-use crate::call;
+use crate::call::{self, Limits};
 use crate::engine;
 use crate::host_fun::{self, HostCell, HostFuns, SharedHostFuns};
 use crate::live_count;
@@ -183,8 +182,8 @@ pub struct Options {
     pub process_bound: bool,
     pub max_memory: usize,
     pub max_table_elements: usize,
-    /// Default wall-clock limit of a call, `None` for infinity.
-    pub timeout: Option<Duration>,
+    /// Default limits of a call.
+    pub limits: Limits,
 }
 
 impl Default for Options {
@@ -193,7 +192,10 @@ impl Default for Options {
             process_bound: false,
             max_memory: DEFAULT_MAX_MEMORY,
             max_table_elements: DEFAULT_MAX_TABLE_ELEMENTS,
-            timeout: None,
+            limits: Limits {
+                timeout: None,
+                fuel: None,
+            },
         }
     }
 }
@@ -201,7 +203,7 @@ impl Default for Options {
 pub struct WasmInstance {
     /// Names this instance in turn messages: `{wasm_runtime_nif_turn, Id}`.
     id: u64,
-    pub default_timeout: Option<Duration>,
+    pub default_limits: Limits,
     module: ResourceArc<WasmModule>,
     /// Set for `process_bound` instances: the only process that may call.
     owner: Option<LocalPid>,
@@ -278,7 +280,7 @@ fn link_host_imports(
     module: &WasmModule,
     offered: &[OfferedImport],
 ) -> Result<(wasmtime::Linker<HostState>, HostFuns), InstantiateError> {
-    let mut linker = engine::linker().clone();
+    let mut linker = engine::linker(module.metering).clone();
     let mut funs = Vec::with_capacity(module.host_imports.len());
     for (index, import) in module.host_imports.iter().enumerate() {
         let Some((_, _, fun, arity)) = offered
@@ -333,7 +335,7 @@ impl WasmInstance {
             .memory_size(options.max_memory)
             .table_elements(options.max_table_elements)
             .build();
-        let mut store = call::new_store(HostState::new(limits));
+        let mut store = call::new_store(&module, HostState::new(limits));
         store.limiter(|state| &mut state.limits);
         let host = store.data().host.clone();
         let (instantiated, host_funs) = match &module.pre {
@@ -370,7 +372,7 @@ impl WasmInstance {
         };
         Ok(WasmInstance {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            default_timeout: options.timeout,
+            default_limits: options.limits,
             module,
             owner,
             host_funs,

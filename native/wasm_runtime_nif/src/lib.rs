@@ -26,8 +26,13 @@ use module::WasmModule;
 /// `{ok, Module} | {error, Reason}` for wasm or WAT bytes. Compiling can take
 /// far longer than a millisecond, so it runs on a dirty CPU scheduler.
 #[rustler::nif(schedule = "DirtyCpu")]
-fn compile_module<'a>(env: Env<'a>, bytes: Binary<'a>) -> Term<'a> {
-    match module::compile(bytes.as_slice().to_vec()) {
+fn compile_module<'a>(env: Env<'a>, bytes: Binary<'a>, fuel: bool) -> Term<'a> {
+    let metering = if fuel {
+        engine::Metering::Fuel
+    } else {
+        engine::Metering::Off
+    };
+    match module::compile(bytes.as_slice().to_vec(), metering) {
         Ok(module) => (atoms::ok(), ResourceArc::new(module)).encode(env),
         Err(reason) => (atoms::error(), reason).encode(env),
     }
@@ -39,16 +44,25 @@ fn compile_module<'a>(env: Env<'a>, bytes: Binary<'a>) -> Term<'a> {
 fn instantiate_module<'a>(
     env: Env<'a>,
     module: ResourceArc<WasmModule>,
-    options: (bool, usize, usize, Term<'a>),
+    options: (bool, usize, usize, Term<'a>, Term<'a>),
     imports: Vec<instance::OfferedImport<'a>>,
 ) -> NifResult<Term<'a>> {
-    let (process_bound, max_memory, max_table_elements, timeout) = options;
+    let (process_bound, max_memory, max_table_elements, timeout, fuel) = options;
     let options = instance::Options {
         process_bound,
         max_memory,
         max_table_elements,
-        timeout: call::timeout_of(timeout, None)?,
+        limits: call::Limits {
+            timeout: call::timeout_of(timeout, None)?,
+            fuel: call::fuel_of(fuel, None)?,
+        },
     };
+    if let (Some(units), engine::Metering::Off) = (options.limits.fuel, module.metering) {
+        return Err(instance::raise((
+            atoms::bad_option(),
+            (atoms::fuel(), units),
+        )));
+    }
     let owner = options.process_bound.then(|| env.pid());
     Ok(match WasmInstance::new(module, owner, &options, &imports) {
         Ok(instance) => (atoms::ok(), ResourceArc::new(instance)).encode(env),
@@ -81,9 +95,9 @@ fn call_raw<'a>(
     instance: ResourceArc<WasmInstance>,
     name: Term<'a>,
     arguments: Term<'a>,
-    timeout: Term<'a>,
+    limits: Term<'a>,
 ) -> NifResult<Term<'a>> {
-    call::call_raw(env, instance, name, arguments, timeout)
+    call::call_raw(env, instance, name, arguments, limits)
 }
 
 #[rustler::nif(name = "call_nif")]
@@ -92,9 +106,9 @@ fn call<'a>(
     instance: ResourceArc<WasmInstance>,
     name: Term<'a>,
     arguments: Term<'a>,
-    timeout: Term<'a>,
+    limits: Term<'a>,
 ) -> NifResult<Term<'a>> {
-    call::call_terms(env, instance, name, arguments, timeout)
+    call::call_terms(env, instance, name, arguments, limits)
 }
 
 /// The exports of a module, or of an instance's module.

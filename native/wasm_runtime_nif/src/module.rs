@@ -4,7 +4,7 @@ use rustler::{Encoder, Env, Resource, Term};
 use wasmtime::{ExternType, FuncType, InstancePre, Module, ValType};
 
 use crate::atoms;
-use crate::engine;
+use crate::engine::{self, Metering};
 use crate::host_fun::HostImport;
 use crate::live_count;
 use crate::term_abi::{self, HostState};
@@ -21,6 +21,7 @@ pub struct WasmModule {
     /// when it has host imports, which are linked per instance.
     pub pre: Option<InstancePre<HostState>>,
     pub host_imports: Vec<HostImport>,
+    pub metering: Metering,
     _live: live_count::Token,
 }
 
@@ -173,12 +174,12 @@ fn check_imports(module: &Module) -> Result<Vec<HostImport>, CompileError> {
     Ok(host_imports)
 }
 
-fn compile_here(bytes: &[u8]) -> Result<WasmModule, CompileError> {
-    let module = Module::new(engine::engine(), bytes)
+fn compile_here(bytes: &[u8], metering: Metering) -> Result<WasmModule, CompileError> {
+    let module = Module::new(engine::engine(metering), bytes)
         .map_err(|e| CompileError::Invalid(format!("{e:#}")))?;
     let host_imports = check_imports(&module)?;
     let pre = if host_imports.is_empty() {
-        let pre = engine::linker()
+        let pre = engine::linker(metering)
             .instantiate_pre(&module)
             .map_err(|e| CompileError::Link(format!("{e:#}")))?;
         Some(pre)
@@ -189,16 +190,17 @@ fn compile_here(bytes: &[u8]) -> Result<WasmModule, CompileError> {
         module,
         pre,
         host_imports,
+        metering,
         _live: live_count::Token::new(&live_count::MODULES),
     })
 }
 
 /// Compiles wasm or WAT text into a module ready to instantiate.
-pub fn compile(bytes: Vec<u8>) -> Result<WasmModule, CompileError> {
+pub fn compile(bytes: Vec<u8>, metering: Metering) -> Result<WasmModule, CompileError> {
     let worker = std::thread::Builder::new()
         .name("wasm_compile".into())
         .stack_size(COMPILE_THREAD_STACK)
-        .spawn(move || compile_here(&bytes))
+        .spawn(move || compile_here(&bytes, metering))
         .map_err(|e| CompileError::Invalid(format!("cannot start the compiler thread: {e}")))?;
     worker
         .join()
@@ -242,29 +244,37 @@ mod tests {
         engine::init().unwrap();
     }
 
+    fn compile_plain(bytes: Vec<u8>) -> Result<WasmModule, CompileError> {
+        compile(bytes, Metering::Off)
+    }
+
     #[test]
     fn compiles_wat_and_rejects_garbage() {
         init();
         assert!(
-            compile(b"(module (func (export \"f\") (result i32) i32.const 1))".to_vec()).is_ok()
+            compile_plain(b"(module (func (export \"f\") (result i32) i32.const 1))".to_vec())
+                .is_ok()
         );
-        match compile(b"\0asm\x01\0\0\0garbage".to_vec()) {
+        match compile_plain(b"\0asm\x01\0\0\0garbage".to_vec()) {
             Err(CompileError::Invalid(msg)) => assert!(!msg.is_empty()),
             other => panic!("expected Invalid, got {other:?}", other = other.err()),
         }
-        assert!(matches!(compile(Vec::new()), Err(CompileError::Invalid(_))));
+        assert!(matches!(
+            compile_plain(Vec::new()),
+            Err(CompileError::Invalid(_))
+        ));
     }
 
     #[test]
     fn unknown_and_mistyped_imports_are_named() {
         init();
-        let host =
-            compile(b"(module (import \"env\" \"log\" (func (param i32))))".to_vec()).unwrap();
+        let host = compile_plain(b"(module (import \"env\" \"log\" (func (param i32))))".to_vec())
+            .unwrap();
         assert!(host.pre.is_none(), "host imports are linked per instance");
         assert_eq!(host.host_imports[0].label(), "env.log");
-        let v128 = compile(b"(module (import \"m\" \"f\" (func (param v128))))".to_vec());
+        let v128 = compile_plain(b"(module (import \"m\" \"f\" (func (param v128))))".to_vec());
         assert!(matches!(v128, Err(CompileError::UnsupportedImport { .. })));
-        let memory = compile(b"(module (import \"env\" \"memory\" (memory 1)))".to_vec());
+        let memory = compile_plain(b"(module (import \"env\" \"memory\" (memory 1)))".to_vec());
         assert!(matches!(
             memory,
             Err(CompileError::UnknownImport { kind: "memory", .. })
@@ -296,6 +306,6 @@ mod tests {
             ")".repeat(depth)
         );
         // Either refused or compiled; what matters is that it returns.
-        let _ = compile(wat.into_bytes());
+        let _ = compile_plain(wat.into_bytes());
     }
 }

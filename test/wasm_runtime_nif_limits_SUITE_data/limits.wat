@@ -1,0 +1,16 @@
+;; A guest that uses what the limits bound: instructions, memory, tables.
+(module
+  (memory (export "memory") 1)
+  (table $t 1 funcref)
+  (func $spin (export "spin") (param $n i64) (result i64)
+    (local $i i64)
+    (block $done
+      (loop $next
+        (br_if $done (i64.ge_u (local.get $i) (local.get $n)))
+        (local.set $i (i64.add (local.get $i) (i64.const 1)))
+        (br $next)))
+    (local.get $i))
+  ;; memory.grow: the old size in pages, or -1 when refused.
+  (func (export "grow_memory") (param i32) (result i32) (memory.grow (local.get 0)))
+  (func (export "memory_pages") (result i32) (memory.size))
+  (func (export "grow_table") (param i32) (result i32) (table.grow $t (ref.null func) (local.get 0))))
