@@ -279,7 +279,7 @@ mod tests {
             memory,
             Err(CompileError::UnknownImport { kind: "memory", .. })
         ));
-        let mistyped = compile(
+        let mistyped = compile_plain(
             b"(module (import \"env\" \"enif_wasm_make_int32\" (func (param i32))))".to_vec(),
         );
         match mistyped {
