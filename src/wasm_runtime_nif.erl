@@ -394,8 +394,16 @@ priv_dir() ->
         Dir -> Dir
     end.
 
+%% The engine is configured once, when the library loads: `max_wasm_stack'
+%% (bytes of guest stack) comes from the application environment, as set in
+%% sys.config or with `-wasm_runtime_nif max_wasm_stack Bytes'.
 load_nif() ->
-    erlang:load_nif(filename:join(priv_dir(), "libwasm_runtime_nif"), 0).
+    whereis(application_controller) =/= undefined andalso application:load(?MODULE),
+    Info = case application:get_env(?MODULE, max_wasm_stack) of
+               {ok, Bytes} when is_integer(Bytes) -> #{max_wasm_stack => Bytes};
+               _ -> #{}
+           end,
+    erlang:load_nif(filename:join(priv_dir(), "libwasm_runtime_nif"), Info).
 
 %%% NIF stubs, replaced when the library loads.
 

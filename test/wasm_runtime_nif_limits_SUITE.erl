@@ -5,7 +5,9 @@
 -export([fuel_runs_out/1, fuel_is_deterministic/1, fuel_is_per_call/1,
          fuel_needs_a_metered_module/1, metered_module_without_limit_runs/1,
          memory_ceiling/1, initial_memory_above_ceiling/1, table_ceiling/1,
-         bad_limit_options/1]).
+         bad_limit_options/1, guest_stack_size_is_configurable/1]).
+%% Run on peer nodes.
+-export([depths/2]).
 
 -include_lib("common_test/include/ct.hrl").
 -include_lib("stdlib/include/assert.hrl").
@@ -15,7 +17,7 @@
 all() ->
     [fuel_runs_out, fuel_is_deterministic, fuel_is_per_call, fuel_needs_a_metered_module,
      metered_module_without_limit_runs, memory_ceiling, initial_memory_above_ceiling,
-     table_ceiling, bad_limit_options].
+     table_ceiling, bad_limit_options, guest_stack_size_is_configurable].
 
 init_per_suite(Config) ->
     Path = filename:join(?config(data_dir, Config), "limits.wat"),
@@ -107,3 +109,34 @@ bad_limit_options(Config) ->
      || Option <- [{fuel, -1}, {timeout, -5}, {memory, 1}]],
     ?assertEqual({bad_option, speed}, raised(fun() -> wasm_runtime_nif:compile(<<"(module)">>, [speed]) end)),
     ?assertEqual({bad_option, fuel}, raised(fun() -> wasm_runtime_nif:load("x.wat", fuel) end)).
+
+%% The guest stack is set for the VM by the application environment
+%% (`max_wasm_stack'), read when the library loads.
+guest_stack_size_is_configurable(Config) ->
+    Fixture = filename:join(?config(data_dir, Config), "limits.wat"),
+    Depths = [1000, 10000, 50000],
+    ?assertMatch([{1000, ok}, {10000, ok}, {50000, stack_overflow}], depths(Fixture, Depths)),
+    ?assertMatch([{1000, ok}, {10000, stack_overflow}, {50000, stack_overflow}],
+                 on_peer(["-wasm_runtime_nif", "max_wasm_stack", "65536"], Fixture, Depths)),
+    ?assertMatch([{1000, ok}, {10000, ok}, {50000, ok}],
+                 on_peer(["-wasm_runtime_nif", "max_wasm_stack", "4194304"], Fixture, Depths)).
+
+on_peer(Args, Fixture, Depths) ->
+    Paths = [filename:dirname(code:which(M)) || M <- [wasm_runtime_nif, ?MODULE]],
+    {ok, Peer, _} = peer:start_link(#{connection => standard_io,
+                                      args => Args ++ lists:append([["-pa", P] || P <- Paths])}),
+    try
+        peer:call(Peer, ?MODULE, depths, [Fixture, Depths], 30000)
+    after
+        peer:stop(Peer)
+    end.
+
+depths(Fixture, Depths) ->
+    {ok, M} = wasm_runtime_nif:load(Fixture),
+    [begin
+         {ok, I} = wasm_runtime_nif:instantiate(M),
+         case raised(fun() -> wasm_runtime_nif:call_raw(I, depth, [D]) end) of
+             {no_error, D} -> {D, ok};
+             {trap, Kind, _} -> {D, Kind}
+         end
+     end || D <- Depths].

@@ -34,6 +34,7 @@ rustler::atoms! {
     raised,
     bad_option,
     fuel,
+    max_wasm_stack,
     instances,
     calls,
 }

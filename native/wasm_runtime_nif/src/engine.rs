@@ -12,17 +12,21 @@ use wasmtime::{Config, Engine, Linker};
 use crate::epoch;
 use crate::term_abi::{self, HostState};
 
-/// Stack a guest may use before it traps with `stack_overflow`.
+/// Stack a guest may use before it traps with `stack_overflow`, unless the
+/// application environment says otherwise (`max_wasm_stack`).
 ///
-/// Guests run on a Wasmtime fiber stack of `FIBER_STACK_SIZE` bytes, never on
-/// the scheduler thread's stack, so this bound holds on normal and dirty
-/// schedulers alike (dirty schedulers have 320 KiB stacks by default).
-pub const MAX_WASM_STACK: usize = 512 * 1024;
+/// Guests run on a Wasmtime fiber stack, never on the scheduler thread's
+/// stack, so this bound holds on normal and dirty schedulers alike (dirty
+/// schedulers have 320 KiB stacks by default).
+pub const DEFAULT_MAX_WASM_STACK: usize = 512 * 1024;
 
-/// Size of the fiber stack every call runs on. What is left above
-/// `MAX_WASM_STACK` (512 KiB) is for host functions called by the guest; ours
-/// use a few KiB.
-pub const FIBER_STACK_SIZE: usize = 1024 * 1024;
+/// Bounds of `max_wasm_stack`: below 16 KiB even small guests fail; above
+/// 64 MiB every instance would reserve absurd fiber stacks.
+pub const MAX_WASM_STACK_RANGE: std::ops::RangeInclusive<usize> = 16 * 1024..=64 * 1024 * 1024;
+
+/// Fiber stack space beyond the guest's, for the host functions the guest
+/// calls (ours use a few KiB) and Wasmtime's own frames.
+pub const HOST_STACK_HEADROOM: usize = 512 * 1024;
 
 /// Whether compiled code counts fuel. Fuel metering is compiled into every
 /// function and costs time even when nobody sets a limit, so it is a choice
@@ -40,29 +44,38 @@ struct Runtime {
 
 static RUNTIMES: OnceLock<[Runtime; 2]> = OnceLock::new();
 
-fn config(metering: Metering) -> Config {
+fn config(metering: Metering, max_wasm_stack: usize) -> Config {
     let mut config = Config::new();
     config
-        .max_wasm_stack(MAX_WASM_STACK)
-        .async_stack_size(FIBER_STACK_SIZE)
+        .max_wasm_stack(max_wasm_stack)
+        .async_stack_size(max_wasm_stack + HOST_STACK_HEADROOM)
         .epoch_interruption(true)
         .consume_fuel(metering == Metering::Fuel);
     config
 }
 
-fn runtime_for(metering: Metering) -> Result<Runtime, String> {
-    let engine = Engine::new(&config(metering)).map_err(|e| format!("wasmtime engine: {e:#}"))?;
+fn runtime_for(metering: Metering, max_wasm_stack: usize) -> Result<Runtime, String> {
+    let engine = Engine::new(&config(metering, max_wasm_stack))
+        .map_err(|e| format!("wasmtime engine: {e:#}"))?;
     let mut linker = Linker::new(&engine);
     term_abi::define_imports(&mut linker).map_err(|e| format!("wasmtime linker: {e:#}"))?;
     Ok(Runtime { engine, linker })
 }
 
 /// Builds the engines and linkers; called once when the NIF library loads.
-pub fn init() -> Result<(), String> {
+pub fn init(max_wasm_stack: usize) -> Result<(), String> {
     if RUNTIMES.get().is_some() {
         return Ok(());
     }
-    let runtimes = [runtime_for(Metering::Off)?, runtime_for(Metering::Fuel)?];
+    if !MAX_WASM_STACK_RANGE.contains(&max_wasm_stack) {
+        return Err(format!(
+            "max_wasm_stack {max_wasm_stack} is outside {MAX_WASM_STACK_RANGE:?}"
+        ));
+    }
+    let runtimes = [
+        runtime_for(Metering::Off, max_wasm_stack)?,
+        runtime_for(Metering::Fuel, max_wasm_stack)?,
+    ];
     let engines = runtimes.iter().map(|r| r.engine.clone()).collect();
     epoch::start(engines).map_err(|e| format!("epoch ticker thread: {e}"))?;
     // A concurrent `init` may have won the race; either set is equivalent.

@@ -137,8 +137,13 @@ fn live_counts(env: Env) -> Term {
         .expect("putting into a fresh map cannot fail")
 }
 
-fn load(_env: Env, _info: Term) -> bool {
-    match engine::init() {
+/// `info` is `#{max_wasm_stack => Bytes}`, from the application environment.
+fn load(_env: Env, info: Term) -> bool {
+    let max_wasm_stack = info
+        .map_get(atoms::max_wasm_stack())
+        .and_then(|t| t.decode::<usize>())
+        .unwrap_or(engine::DEFAULT_MAX_WASM_STACK);
+    match engine::init(max_wasm_stack) {
         Ok(()) => true,
         Err(message) => {
             eprintln!("wasm_runtime_nif: {message}");

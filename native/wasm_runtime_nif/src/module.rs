@@ -241,7 +241,7 @@ mod tests {
     use super::*;
 
     fn init() {
-        engine::init().unwrap();
+        engine::init(engine::DEFAULT_MAX_WASM_STACK).unwrap();
     }
 
     fn compile_plain(bytes: Vec<u8>) -> Result<WasmModule, CompileError> {
