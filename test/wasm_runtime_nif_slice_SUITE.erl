@@ -9,7 +9,8 @@
          instance_default_timeout/1, killed_caller_cancels_the_call/1,
          killed_callers_leak_nothing/1, callers_are_served_in_arrival_order/1,
          queued_caller_times_out/1, dead_waiters_are_skipped/1,
-         short_calls_still_work_after_long_ones/1]).
+         short_calls_still_work_after_long_ones/1, slow_start_function/1,
+         endless_start_function/1]).
 %% Run on a peer node.
 -export([lateness_during_spin/1]).
 
@@ -25,7 +26,7 @@ all() ->
      ticker_runs_during_a_long_call_on_one_scheduler, call_timeout, instance_default_timeout,
      killed_caller_cancels_the_call, killed_callers_leak_nothing,
      callers_are_served_in_arrival_order, queued_caller_times_out, dead_waiters_are_skipped,
-     short_calls_still_work_after_long_ones].
+     short_calls_still_work_after_long_ones, slow_start_function, endless_start_function].
 
 init_per_suite(Config) ->
     [{module, wasm_test_util:load(Config, "slow.wat")} | Config].
@@ -229,3 +230,22 @@ short_calls_still_work_after_long_ones(Config) ->
     I = instance(Config),
     _ = wasm_runtime_nif:call_raw(I, spin, [?SECOND div 10]),
     [?assertEqual(N, wasm_runtime_nif:call_raw(I, spin, [N])) || N <- lists:seq(1, 1000)].
+
+%% Start functions run in slices too.
+slow_start_function(Config) ->
+    M = wasm_test_util:load(Config, "slow_start.wat"),
+    {ok, I} = wasm_runtime_nif:instantiate(M),
+    ?assertEqual(1, wasm_runtime_nif:call_raw(I, ready, [])).
+
+endless_start_function(Config) ->
+    M = wasm_test_util:load(Config, "endless_start.wat"),
+    ?assertMatch({error, {trap, timeout, _}}, wasm_runtime_nif:instantiate(M, [{timeout, 50}])),
+    {ok, Metered} = wasm_runtime_nif:load(filename:join(?config(data_dir, Config), "endless_start.wat"), [fuel]),
+    ?assertMatch({error, {trap, out_of_fuel, _}}, wasm_runtime_nif:instantiate(Metered, [{fuel, 1000000}])),
+    %% Without a limit it runs, in slices, until its caller gives up;
+    %% killing the caller frees it.
+    Pid = spawn(fun() -> wasm_runtime_nif:instantiate(M) end),
+    ?assert(wasm_test_util:wait_until(fun() -> maps:get(calls, wasm_runtime_nif:live_counts()) > 0 end, 5000)),
+    ?assert(is_process_alive(Pid)),
+    exit(Pid, kill),
+    ?assert(wasm_test_util:wait_until(fun() -> maps:get(calls, wasm_runtime_nif:live_counts()) =:= 0 end, 5000)).

@@ -315,6 +315,14 @@ fn charlist(text: &str) -> Vec<u32> {
     text.chars().map(u32::from).collect()
 }
 
+/// What instantiation needs besides the module: the store, and the linker
+/// and funs of a module with Erlang imports.
+pub struct Prepared {
+    pub store: Store<HostState>,
+    pub linker: Option<wasmtime::Linker<HostState>>,
+    pub host_funs: Option<HostFuns>,
+}
+
 /// What a caller gets when it asks for the instance.
 pub enum Turn {
     Go(Box<Live>),
@@ -325,41 +333,46 @@ pub enum Turn {
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 impl WasmInstance {
-    pub fn new(
-        module: ResourceArc<WasmModule>,
-        owner: Option<LocalPid>,
+    /// A store for an instance of `module` and, for a module with Erlang
+    /// imports, the linker and funs that provide them.
+    pub fn prepare(
+        module: &WasmModule,
         options: &Options,
         offered: &[OfferedImport],
-    ) -> Result<Self, InstantiateError> {
+    ) -> Result<Prepared, InstantiateError> {
         let limits = StoreLimitsBuilder::new()
             .memory_size(options.max_memory)
             .table_elements(options.max_table_elements)
             .build();
-        let mut store = call::new_store(&module, HostState::new(limits));
+        let mut store = call::new_store(module, HostState::new(limits));
         store.limiter(|state| &mut state.limits);
-        let host = store.data().host.clone();
-        let (instantiated, host_funs) = match &module.pre {
-            Some(pre) => (
-                call::instantiate(pre.instantiate_async(&mut store), &host),
-                None,
-            ),
+        let (linker, host_funs) = match module.pre {
+            Some(_) => (None, None),
             None => {
-                let (linker, funs) = link_host_imports(&module, offered)?;
-                let instantiated =
-                    call::instantiate(linker.instantiate_async(&mut store, &module.module), &host);
-                (instantiated, Some(Mutex::new(funs)))
+                let (linker, funs) = link_host_imports(module, offered)?;
+                (Some(linker), Some(funs))
             }
         };
-        let instance = instantiated.map_err(|e| {
-            if e.downcast_ref::<wasmtime::Trap>().is_some() {
-                InstantiateError::Trap(TrapReason::from_error(&e))
-            } else {
-                InstantiateError::Failed(format!("{e:#}"))
-            }
-        })?;
+        Ok(Prepared {
+            store,
+            linker,
+            host_funs,
+        })
+    }
+
+    /// The instance, once its start function has run.
+    pub fn assemble(
+        module: ResourceArc<WasmModule>,
+        owner: Option<LocalPid>,
+        limits: Limits,
+        host_funs: Option<HostFuns>,
+        mut store: Store<HostState>,
+        instance: Instance,
+    ) -> Self {
         let memory = instance.get_memory(&mut store, "memory");
         store.data_mut().memory = memory;
         let terms = store.data().terms.clone();
+        let host = store.data().host.clone();
         let live = Live {
             store,
             instance,
@@ -370,12 +383,12 @@ impl WasmInstance {
             terms,
             host,
         };
-        Ok(WasmInstance {
+        WasmInstance {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            default_limits: options.limits,
+            default_limits: limits,
             module,
             owner,
-            host_funs,
+            host_funs: host_funs.map(Mutex::new),
             slot: Mutex::new(Slot {
                 live: Some(Box::new(live)),
                 invalidated: None,
@@ -384,7 +397,7 @@ impl WasmInstance {
                 queue: VecDeque::new(),
             }),
             _live: live_count::Token::new(&live_count::INSTANCES),
-        })
+        }
     }
 
     pub fn module(&self) -> &ResourceArc<WasmModule> {

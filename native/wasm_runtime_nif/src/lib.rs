@@ -11,6 +11,7 @@ pub mod engine;
 mod epoch;
 mod host_fun;
 pub mod instance;
+mod instantiation;
 mod live_count;
 pub mod module;
 pub mod printf;
@@ -64,10 +65,9 @@ fn instantiate_module<'a>(
         )));
     }
     let owner = options.process_bound.then(|| env.pid());
-    Ok(match WasmInstance::new(module, owner, &options, &imports) {
-        Ok(instance) => (atoms::ok(), ResourceArc::new(instance)).encode(env),
-        Err(reason) => (atoms::error(), reason).encode(env),
-    })
+    Ok(instantiation::instantiate(
+        env, module, owner, &options, &imports,
+    ))
 }
 
 /// Resumes a call whose guest called an Erlang import, with the fun's

@@ -1,0 +1,217 @@
+//! Instantiation, which runs the module's start function: in slices, like a
+//! call, so that a start function that loops cannot hold a scheduler.
+//!
+//! The store moves into a future that instantiates; each NIF invocation
+//! polls it for one slice and reschedules itself until it is done. The
+//! instance's default timeout and fuel bound the start function too. A
+//! start function cannot call Erlang imports (there is no caller to run
+//! them in): that fails the instantiation.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use rustler::sys::{self, c_int, ErlNifEnv, ErlNifTerm};
+use rustler::{Encoder, Env, LocalPid, Resource, ResourceArc, Term};
+use wasmtime::{Instance, Store};
+
+use crate::atoms;
+use crate::call::Limits;
+use crate::engine::Metering;
+use crate::epoch;
+use crate::host_fun::{HostCell, HostFuns};
+use crate::instance::{InstantiateError, OfferedImport, Options, Prepared, WasmInstance};
+use crate::live_count;
+use crate::module::WasmModule;
+use crate::term_abi::HostState;
+use crate::trap::TrapReason;
+
+type Output = (Store<HostState>, wasmtime::Result<Instance>);
+
+/// An instantiation in progress.
+struct Pending {
+    future: Pin<Box<dyn Future<Output = Output> + Send>>,
+    module: ResourceArc<WasmModule>,
+    owner: Option<LocalPid>,
+    limits: Limits,
+    host_funs: Option<HostFuns>,
+    host: Arc<HostCell>,
+    deadline: Option<(Instant, Duration)>,
+}
+
+/// An instantiation between two slices, kept alive by the rescheduled
+/// NIF's arguments; dropped (with its store) if the caller dies.
+pub struct SuspendedInstantiation {
+    pending: Mutex<Option<Pending>>,
+    /// Counted with suspended calls: a start function is a call too.
+    _live: live_count::Token,
+}
+
+#[rustler::resource_impl]
+impl Resource for SuspendedInstantiation {}
+
+/// `{ok, Instance} | {error, Reason}`, possibly after several slices.
+pub fn instantiate<'a>(
+    env: Env<'a>,
+    module: ResourceArc<WasmModule>,
+    owner: Option<LocalPid>,
+    options: &Options,
+    offered: &[OfferedImport],
+) -> Term<'a> {
+    let Prepared {
+        mut store,
+        linker,
+        host_funs,
+    } = match WasmInstance::prepare(&module, options, offered) {
+        Ok(prepared) => prepared,
+        Err(reason) => return (atoms::error(), reason).encode(env),
+    };
+    let limits = options.limits;
+    store.set_epoch_deadline(1);
+    if module.metering == Metering::Fuel {
+        if let Err(e) = store.set_fuel(limits.fuel.unwrap_or(u64::MAX)) {
+            let reason = InstantiateError::Failed(format!("{e:#}"));
+            return (atoms::error(), reason).encode(env);
+        }
+    }
+    let host = store.data().host.clone();
+    let runner = module.clone();
+    let future = Box::pin(async move {
+        let result = match &linker {
+            Some(linker) => linker.instantiate_async(&mut store, &runner.module).await,
+            None => match &runner.pre {
+                Some(pre) => pre.instantiate_async(&mut store).await,
+                None => Err(wasmtime::format_err!("module has imports but no linker")),
+            },
+        };
+        (store, result)
+    });
+    let pending = Pending {
+        future,
+        module,
+        owner,
+        limits,
+        host_funs,
+        host,
+        deadline: limits.timeout.map(|limit| (Instant::now() + limit, limit)),
+    };
+    drive(env, pending, None)
+}
+
+fn failure<'a>(env: Env<'a>, error: &wasmtime::Error) -> Term<'a> {
+    let reason = if error.downcast_ref::<wasmtime::Trap>().is_some() {
+        InstantiateError::Trap(TrapReason::from_error(error))
+    } else {
+        InstantiateError::Failed(format!("{error:#}"))
+    };
+    (atoms::error(), reason).encode(env)
+}
+
+fn drive<'a>(
+    env: Env<'a>,
+    mut pending: Pending,
+    parked: Option<ResourceArc<SuspendedInstantiation>>,
+) -> Term<'a> {
+    epoch::note_activity();
+    let started = epoch::now();
+    let mut cx = Context::from_waker(Waker::noop());
+    let (store, result) = match pending.future.as_mut().poll(&mut cx) {
+        Poll::Ready(output) => output,
+        Poll::Pending => return suspend(env, pending, parked, started),
+    };
+    match result {
+        Ok(instance) => {
+            let Pending {
+                module,
+                owner,
+                limits,
+                host_funs,
+                ..
+            } = pending;
+            let instance =
+                WasmInstance::assemble(module, owner, limits, host_funs, store, instance);
+            (atoms::ok(), ResourceArc::new(instance)).encode(env)
+        }
+        Err(error) => failure(env, &error),
+    }
+}
+
+fn suspend<'a>(
+    env: Env<'a>,
+    pending: Pending,
+    parked: Option<ResourceArc<SuspendedInstantiation>>,
+    started: u64,
+) -> Term<'a> {
+    // SAFETY: the start function is suspended; nothing else looks.
+    if unsafe { pending.host.exchange() }.request.take().is_some() {
+        let error = wasmtime::format_err!(
+            "the start function called an Erlang import; imports can only run during call_raw/call"
+        );
+        return failure(env, &error);
+    }
+    if let Some((deadline, limit)) = pending.deadline {
+        if Instant::now() >= deadline {
+            let reason = TrapReason {
+                kind: "timeout",
+                message: format!(
+                    "the start function did not finish within {} ms",
+                    limit.as_millis()
+                ),
+            };
+            return (atoms::error(), reason).encode(env);
+        }
+    }
+    rustler::schedule::consume_timeslice(env, epoch::timeslice_percent(started));
+    let suspended = parked.unwrap_or_else(|| {
+        ResourceArc::new(SuspendedInstantiation {
+            pending: Mutex::new(None),
+            _live: live_count::Token::new(&live_count::SUSPENDED_CALLS),
+        })
+    });
+    *suspended.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(pending);
+    let argv = [suspended.encode(env).as_c_arg()];
+    // SAFETY: `argv` holds a term of this env, and the result of
+    // enif_schedule_nif is what this NIF returns.
+    unsafe {
+        let scheduled = sys::enif_schedule_nif(
+            env.as_c_arg(),
+            c"wasm_instantiate_slice".as_ptr(),
+            0,
+            resume,
+            1,
+            argv.as_ptr(),
+        );
+        Term::new(env, scheduled)
+    }
+}
+
+unsafe extern "C" fn resume(
+    env: *mut ErlNifEnv,
+    argc: c_int,
+    argv: *const ErlNifTerm,
+) -> ErlNifTerm {
+    let lifetime = ();
+    let env = Env::new(&lifetime, env);
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        if argc != 1 {
+            return None;
+        }
+        let suspended: ResourceArc<SuspendedInstantiation> = Term::new(env, *argv).decode().ok()?;
+        let pending = suspended
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()?;
+        Some(drive(env, pending, Some(suspended)))
+    }));
+    match outcome {
+        Ok(Some(term)) => term.as_c_arg(),
+        Ok(None) => sys::enif_make_badarg(env.as_c_arg()),
+        Err(_) => {
+            sys::enif_raise_exception(env.as_c_arg(), atoms::nif_panicked().encode(env).as_c_arg())
+        }
+    }
+}

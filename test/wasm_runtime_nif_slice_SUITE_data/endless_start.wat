@@ -1,0 +1,4 @@
+;; A start function that never returns.
+(module
+  (func $start (loop $forever (br $forever)))
+  (start $start))
