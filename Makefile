@@ -10,8 +10,14 @@ TIMEOUT    := timeout -k 10
 
 GUEST_CFLAGS := --target=wasm32 -nostdlib -O2 -Iinclude \
                 -Wl,--no-entry -Wl,--export-dynamic -Wl,--allow-undefined
+# The command of the guest ABI document, used by modules built against the
+# seed's header: test/*_SUITE_data/seed_style*.c are built with it.
+SEED_CFLAGS := --target=wasm32 --no-standard-libraries -O2 \
+               -Wl,--export-all -Wl,--no-entry -Wl,--allow-undefined
+SEED_STYLE_GUESTS := $(patsubst %.c,%.wasm,$(wildcard test/*_SUITE_data/seed_style*.c))
 # Guests compiled from C: the bundled example and every C file beside a suite.
-C_GUESTS := priv/example.wasm $(patsubst %.c,%.wasm,$(wildcard test/*_SUITE_data/*.c))
+C_GUESTS := priv/example.wasm \
+            $(filter-out $(SEED_STYLE_GUESTS),$(patsubst %.c,%.wasm,$(wildcard test/*_SUITE_data/*.c)))
 
 .PHONY: all setup native guests compile demo test test-rust test-erlang lint fmt clean help
 
@@ -26,7 +32,10 @@ $(NIF_SO): FORCE
 	@cmp -s $(CRATE_DIR)/target/release/libwasm_runtime_nif.so $@ || \
 	  cp $(CRATE_DIR)/target/release/libwasm_runtime_nif.so $@
 
-guests: $(C_GUESTS)
+guests: $(C_GUESTS) $(SEED_STYLE_GUESTS)
+
+$(SEED_STYLE_GUESTS): %.wasm: %.c
+	$(CLANG) $(SEED_CFLAGS) $< -o $@
 
 priv/example.wasm: guests/example.c include/erl_nif_wasm.h
 	@mkdir -p priv

@@ -11,7 +11,8 @@
          forged_env_in_a_getter_gives_0/1, returned_badarg_raises_badarg/1,
          badarg_handle_is_not_a_term/1, garbage_result_handle_raises/1,
          term_table_is_bounded/1, printf_imports/1, guest_without_memory/1,
-         arity_and_signature_checks/1, numbers_passed_to_call_raw_hold_no_env/1]).
+         arity_and_signature_checks/1, numbers_passed_to_call_raw_hold_no_env/1,
+         seed_style_guest_runs_unchanged/1]).
 
 -include_lib("common_test/include/ct.hrl").
 -include_lib("stdlib/include/assert.hrl").
@@ -26,7 +27,7 @@ all() ->
      forged_env_in_a_maker_traps, forged_env_in_a_getter_gives_0,
      returned_badarg_raises_badarg, badarg_handle_is_not_a_term, garbage_result_handle_raises,
      term_table_is_bounded, printf_imports, guest_without_memory, arity_and_signature_checks,
-     numbers_passed_to_call_raw_hold_no_env].
+     numbers_passed_to_call_raw_hold_no_env, seed_style_guest_runs_unchanged].
 
 init_per_testcase(_Case, Config) ->
     [{instance, wasm_test_util:instance(Config, "hostile.wat")} | Config].
@@ -164,3 +165,13 @@ numbers_passed_to_call_raw_hold_no_env(Config) ->
     ?assertMatch({trap, bad_env, _}, raised(fun() -> wasm_runtime_nif:call_raw(I, is_empty, [1, 1]) end)),
     I2 = wasm_test_util:instance(Config, "hostile.wat"),
     ?assertMatch({trap, bad_env, _}, raised(fun() -> wasm_runtime_nif:call_raw(I2, return_badarg, [0]) end)).
+
+%% A module built the way guests of the seed were (plain declarations,
+%% --allow-undefined, --export-all) runs unchanged.
+seed_style_guest_runs_unchanged(Config) ->
+    I = wasm_test_util:instance(Config, "seed_style.wasm"),
+    ?assertEqual(11, wasm_runtime_nif:call_raw(I, add_I32, [4, 7])),
+    ?assertEqual(11, wasm_runtime_nif:call(I, add_terms, [4, 7])),
+    ?assertEqual(25, wasm_runtime_nif:call(I, add_list_terms, [[4, 6, 3, 7, 5]])),
+    ?assertEqual(badarg, raised(fun() -> wasm_runtime_nif:call(I, add_terms, [x, 7]) end)),
+    ?assertEqual(2, wasm_runtime_nif:call_raw(I, count_down, [3])).
