@@ -15,7 +15,6 @@
 //! instance is invalidated with reason `cancelled`.
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
@@ -32,6 +31,7 @@ use crate::host_fun::{FunRaised, HostCell};
 use crate::instance::{name_of, raise, Live, Name, Shape, Turn, WasmInstance};
 use crate::live_count;
 use crate::module::WasmModule;
+use crate::slicing;
 use crate::term_abi::{HostState, Resolved, TermCell};
 use crate::trap::HostTrap;
 use crate::trap::TrapReason;
@@ -200,18 +200,34 @@ fn take_instance(
     }
 }
 
-/// `call_raw/3`: numbers in, numbers out.
-pub fn call_raw<'a>(
+/// Which of the two call NIFs a call came through.
+#[derive(Clone, Copy)]
+pub enum Abi {
+    /// `call_raw/3`: numbers in, numbers out.
+    Raw,
+    /// `call/3`: Erlang terms in and out through the guest term ABI.
+    Terms,
+}
+
+/// A call NIF: takes the instance, prepares the arguments and runs the first
+/// slice; on a bad argument the instance goes straight back.
+pub fn call<'a>(
     env: Env<'a>,
     instance: ResourceArc<WasmInstance>,
+    abi: Abi,
     name: Term<'a>,
     args: Term<'a>,
     limits: Term<'a>,
 ) -> NifResult<Term<'a>> {
     let limits = limits_of(limits, &instance)?;
     let mut live = take_instance(env, &instance, limits.timeout)?;
-    match prepare_raw(&mut live, &instance, name, args) {
-        Ok(func) => start(env, instance, live, func, Kind::Raw, name, limits),
+    let prepared = match abi {
+        Abi::Raw => prepare_raw(&mut live, &instance, name, args).map(|func| (func, Kind::Raw)),
+        Abi::Terms => prepare_terms(env, &mut live, &instance, name, args)
+            .map(|func| (func, Kind::Terms(live.terms.clone()))),
+    };
+    match prepared {
+        Ok((func, kind)) => start(env, instance, live, func, kind, name, limits),
         Err(error) => {
             instance.give_back(env, live);
             Err(error)
@@ -258,28 +274,6 @@ fn prepare_raw(
     Ok(export.func)
 }
 
-/// `call/3`: Erlang terms in and out through the guest term ABI.
-pub fn call_terms<'a>(
-    env: Env<'a>,
-    instance: ResourceArc<WasmInstance>,
-    name: Term<'a>,
-    args: Term<'a>,
-    limits: Term<'a>,
-) -> NifResult<Term<'a>> {
-    let limits = limits_of(limits, &instance)?;
-    let mut live = take_instance(env, &instance, limits.timeout)?;
-    match prepare_terms(env, &mut live, &instance, name, args) {
-        Ok(func) => {
-            let terms = Kind::Terms(live.terms.clone());
-            start(env, instance, live, func, terms, name, limits)
-        }
-        Err(error) => {
-            instance.give_back(env, live);
-            Err(error)
-        }
-    }
-}
-
 fn prepare_terms(
     env: Env,
     live: &mut Live,
@@ -315,7 +309,7 @@ fn prepare_terms(
         return Err(badarity(name, arity, given));
     }
     // SAFETY: no slice of this instance is running: we hold its `Live`.
-    let table = unsafe { terms.table() };
+    let table = unsafe { terms.get() };
     table.begin(env.as_c_arg());
     params.clear();
     params.push(Val::I32(table.env_handle()));
@@ -397,7 +391,7 @@ fn drive<'a>(
             }
             let request = flight.host.as_ref().and_then(|cell| {
                 // SAFETY: the guest is suspended; nothing else looks.
-                unsafe { cell.exchange() }.request.take()
+                unsafe { cell.get() }.request.take()
             });
             match request {
                 Some((index, args)) => host_call(env, flight, parked, started, index, &args),
@@ -439,7 +433,7 @@ fn park<'a>(
     // out (and garbage collected): they travel in the continuation's argv.
     let carried = match &flight.kind {
         // SAFETY: the guest is suspended; nothing else touches the table.
-        Kind::Terms(cell) => make_tuple(env, unsafe { cell.table() }.suspend()),
+        Kind::Terms(cell) => make_tuple(env, unsafe { cell.get() }.suspend()),
         Kind::Raw => atoms::undefined().encode(env),
     };
     let call = parked.unwrap_or_else(|| {
@@ -460,20 +454,12 @@ fn suspend<'a>(
     started: u64,
 ) -> Term<'a> {
     let (call, carried) = park(env, flight, parked, started);
-    let argv = [call.encode(env).as_c_arg(), carried.as_c_arg()];
-    // SAFETY: `argv` holds terms of this env, and the result of
-    // enif_schedule_nif is what this NIF returns.
-    unsafe {
-        let scheduled = sys::enif_schedule_nif(
-            env.as_c_arg(),
-            c"wasm_call_slice".as_ptr(),
-            0,
-            resume_slice,
-            2,
-            argv.as_ptr(),
-        );
-        Term::new(env, scheduled)
-    }
+    slicing::reschedule(
+        env,
+        c"wasm_call_slice",
+        resume_slice,
+        &[call.encode(env), carried],
+    )
 }
 
 /// The guest called an Erlang import: park the call and return to the
@@ -552,7 +538,7 @@ pub fn host_return<'a>(
     };
     if let Some(cell) = &flight.host {
         // SAFETY: the guest is suspended; nothing else looks.
-        unsafe { cell.exchange() }.reply = Some(answer);
+        unsafe { cell.get() }.reply = Some(answer);
     }
     drive(env, flight, Some(call))
 }
@@ -600,22 +586,10 @@ unsafe extern "C" fn resume_slice(
     argc: c_int,
     argv: *const ErlNifTerm,
 ) -> ErlNifTerm {
-    let lifetime = ();
-    let env = Env::new(&lifetime, env);
-    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        if argc != 2 {
-            return Err(Error::BadArg);
-        }
-        let argv = std::slice::from_raw_parts(argv, 2);
-        continue_call(env, Term::new(env, argv[0]), Term::new(env, argv[1]))
-    }));
-    match outcome {
-        Ok(Ok(term)) => term.as_c_arg(),
-        Ok(Err(error)) => raise_in(env, error),
-        Err(_) => {
-            sys::enif_raise_exception(env.as_c_arg(), atoms::nif_panicked().encode(env).as_c_arg())
-        }
-    }
+    slicing::continuation(env, argc, argv, |env, args| match args {
+        [call, carried] => continue_call(env, *call, *carried),
+        _ => Err(Error::BadArg),
+    })
 }
 
 fn continue_call<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>) -> NifResult<Term<'a>> {
@@ -655,26 +629,8 @@ fn carry_terms_in(env: Env, flight: &InFlight, carried: Term) -> NifResult<()> {
         }
     };
     // SAFETY: the guest is suspended; nothing else touches the table.
-    unsafe { cell.table() }.resume(env.as_c_arg(), carried);
+    unsafe { cell.get() }.resume(env.as_c_arg(), carried);
     Ok(())
-}
-
-/// What a continuation returns for an error a NIF function would return.
-unsafe fn raise_in(env: Env, error: Error) -> ErlNifTerm {
-    match error {
-        Error::BadArg => sys::enif_make_badarg(env.as_c_arg()),
-        Error::RaiseTerm(reason) => {
-            sys::enif_raise_exception(env.as_c_arg(), reason.encode(env).as_c_arg())
-        }
-        Error::RaiseAtom(name) => {
-            let atom = rustler::Atom::from_str(env, name).unwrap_or_else(|_| atoms::error());
-            sys::enif_raise_exception(env.as_c_arg(), atom.as_c_arg())
-        }
-        Error::Term(reason) => (atoms::error(), reason.encode(env)).encode(env).as_c_arg(),
-        Error::Atom(name) => rustler::Atom::from_str(env, name)
-            .unwrap_or_else(|_| atoms::error())
-            .as_c_arg(),
-    }
 }
 
 /// Turns a finished call into its result, and gives the instance back (or
@@ -696,7 +652,7 @@ fn finish<'a>(
         Kind::Raw => outcome.map(|()| Ok(values::results_term(env, &live.results))),
         Kind::Terms(cell) => {
             // SAFETY: the call is over; nothing else touches the table.
-            let table = unsafe { cell.table() };
+            let table = unsafe { cell.get() };
             let handle = live.results.first().and_then(Val::i64).unwrap_or(0);
             let resolved = table.resolve(handle);
             table.end();

@@ -9,7 +9,6 @@
 //! hands its result to the suspended host function, which resumes the guest.
 //! No extra thread, no message hop.
 
-use std::cell::UnsafeCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -19,6 +18,7 @@ use rustler::env::SavedTerm;
 use rustler::{Env, OwnedEnv, Term};
 use wasmtime::{FuncType, Linker, Val};
 
+use crate::slicing::SliceCell;
 use crate::term_abi::HostState;
 use crate::trap::HostTrap;
 use crate::values::NumType;
@@ -48,23 +48,8 @@ pub struct Exchange {
     pub reply: Option<wasmtime::Result<Vec<Val>>>,
 }
 
-/// Shared by the store's host functions (during a slice) and the driver
-/// (between slices); like `TermCell`, the two never run at once.
-#[derive(Default)]
-pub struct HostCell(UnsafeCell<Exchange>);
-
-// SAFETY: see `HostCell::exchange`; access alternates on one thread at a time.
-unsafe impl Sync for HostCell {}
-
-impl HostCell {
-    /// # Safety
-    /// No other reference to the exchange may be alive: callers are a host
-    /// function during a slice or the driver between slices.
-    #[allow(clippy::mut_from_ref)]
-    pub unsafe fn exchange(&self) -> &mut Exchange {
-        &mut *self.0.get()
-    }
-}
+/// The store's exchange with Erlang imports.
+pub type HostCell = SliceCell<Exchange>;
 
 /// The funs of an instance, kept in an env of their own.
 pub struct HostFuns {
@@ -112,7 +97,7 @@ impl Future for Reply<'_> {
 
     fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
         // SAFETY: polled inside a slice, while the driver is not looking.
-        match unsafe { self.0.exchange() }.reply.take() {
+        match unsafe { self.0.get() }.reply.take() {
             Some(reply) => Poll::Ready(reply),
             None => Poll::Pending,
         }
@@ -133,7 +118,7 @@ pub fn define(
             Box::new(async move {
                 let cell: Arc<HostCell> = caller.data().host.clone();
                 // SAFETY: inside a slice; the driver is not looking.
-                unsafe { cell.exchange() }.request = Some((index, params.to_vec()));
+                unsafe { cell.get() }.request = Some((index, params.to_vec()));
                 let values = Reply(&cell).await?;
                 if values.len() != results.len() {
                     return Err(HostTrap::new("bad_host_result", "wrong number of results").into());

@@ -8,14 +8,13 @@
 //! them in): that fails the instantiation.
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use rustler::sys::{self, c_int, ErlNifEnv, ErlNifTerm};
-use rustler::{Encoder, Env, LocalPid, Resource, ResourceArc, Term};
+use rustler::sys::{c_int, ErlNifEnv, ErlNifTerm};
+use rustler::{Encoder, Env, Error, LocalPid, Resource, ResourceArc, Term};
 use wasmtime::{Instance, Store};
 
 use crate::atoms;
@@ -26,6 +25,7 @@ use crate::host_fun::{HostCell, HostFuns};
 use crate::instance::{InstantiateError, OfferedImport, Options, Prepared, WasmInstance};
 use crate::live_count;
 use crate::module::WasmModule;
+use crate::slicing;
 use crate::term_abi::HostState;
 use crate::trap::TrapReason;
 
@@ -146,7 +146,7 @@ fn suspend<'a>(
     started: u64,
 ) -> Term<'a> {
     // SAFETY: the start function is suspended; nothing else looks.
-    if unsafe { pending.host.exchange() }.request.take().is_some() {
+    if unsafe { pending.host.get() }.request.take().is_some() {
         let error = wasmtime::format_err!(
             "the start function called an Erlang import; imports can only run during call_raw/call"
         );
@@ -172,20 +172,12 @@ fn suspend<'a>(
         })
     });
     *suspended.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(pending);
-    let argv = [suspended.encode(env).as_c_arg()];
-    // SAFETY: `argv` holds a term of this env, and the result of
-    // enif_schedule_nif is what this NIF returns.
-    unsafe {
-        let scheduled = sys::enif_schedule_nif(
-            env.as_c_arg(),
-            c"wasm_instantiate_slice".as_ptr(),
-            0,
-            resume,
-            1,
-            argv.as_ptr(),
-        );
-        Term::new(env, scheduled)
-    }
+    slicing::reschedule(
+        env,
+        c"wasm_instantiate_slice",
+        resume,
+        &[suspended.encode(env)],
+    )
 }
 
 unsafe extern "C" fn resume(
@@ -193,25 +185,17 @@ unsafe extern "C" fn resume(
     argc: c_int,
     argv: *const ErlNifTerm,
 ) -> ErlNifTerm {
-    let lifetime = ();
-    let env = Env::new(&lifetime, env);
-    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        if argc != 1 {
-            return None;
-        }
-        let suspended: ResourceArc<SuspendedInstantiation> = Term::new(env, *argv).decode().ok()?;
+    slicing::continuation(env, argc, argv, |env, args| {
+        let [suspended] = args else {
+            return Err(Error::BadArg);
+        };
+        let suspended: ResourceArc<SuspendedInstantiation> = suspended.decode()?;
         let pending = suspended
             .pending
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .take()?;
-        Some(drive(env, pending, Some(suspended)))
-    }));
-    match outcome {
-        Ok(Some(term)) => term.as_c_arg(),
-        Ok(None) => sys::enif_make_badarg(env.as_c_arg()),
-        Err(_) => {
-            sys::enif_raise_exception(env.as_c_arg(), atoms::nif_panicked().encode(env).as_c_arg())
-        }
-    }
+            .take()
+            .ok_or(Error::BadArg)?;
+        Ok(drive(env, pending, Some(suspended)))
+    })
 }

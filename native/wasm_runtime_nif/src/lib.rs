@@ -15,6 +15,7 @@ mod instantiation;
 mod live_count;
 pub mod module;
 pub mod printf;
+mod slicing;
 pub mod term_abi;
 pub mod trap;
 pub mod values;
@@ -97,7 +98,7 @@ fn call_raw<'a>(
     arguments: Term<'a>,
     limits: Term<'a>,
 ) -> NifResult<Term<'a>> {
-    call::call_raw(env, instance, name, arguments, limits)
+    call::call(env, instance, call::Abi::Raw, name, arguments, limits)
 }
 
 #[rustler::nif(name = "call_nif")]
@@ -108,7 +109,7 @@ fn call<'a>(
     arguments: Term<'a>,
     limits: Term<'a>,
 ) -> NifResult<Term<'a>> {
-    call::call_terms(env, instance, name, arguments, limits)
+    call::call(env, instance, call::Abi::Terms, name, arguments, limits)
 }
 
 /// The exports of a module, or of an instance's module.

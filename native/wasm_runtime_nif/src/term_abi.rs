@@ -11,7 +11,6 @@
 //! * imports that return a term trap the call (raising `{trap, Kind, Msg}` in
 //!   Erlang) when they cannot, since there is no failure value to return.
 
-use std::cell::UnsafeCell;
 use std::io::Write;
 use std::mem::MaybeUninit;
 use std::ptr;
@@ -22,6 +21,7 @@ use wasmtime::{Caller, Linker, Memory, StoreLimits, ValType};
 
 use crate::host_fun::HostCell;
 use crate::printf;
+use crate::slicing::SliceCell;
 use crate::trap::HostTrap;
 
 /// Most terms one call may create or receive. Each costs 8 bytes of table
@@ -159,24 +159,8 @@ impl TermTable {
 
 /// The term table of an instance, shared by the host functions (while a
 /// slice of a call runs) and the call driver (between slices, to carry the
-/// terms across a reschedule). The two never run at once: a slice runs
-/// inside `poll` on the driver's own thread.
-#[derive(Default)]
-pub struct TermCell(UnsafeCell<TermTable>);
-
-// SAFETY: see `TermCell::table`; access alternates on one thread at a time.
-unsafe impl Sync for TermCell {}
-
-impl TermCell {
-    /// # Safety
-    /// No other reference to the table may be alive: callers are the host
-    /// functions of the running slice, or the driver between slices, and
-    /// each drops the reference before control passes to the other.
-    #[allow(clippy::mut_from_ref)]
-    pub unsafe fn table(&self) -> &mut TermTable {
-        &mut *self.0.get()
-    }
-}
+/// terms across a reschedule).
+pub type TermCell = SliceCell<TermTable>;
 
 /// Per-instance data that host functions can reach from a `Caller`.
 pub struct HostState {
@@ -200,11 +184,12 @@ impl HostState {
 }
 
 /// The term table of the call `caller` belongs to.
-fn table<'c>(caller: &Caller<'_, HostState>) -> &'c mut TermTable {
+#[allow(clippy::mut_from_ref)]
+fn table<'c>(caller: &'c Caller<'_, HostState>) -> &'c mut TermTable {
     // SAFETY: host functions run only inside a slice, while the driver holds
     // no reference to the table; each host function drops this reference
     // before it returns.
-    unsafe { &mut *caller.data().terms.0.get() }
+    unsafe { caller.data().terms.get() }
 }
 
 /// `[ptr, ptr+len)` as a range of `mem`, if it lies inside it.
