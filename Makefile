@@ -19,7 +19,7 @@ SEED_STYLE_GUESTS := $(patsubst %.c,%.wasm,$(wildcard test/*_SUITE_data/seed_sty
 C_GUESTS := priv/example.wasm \
             $(filter-out $(SEED_STYLE_GUESTS),$(patsubst %.c,%.wasm,$(wildcard test/*_SUITE_data/*.c)))
 
-.PHONY: all setup native guests compile demo test test-rust test-erlang lint fmt clean help
+.PHONY: all setup native guests compile demo test test-rust test-erlang lint fmt bench clean help
 
 all: compile
 
@@ -80,14 +80,35 @@ lint: compile
 fmt:
 	cd $(CRATE_DIR) && $(CARGO) fmt
 
+# The benchmark: builds its native baselines (a C NIF) and its wasm kernels
+# beside it in bench/_build, then prints the table and writes results.csv.
+BENCH_BUILD := bench/_build
+ERL_INCLUDE = $(shell erl -noshell -eval 'io:format("~s", [filename:join([code:root_dir(), "usr", "include"])]), halt().')
+
+$(BENCH_BUILD)/wasm_bench_native.so: bench/bench_native.c bench/kernels.c
+	@mkdir -p $(BENCH_BUILD)
+	$(CC) -O2 -fPIC -shared -I$(ERL_INCLUDE) bench/bench_native.c bench/kernels.c -o $@
+
+$(BENCH_BUILD)/kernels.wasm: bench/kernels.c
+	@mkdir -p $(BENCH_BUILD)
+	$(CLANG) --target=wasm32 -nostdlib -O2 -Wl,--no-entry -Wl,--export-dynamic $< -o $@
+
+bench: setup
+	$(MAKE) --no-print-directory compile $(BENCH_BUILD)/wasm_bench_native.so $(BENCH_BUILD)/kernels.wasm
+	cp bench/host.wat $(BENCH_BUILD)/
+	erlc -o $(BENCH_BUILD) bench/wasm_bench.erl bench/wasm_bench_native.erl
+	$(TIMEOUT) 900 erl -noshell -pa _build/default/lib/wasm_runtime_nif/ebin -pa $(BENCH_BUILD) \
+	  -eval 'wasm_bench:main(), halt().'
+
 clean:
-	rm -rf _build priv/*.so priv/*.wasm test/*_SUITE_data/*.wasm
+	rm -rf _build bench/_build priv/*.so priv/*.wasm test/*_SUITE_data/*.wasm
 	cd $(CRATE_DIR) && $(CARGO) clean
 
 help:
 	@echo "make          build the NIF, the guests and the application"
 	@echo "make demo     replay the seed README's session on the bundled module"
 	@echo "make test     lints, Rust unit tests, EUnit and Common Test"
+	@echo "make bench    the benchmark table (also bench/_build/results.csv)"
 	@echo "make setup    install missing Debian packages (run by demo and test)"
 
 FORCE:

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use rustler::sys::{self, c_int, ErlNifEnv, ErlNifTerm};
 use rustler::{Encoder, Env, Error, NifResult, Resource, ResourceArc, Term};
-use wasmtime::{Func, Store, Val};
+use wasmtime::{Store, Val};
 
 use crate::atoms;
 use crate::engine;
@@ -222,12 +222,12 @@ pub fn call<'a>(
     let limits = limits_of(limits, &instance)?;
     let mut live = take_instance(env, &instance, limits.timeout)?;
     let prepared = match abi {
-        Abi::Raw => prepare_raw(&mut live, &instance, name, args).map(|func| (func, Kind::Raw)),
+        Abi::Raw => prepare_raw(&mut live, &instance, name, args).map(|index| (index, Kind::Raw)),
         Abi::Terms => prepare_terms(env, &mut live, &instance, name, args)
-            .map(|func| (func, Kind::Terms(live.terms.clone()))),
+            .map(|index| (index, Kind::Terms(live.terms.clone()))),
     };
     match prepared {
-        Ok((func, kind)) => start(env, instance, live, func, kind, name, limits),
+        Ok((index, kind)) => start(env, instance, live, index, kind, name, limits),
         Err(error) => {
             instance.give_back(env, live);
             Err(error)
@@ -240,7 +240,7 @@ fn prepare_raw(
     instance: &WasmInstance,
     name: Term,
     args: Term,
-) -> NifResult<Func> {
+) -> NifResult<usize> {
     let index = live.export_index(instance.module(), name)?;
     let Live {
         exports,
@@ -271,7 +271,7 @@ fn prepare_raw(
     }
     results.clear();
     results.extend(result_types.iter().map(|t| values::placeholder(*t)));
-    Ok(export.func)
+    Ok(index)
 }
 
 fn prepare_terms(
@@ -280,7 +280,7 @@ fn prepare_terms(
     instance: &WasmInstance,
     name: Term,
     args: Term,
-) -> NifResult<Func> {
+) -> NifResult<usize> {
     let index = live.export_index(instance.module(), name)?;
     let Live {
         exports,
@@ -321,7 +321,7 @@ fn prepare_terms(
     }
     results.clear();
     results.push(Val::I64(0));
-    Ok(export.func)
+    Ok(index)
 }
 
 fn badarity(name: Term, expected: usize, given: usize) -> Error {
@@ -332,12 +332,14 @@ fn start<'a>(
     env: Env<'a>,
     instance: ResourceArc<WasmInstance>,
     mut live: Box<Live>,
-    func: Func,
+    index: usize,
     kind: Kind,
     name: Term<'a>,
     limits: Limits,
 ) -> NifResult<Term<'a>> {
     let deadline = limits.timeout.map(|limit| (Instant::now() + limit, limit));
+    let host = instance.module().pre.is_none().then(|| live.host.clone());
+    live.store.set_epoch_deadline(1);
     if instance.module().metering == engine::Metering::Fuel {
         // Each call gets its own allowance: a store's fuel does not carry
         // over from one call to the next.
@@ -345,17 +347,20 @@ fn start<'a>(
             .set_fuel(limits.fuel.unwrap_or(u64::MAX))
             .map_err(|e| raise((atoms::error(), format!("{e:#}"))))?;
     }
-    let host = instance.module().pre.is_none().then(|| live.host.clone());
-    live.store.set_epoch_deadline(1);
     let future = Box::pin(async move {
         let outcome = {
             let Live {
                 store,
+                exports,
                 params,
                 results,
                 ..
             } = &mut *live;
-            func.call_async(store, params, results).await
+            let export = &exports[index];
+            match &export.fast {
+                Some(fast) => fast.call(store, params, results).await,
+                None => export.func.call_async(store, params, results).await,
+            }
         };
         (live, outcome)
     });

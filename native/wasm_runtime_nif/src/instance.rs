@@ -17,6 +17,7 @@ use wasmtime::{Func, Instance, Store, StoreLimitsBuilder, Val, ValType};
 use crate::atoms;
 use crate::call::{self, Limits};
 use crate::engine;
+use crate::fast_path::Fast;
 use crate::host_fun::{self, HostCell, HostFuns, SharedHostFuns};
 use crate::live_count;
 use crate::module::WasmModule;
@@ -47,6 +48,8 @@ pub enum Shape {
 pub struct Export {
     name: Box<str>,
     pub func: Func,
+    /// A typed entry point, for the common signatures.
+    pub fast: Option<Fast>,
     pub shape: Shape,
     pub signature: String,
 }
@@ -72,6 +75,7 @@ impl Export {
         };
         Export {
             name: name.into(),
+            fast: Fast::of(&func, store),
             func,
             shape,
             signature: crate::module::signature(&ty),

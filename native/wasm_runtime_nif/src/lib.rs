@@ -9,6 +9,7 @@ mod atoms;
 mod call;
 pub mod engine;
 mod epoch;
+mod fast_path;
 mod host_fun;
 pub mod instance;
 mod instantiation;

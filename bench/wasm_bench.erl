@@ -1,0 +1,296 @@
+%% The benchmark: one table of figures, each the median of several rounds,
+%% with ratios to baselines measured in the same run. `make bench` runs it
+%% and also writes the table as CSV (bench/_build/results.csv).
+-module(wasm_bench).
+
+-export([main/0, main/1, latency/2]).
+
+-define(ROUNDS, 7).
+
+%% A measured row: group, name, value, unit, and optionally the baseline it
+%% is compared with and the target ratio from issue 5.
+-record(row, {group, name, value, unit, baseline = "", ratio = undefined, target = ""}).
+
+main() ->
+    main(#{}).
+
+main(Options) ->
+    Dir = filename:dirname(code:which(?MODULE)),
+    ok = wasm_runtime_nif:init(),
+    io:format("wasm_runtime_nif benchmark: ~s, OTP ~s, ~b schedulers~n~n",
+              [cpu_model(), erlang:system_info(otp_release), erlang:system_info(schedulers_online)]),
+    Rows = lists:append([calls(), terms(), instances(Dir), host_calls(Dir), kernels(Dir),
+                         throughput(), latency_rows(Dir, Options), memory()]),
+    print(Rows),
+    Csv = filename:join(Dir, "results.csv"),
+    ok = file:write_file(Csv, csv(Rows)),
+    io:format("~nwritten to ~s~n", [Csv]).
+
+%%% ------------------------------------------------------------------
+%%% Measuring
+%%% ------------------------------------------------------------------
+
+%% Median over ?ROUNDS rounds of the time per call of Fun, in ns.
+per_call(Fun, N) ->
+    Fun(),
+    median([round_ns(Fun, N) / N || _ <- lists:seq(1, ?ROUNDS)]).
+
+round_ns(Fun, N) ->
+    T0 = erlang:monotonic_time(nanosecond),
+    loop(N, Fun),
+    erlang:monotonic_time(nanosecond) - T0.
+
+loop(0, _) -> ok;
+loop(N, Fun) -> Fun(), loop(N - 1, Fun).
+
+median(Values) ->
+    Sorted = lists:sort(Values),
+    lists:nth((length(Sorted) + 1) div 2, Sorted).
+
+percentile(Sorted, P) ->
+    lists:nth(max(1, min(length(Sorted), round(P * length(Sorted)))), Sorted).
+
+row(Group, Name, Value, Unit) ->
+    #row{group = Group, name = Name, value = Value, unit = Unit}.
+
+row(Group, Name, Value, Unit, {BaseName, BaseValue}, Target) ->
+    #row{group = Group, name = Name, value = Value, unit = Unit, baseline = BaseName,
+         ratio = Value / BaseValue, target = Target}.
+
+%%% ------------------------------------------------------------------
+%%% The rows
+%%% ------------------------------------------------------------------
+
+calls() ->
+    I = wasm_runtime_nif:new(),
+    N = 200000,
+    Nop = per_call(fun() -> wasm_bench_native:nop() end, N),
+    NifAdd = per_call(fun() -> wasm_bench_native:add(4, 7) end, N),
+    ErlAdd = per_call(fun() -> add(4, 7) end, N),
+    Raw = per_call(fun() -> wasm_runtime_nif:call_raw(I, add_I32, [4, 7]) end, N),
+    [row(call, "empty NIF call (C)", Nop, ns),
+     row(call, "NIF add (C)", NifAdd, ns),
+     row(call, "pure Erlang add", ErlAdd, ns),
+     row(call, "call_raw add_I32", Raw, ns, {"empty NIF", Nop}, "<= 4x"),
+     row(call, "call_raw add_I32 vs Erlang add", Raw, ns, {"Erlang add", ErlAdd}, "")].
+
+add(A, B) -> A + B.
+
+terms() ->
+    I = wasm_runtime_nif:new(),
+    N = 200000,
+    Raw = per_call(fun() -> wasm_runtime_nif:call_raw(I, add_I32, [4, 7]) end, N),
+    Terms = per_call(fun() -> wasm_runtime_nif:call(I, add_terms, [4, 7]) end, N),
+    List = lists:seq(1, 1000),
+    Sum = per_call(fun() -> wasm_runtime_nif:call(I, add_list_terms, [List]) end, 2000),
+    ErlSum = per_call(fun() -> lists:sum(List) end, 2000),
+    Small = crypto:strong_rand_bytes(100),
+    Big = crypto:strong_rand_bytes(65536),
+    Rev100 = per_call(fun() -> wasm_runtime_nif:call(I, binary_reverse, [Small]) end, 50000),
+    Rev64k = per_call(fun() -> wasm_runtime_nif:call(I, binary_reverse, [Big]) end, 500),
+    [row(terms, "call add_terms", Terms, ns, {"call_raw add_I32", Raw}, "<= 2x"),
+     row(terms, "sum 1,000-element list in guest", Sum / 1000, us, {"lists:sum/1", ErlSum / 1000}, "< 30 us"),
+     row(terms, "binary_reverse 100 B", Rev100 / 1000, us),
+     row(terms, "binary_reverse 64 KiB", Rev64k / 1000, us)].
+
+instances(Dir) ->
+    {ok, Bytes} = file:read_file(filename:join(code:priv_dir(wasm_runtime_nif), "example.wasm")),
+    {ok, Module} = wasm_runtime_nif:compile(Bytes),
+    Create = per_call(fun() -> {ok, _} = wasm_runtime_nif:instantiate(Module) end, 2000),
+    Compile = per_call(fun() -> {ok, _} = wasm_runtime_nif:compile(Bytes) end, 20),
+    {ok, KBytes} = file:read_file(filename:join(Dir, "kernels.wasm")),
+    CompileK = per_call(fun() -> {ok, _} = wasm_runtime_nif:compile(KBytes) end, 20),
+    erlang:garbage_collect(),
+    [row(instance, "instance creation (and drop by GC)", Create / 1000, us, {"target 5 us", 5.0}, "<= 1x"),
+     row(instance, "compile example.wasm (1.8 KB)", Compile / 1000, us),
+     row(instance, "compile kernels.wasm", CompileK / 1000, us),
+     row(instance, "load from compiled-module cache", not_implemented, us)].
+
+host_calls(Dir) ->
+    {ok, M} = wasm_runtime_nif:load(filename:join(Dir, "host.wat")),
+    {ok, I} = wasm_runtime_nif:instantiate(M, [{imports, #{{env, add_one} => fun(X) -> X + 1 end}}]),
+    Raw = per_call(fun() -> wasm_runtime_nif:call_raw(I, call_add_one, [1]) end, 20000),
+    Thousand = per_call(fun() -> wasm_runtime_nif:call_raw(I, add_n, [0, 1000]) end, 50),
+    Plain = per_call(fun() -> wasm_runtime_nif:call_raw(I, add_n, [0, 0]) end, 20000),
+    [row(host, "call with one Erlang import call", Raw / 1000, us),
+     row(host, "Erlang import round trip (1,000 in one call)", (Thousand - Plain) / 1000 / 1000, us,
+         {"target 1 us", 1.0}, "<= 1x")].
+
+kernels(Dir) ->
+    {ok, M} = wasm_runtime_nif:load(filename:join(Dir, "kernels.wasm")),
+    {ok, I} = wasm_runtime_nif:instantiate(M),
+    Kernels = [{"fib(1,000,000) iterative", fib, [1000000], 20},
+               {"CRC-32 of 64 KiB", crc32_64k, [7], 20},
+               {"mandelbrot 100x100", mandelbrot, [100], 20}],
+    Rows = [kernel(I, K) || K <- Kernels],
+    Ratios = [R#row.ratio || R = #row{name = Name} <- lists:append(Rows),
+                             lists:suffix(" in wasm", Name)],
+    GeoMean = math:exp(lists:sum([math:log(R) || R <- Ratios]) / length(Ratios)),
+    lists:append(Rows) ++ [#row{group = kernel, name = "wasm / native, geometric mean", value = GeoMean,
+                                unit = x, target = "<= 1.3"}].
+
+kernel(I, {Label, Name, Args, N}) ->
+    Wasm = per_call(fun() -> wasm_runtime_nif:call_raw(I, Name, Args) end, N),
+    Native = per_call(fun() -> apply(wasm_bench_native, Name, Args) end, N),
+    Erlang = per_call(fun() -> apply(fun erl_kernel/2, [Name, Args]) end, max(1, N div 10)),
+    Same = [wasm_runtime_nif:call_raw(I, Name, Args) band 16#ffffffff,
+            apply(wasm_bench_native, Name, Args) band 16#ffffffff,
+            erl_kernel(Name, Args) band 16#ffffffff],
+    [_] = lists:usort(Same),
+    [row(kernel, Label ++ " in wasm", Wasm / 1000, us, {"native", Native / 1000}, "<= 1.3x"),
+     row(kernel, Label ++ " in pure Erlang", Erlang / 1000, us, {"native", Native / 1000}, "")].
+
+erl_kernel(fib, [N]) -> erl_fib(N, 0, 1);
+erl_kernel(crc32_64k, [Seed]) -> erl_crc32(Seed);
+erl_kernel(mandelbrot, [Size]) -> erl_mandelbrot(Size).
+
+erl_fib(0, A, _) -> A;
+erl_fib(N, A, B) -> erl_fib(N - 1, B, wrap64(A + B)).
+
+wrap64(X) ->
+    U = X band 16#ffffffffffffffff,
+    case U >= 1 bsl 63 of true -> U - (1 bsl 64); false -> U end.
+
+erl_crc32(Seed) ->
+    Crc = lists:foldl(fun(I, Crc0) -> crc_byte(Crc0 bxor ((I * 31 + Seed) band 255), 8) end,
+                      16#ffffffff, lists:seq(0, 65535)),
+    Crc bxor 16#ffffffff.
+
+crc_byte(Crc, 0) -> Crc;
+crc_byte(Crc, K) ->
+    Next = case Crc band 1 of
+               1 -> (Crc bsr 1) bxor 16#EDB88320;
+               0 -> Crc bsr 1
+           end,
+    crc_byte(Next, K - 1).
+
+erl_mandelbrot(Size) ->
+    lists:sum([mandel_point(2.5 * X / Size - 2.0, 2.0 * Y / Size - 1.0, 0.0, 0.0, 0)
+               || Y <- lists:seq(0, Size - 1), X <- lists:seq(0, Size - 1)]).
+
+mandel_point(_, _, _, _, 100) -> 100;
+mandel_point(Cr, Ci, Zr, Zi, N) when Zr * Zr + Zi * Zi =< 4.0 ->
+    mandel_point(Cr, Ci, Zr * Zr - Zi * Zi + Cr, 2.0 * Zr * Zi + Ci, N + 1);
+mandel_point(_, _, _, _, N) -> N.
+
+%% Calls per second with P processes, each on its own instance or all on one.
+throughput() ->
+    Shared = wasm_runtime_nif:new(),
+    Rows = [[row(throughput, io_lib:format("~b process(es), own instances", [P]),
+                 rate(P, fun() -> wasm_runtime_nif:new() end), 'Mcalls/s'),
+             row(throughput, io_lib:format("~b process(es), one shared instance", [P]),
+                 rate(P, fun() -> Shared end), 'Mcalls/s')]
+            || P <- [1, 2, 8]],
+    lists:append(Rows).
+
+rate(P, GetInstance) ->
+    Calls = 100000,
+    Self = self(),
+    T0 = erlang:monotonic_time(nanosecond),
+    Pids = [spawn_link(fun() ->
+                           I = GetInstance(),
+                           loop(Calls, fun() -> wasm_runtime_nif:call_raw(I, add_I32, [4, 7]) end),
+                           Self ! {done, self()}
+                       end) || _ <- lists:seq(1, P)],
+    [receive {done, Pid} -> ok end || Pid <- Pids],
+    Elapsed = erlang:monotonic_time(nanosecond) - T0,
+    P * Calls / Elapsed * 1000.
+
+%% Lateness of a 1 ms ticker on a one-scheduler node, idle and during a
+%% 5 s guest loop.
+latency_rows(Dir, Options) ->
+    Seconds = maps:get(latency_seconds, Options, 5),
+    Paths = [filename:dirname(code:which(M)) || M <- [wasm_runtime_nif, ?MODULE]],
+    {ok, Peer, _} = peer:start_link(#{connection => standard_io,
+                                      args => ["+S", "1"] ++ lists:append([["-pa", P] || P <- Paths])}),
+    try
+        {Idle, Busy} = peer:call(Peer, ?MODULE, latency, [Dir, Seconds], 60000 + Seconds * 4000),
+        lateness_rows("idle", Idle) ++ lateness_rows(io_lib:format("during a ~b s guest loop", [Seconds]), Busy)
+    after
+        peer:stop(Peer)
+    end.
+
+lateness_rows(Label, {P50, P99, Max}) ->
+    [row(latency, io_lib:format("1 ms ticker lateness on +S 1, ~s, ~s", [Label, Stat]), Value, ms)
+     || {Stat, Value} <- [{"p50", P50}, {"p99", P99}, {"max", Max}]].
+
+latency(Dir, Seconds) ->
+    {ok, M} = wasm_runtime_nif:load(filename:join(Dir, "host.wat")),
+    {ok, I} = wasm_runtime_nif:instantiate(M, [{imports, #{{env, add_one} => fun(X) -> X + 1 end}}]),
+    Idle = ticker_during(fun() -> timer:sleep(Seconds * 1000) end),
+    %% About Seconds of spinning, from a quick calibration.
+    {Us, _} = timer:tc(fun() -> wasm_runtime_nif:call_raw(I, spin, [100000000]) end),
+    Iterations = round(100000000 * Seconds * 1000000 / max(Us, 1)),
+    Busy = ticker_during(fun() -> wasm_runtime_nif:call_raw(I, spin, [Iterations]) end),
+    {Idle, Busy}.
+
+ticker_during(Work) ->
+    Self = self(),
+    Ticker = spawn(fun() -> tick(Self, erlang:monotonic_time(microsecond), []) end),
+    Work(),
+    Ticker ! stop,
+    receive
+        {lateness, Samples} ->
+            Sorted = lists:sort(Samples),
+            {percentile(Sorted, 0.5), percentile(Sorted, 0.99), lists:last(Sorted)}
+    end.
+
+tick(Parent, Last, Acc) ->
+    receive
+        stop -> Parent ! {lateness, Acc}
+    after 1 ->
+        Now = erlang:monotonic_time(microsecond),
+        tick(Parent, Now, [max(0, Now - Last - 1000) / 1000 | Acc])
+    end.
+
+%% Resident memory per idle instance of the example module.
+memory() ->
+    {ok, M} = wasm_runtime_nif:load(filename:join(code:priv_dir(wasm_runtime_nif), "example.wasm")),
+    erlang:garbage_collect(),
+    Before = rss_kb(),
+    Instances = [element(2, wasm_runtime_nif:instantiate(M)) || _ <- lists:seq(1, 1000)],
+    After = rss_kb(),
+    length(Instances) =:= 1000 orelse error(instances),
+    [row(memory, "resident memory per idle instance (1,000 instances)", (After - Before) / 1000, 'KiB')].
+
+rss_kb() ->
+    {ok, Status} = file:read_file("/proc/self/status"),
+    {match, [Kb]} = re:run(Status, "VmRSS:\\s+(\\d+)", [{capture, all_but_first, binary}]),
+    binary_to_integer(Kb).
+
+%%% ------------------------------------------------------------------
+%%% Output
+%%% ------------------------------------------------------------------
+
+print(Rows) ->
+    io:format("~-10s ~-66s ~12s ~-9s ~-20s ~9s ~s~n",
+              ["group", "measurement", "value", "unit", "baseline", "ratio", "target"]),
+    [io:format("~-10s ~-66s ~12s ~-9s ~-20s ~9s ~s~n",
+               [G, N, value(V), atom_to_list(U), B, ratio(R), T])
+     || #row{group = G, name = N, value = V, unit = U, baseline = B, ratio = R, target = T} <- Rows],
+    ok.
+
+value(not_implemented) -> "n/a";
+value(V) when is_float(V), V >= 100 -> integer_to_list(round(V));
+value(V) when is_float(V), V >= 1 -> io_lib:format("~.2f", [V]);
+value(V) when is_float(V) -> io_lib:format("~.3f", [V]);
+value(V) -> io_lib:format("~p", [V]).
+
+ratio(undefined) -> "";
+ratio(R) -> io_lib:format("~.2fx", [R]).
+
+csv(Rows) ->
+    Header = "group,measurement,value,unit,baseline,ratio,target\n",
+    [Header | [io_lib:format("~s,\"~s\",~s,~s,\"~s\",~s,\"~s\"~n",
+                             [G, N, value(V), U, B, case R of undefined -> ""; _ -> io_lib:format("~.4f", [R]) end, T])
+               || #row{group = G, name = N, value = V, unit = U, baseline = B, ratio = R, target = T} <- Rows]].
+
+cpu_model() ->
+    case file:read_file("/proc/cpuinfo") of
+        {ok, Info} ->
+            case re:run(Info, "model name\\s*:\\s*(.*)", [{capture, all_but_first, list}]) of
+                {match, [Model]} -> Model;
+                nomatch -> "unknown CPU"
+            end;
+        _ -> "unknown CPU"
+    end.
