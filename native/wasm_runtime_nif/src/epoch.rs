@@ -97,12 +97,18 @@ pub fn now() -> u64 {
     TICKS.load(Ordering::Relaxed)
 }
 
-/// Share of a 1 ms BEAM timeslice used by a slice that began at tick
-/// `started`, for `enif_consume_timeslice`: a tick is 20 %.
+/// Share of the process's BEAM timeslice, for `enif_consume_timeslice`,
+/// used by a slice that began at tick `started`. A slice that ran until the
+/// epoch ended it counts as a whole timeslice, so the scheduler runs other
+/// processes before the next slice: a process waiting for the scheduler
+/// then waits about one slice (200 µs), not five. A slice that stopped
+/// sooner (a call into Erlang) counts for little.
 pub fn timeslice_percent(started: u64) -> i32 {
-    let ticks = now().saturating_sub(started).max(1);
-    let percent = ticks as u128 * EPOCH_TICK.as_micros() / 10;
-    percent.clamp(1, 100) as i32
+    if now() > started {
+        100
+    } else {
+        1
+    }
 }
 
 /// Whether the ticker is parked (for tests).
