@@ -16,7 +16,7 @@
 -export([init/0, init/1, new/0, new/1,
          call_raw/3, call_raw/4, call/3, call/4, print_func/2,
          load/1, load/2, compile/1, compile/2, instantiate/1, instantiate/2,
-         exports/1, default_module/0, live_counts/0]).
+         exports/1, default_module/0, live_counts/0, release/1]).
 
 -on_load(load_nif/0).
 
@@ -263,6 +263,14 @@ default_module() ->
         undefined -> erlang:error(no_default_module);
         Module -> Module
     end.
+
+%% @doc Frees the instance's memory now instead of when the garbage
+%% collector finds it unreferenced. A call in progress finishes first; later
+%% calls, and callers waiting for the instance, raise `instance_released'.
+%% Releasing twice is harmless.
+-spec release(instance()) -> ok.
+release(_Instance) ->
+    erlang:nif_error(nif_not_loaded).
 
 %% @doc How many modules, instances and suspended calls (calls between two
 %% slices) are alive in this VM. All are freed by the garbage collector once

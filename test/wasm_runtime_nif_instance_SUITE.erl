@@ -6,7 +6,8 @@
 -export([options_are_checked/1, process_bound_is_per_process/1,
          shared_instance_serialises_callers/1, separate_instances_run_in_parallel/1,
          instances_are_freed_by_gc/1, instance_keeps_its_module_alive/1,
-         new_before_init_raises/1, bad_arguments_to_every_function/1]).
+         new_before_init_raises/1, bad_arguments_to_every_function/1,
+         release_frees_now/1, release_during_a_call/1]).
 
 -include_lib("common_test/include/ct.hrl").
 -include_lib("stdlib/include/assert.hrl").
@@ -16,7 +17,8 @@
 all() ->
     [options_are_checked, process_bound_is_per_process, shared_instance_serialises_callers,
      separate_instances_run_in_parallel, instances_are_freed_by_gc,
-     instance_keeps_its_module_alive, new_before_init_raises, bad_arguments_to_every_function].
+     instance_keeps_its_module_alive, new_before_init_raises, bad_arguments_to_every_function,
+     release_frees_now, release_during_a_call].
 
 init_per_suite(Config) ->
     ok = wasm_runtime_nif:init(),
@@ -132,3 +134,30 @@ vm_size_kb() ->
     [Line] = [L || L <- binary:split(Status, <<"\n">>, [global]), binary:match(L, <<"VmSize:">>) =/= nomatch],
     [_, Kb | _] = binary:split(Line, [<<" ">>, <<"\t">>], [global, trim_all]),
     binary_to_integer(Kb).
+
+release_frees_now(Config) ->
+    {ok, I} = wasm_runtime_nif:instantiate(numbers(Config)),
+    ?assertEqual(1, wasm_runtime_nif:call_raw(I, bump, [])),
+    VmBefore = vm_size_kb(),
+    ?assertEqual(ok, wasm_runtime_nif:release(I)),
+    %% The store's address-space reservation is gone while I is still held.
+    ?assert(vm_size_kb() < VmBefore),
+    ?assertEqual(instance_released, raised(fun() -> wasm_runtime_nif:call_raw(I, bump, []) end)),
+    ?assertEqual(instance_released, raised(fun() -> wasm_runtime_nif:call(I, add_terms, [1, 2]) end)),
+    ?assertEqual(ok, wasm_runtime_nif:release(I)),
+    ?assertEqual(badarg, raised(fun() -> wasm_runtime_nif:release(not_an_instance) end)).
+
+release_during_a_call(_Config) ->
+    {ok, M} = wasm_runtime_nif:load(wasm_test_util:fixture(wasm_runtime_nif_slice_SUITE, "slow.wat")),
+    {ok, I} = wasm_runtime_nif:instantiate(M),
+    Self = self(),
+    spawn_link(fun() -> Self ! {long, wasm_runtime_nif:call_raw(I, spin, [300000000])} end),
+    timer:sleep(20),
+    Waiter = spawn_link(fun() -> Self ! {waiter, raised(fun() -> wasm_runtime_nif:call_raw(I, spin, [1]) end)} end),
+    timer:sleep(20),
+    ok = wasm_runtime_nif:release(I),
+    %% The call in progress finishes; the waiter is told the instance is gone.
+    receive {long, R} -> ?assertEqual(300000000, R) end,
+    receive {waiter, W} -> ?assertEqual(instance_released, W) end,
+    ?assertEqual(instance_released, raised(fun() -> wasm_runtime_nif:call_raw(I, spin, [1]) end)),
+    unlink(Waiter).

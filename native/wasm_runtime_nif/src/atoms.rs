@@ -16,6 +16,7 @@ rustler::atoms! {
     link_error,
     instantiation_failed,
     instance_invalidated,
+    instance_released,
     undefined_function,
     unsupported_signature,
     not_a_term_function,

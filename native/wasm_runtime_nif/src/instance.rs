@@ -174,6 +174,9 @@ struct Slot {
     /// `None` while a call holds it, or for good once invalidated.
     live: Option<Box<Live>>,
     invalidated: Option<TrapReason>,
+    /// Freed on request (`release/1`); the store goes as soon as no call
+    /// holds it.
+    released: bool,
     /// The process whose call holds `live`.
     holder: Option<LocalPid>,
     /// The waiter told that it is next; others queue behind it.
@@ -396,6 +399,7 @@ impl WasmInstance {
             slot: Mutex::new(Slot {
                 live: Some(Box::new(live)),
                 invalidated: None,
+                released: false,
                 holder: None,
                 reserved: None,
                 queue: VecDeque::new(),
@@ -429,6 +433,9 @@ impl WasmInstance {
             return Err(raise(charlist("called by wrong process")));
         }
         let mut slot = this.lock();
+        if slot.released {
+            return Err(raise(atoms::instance_released()));
+        }
         if let Some(reason) = &slot.invalidated {
             return Err(raise((atoms::instance_invalidated(), reason.clone())));
         }
@@ -460,9 +467,26 @@ impl WasmInstance {
     /// Gives the instance back after a call and lets the next caller in.
     pub fn give_back(&self, env: Env, live: Box<Live>) {
         let mut slot = self.lock();
-        slot.live = Some(live);
         slot.holder = None;
+        if slot.released {
+            drop(slot);
+            drop(live);
+            return;
+        }
+        slot.live = Some(live);
         self.settle(&mut slot, env);
+    }
+
+    /// Frees the store now rather than when the garbage collector gets to
+    /// the instance; a call in progress finishes first. Later calls raise
+    /// `instance_released`, and so do the callers waiting in the queue.
+    pub fn release(&self, env: Env) {
+        let mut slot = self.lock();
+        slot.released = true;
+        let live = slot.live.take();
+        self.dismiss_waiters(&mut slot, env);
+        drop(slot);
+        drop(live);
     }
 
     /// Ends the instance after a trap, timeout or cancellation: the call that
@@ -473,12 +497,12 @@ impl WasmInstance {
         slot.invalidated = Some(reason);
         slot.live = None;
         slot.holder = None;
-        let waiters: Vec<Waiter> = slot
-            .reserved
-            .take()
-            .into_iter()
-            .chain(slot.queue.drain(..))
-            .collect();
+        self.dismiss_waiters(&mut slot, env);
+    }
+
+    /// Tells every waiting caller to come back and find the instance gone.
+    fn dismiss_waiters(&self, slot: &mut Slot, env: Env) {
+        let waiters = slot.reserved.take().into_iter().chain(slot.queue.drain(..));
         for waiter in waiters {
             let _ = env.send(&waiter.pid, (atoms::wasm_runtime_nif_turn(), self.id));
         }

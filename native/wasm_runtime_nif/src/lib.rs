@@ -84,6 +84,13 @@ fn host_return<'a>(
     call::host_return(env, call, carried, reply)
 }
 
+/// Frees an instance's store now; see `WasmInstance::release`.
+#[rustler::nif]
+fn release(env: Env, instance: ResourceArc<WasmInstance>) -> rustler::Atom {
+    instance.release(env);
+    atoms::ok()
+}
+
 /// Takes the caller out of the instance's queue after its wait timed out.
 #[rustler::nif]
 fn leave_queue(env: Env, instance: ResourceArc<WasmInstance>) -> rustler::Atom {
