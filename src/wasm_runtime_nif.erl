@@ -63,9 +63,10 @@
 %% time spent waiting for a busy instance. `fuel': units of fuel the call
 %% may burn (about one per wasm instruction), for modules compiled with
 %% `[fuel]'. Both override the instance's.
--type compile_option() :: fuel.
+-type compile_option() :: fuel | {cache, file:name_all()}.
 %% `fuel': compile with fuel metering, so that calls can be limited by
 %% deterministic `fuel' rather than only by time. Metered code runs slower.
+%% `{cache, Dir}': keep and reuse compiled code in `Dir'.
 -type trap_reason() :: {trap, Kind :: atom(), Message :: binary()}.
 -type load_error() :: {file, file:filename_all(), file:posix() | badarg | terminated | system_limit}
                     | compile_error().
@@ -198,9 +199,9 @@ load(Path) ->
 %% @doc {@link load/1} with compile options (see {@link compile/2}).
 -spec load(file:name_all(), [compile_option()]) -> {ok, wasm_module()} | {error, load_error()}.
 load(Path, Options) ->
-    Fuel = compile_options(Options),
+    _ = compile_options(Options, {false, undefined}),
     case file:read_file(Path) of
-        {ok, Bytes} -> compile_module(Bytes, Fuel);
+        {ok, Bytes} -> compile(Bytes, Options);
         {error, Reason} -> {error, {file, Path, Reason}}
     end.
 
@@ -211,18 +212,37 @@ load(Path, Options) ->
 compile(Bytes) ->
     compile(Bytes, []).
 
-%% @doc {@link compile/1} with options: `[fuel]' compiles with fuel
+%% @doc {@link compile/1} with options. `fuel' compiles with fuel
 %% metering, so that instances and calls accept a `{fuel, Units}' limit.
+%% `{cache, Dir}' keeps the compiled code in directory `Dir' and reuses it
+%% when the same bytes are compiled again by a compatible VM, even after a
+%% restart; the directory must be writable only by those trusted to run
+%% native code in this VM.
 -spec compile(binary(), [compile_option()]) -> {ok, wasm_module()} | {error, compile_error()}.
 compile(Bytes, Options) when is_binary(Bytes) ->
-    compile_module(Bytes, compile_options(Options));
+    {Fuel, Cache} = compile_options(Options, {false, undefined}),
+    Entry = case Cache of
+                undefined -> undefined;
+                Dir -> {Dir, binary:encode_hex(crypto:hash(sha256, Bytes))}
+            end,
+    compile_module(Bytes, Fuel, Entry);
 compile(Bytes, Options) ->
     erlang:error(badarg, [Bytes, Options]).
 
-compile_options([]) -> false;
-compile_options([fuel]) -> true;
-compile_options([Bad | _]) -> erlang:error({bad_option, Bad});
-compile_options(Bad) -> erlang:error({bad_option, Bad}).
+compile_options([], Acc) ->
+    Acc;
+compile_options([fuel | Rest], {_, Cache}) ->
+    compile_options(Rest, {true, Cache});
+compile_options([{cache, Dir} = Option | Rest], {Fuel, _})
+  when is_list(Dir); is_binary(Dir); is_atom(Dir) ->
+    case unicode:characters_to_binary(filename:absname(Dir)) of
+        Path when is_binary(Path) -> compile_options(Rest, {Fuel, Path});
+        _ -> erlang:error({bad_option, Option})
+    end;
+compile_options([Bad | _], _) ->
+    erlang:error({bad_option, Bad});
+compile_options(Bad, _) ->
+    erlang:error({bad_option, Bad}).
 
 %% @equiv instantiate(Module, [])
 -spec instantiate(wasm_module()) -> {ok, instance()} | {error, instantiate_error()}.
@@ -430,8 +450,9 @@ call_nif(_Instance, _Name, _Args, _Timeout) ->
 leave_queue(_Instance) ->
     erlang:nif_error(nif_not_loaded).
 
--spec compile_module(binary(), boolean()) -> {ok, wasm_module()} | {error, compile_error()}.
-compile_module(_Bytes, _Fuel) ->
+-spec compile_module(binary(), boolean(), undefined | {binary(), binary()}) ->
+          {ok, wasm_module()} | {error, compile_error()}.
+compile_module(_Bytes, _Fuel, _Cache) ->
     erlang:nif_error(nif_not_loaded).
 
 -spec instantiate_module(wasm_module(),

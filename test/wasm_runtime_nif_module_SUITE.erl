@@ -6,7 +6,8 @@
 -export([compile_wat_and_wasm/1, load_files/1, several_modules_at_once/1,
          instances_have_their_own_state/1, exports_with_types/1, print_func_output/1,
          compile_errors/1, import_errors/1, module_outlives_its_binary/1,
-         modules_are_freed_by_gc/1, any_bytes_are_safe/1]).
+         modules_are_freed_by_gc/1, any_bytes_are_safe/1, compiled_module_cache/1,
+         cache_survives_damage/1]).
 
 -include_lib("common_test/include/ct.hrl").
 -include_lib("stdlib/include/assert.hrl").
@@ -16,7 +17,8 @@
 all() ->
     [compile_wat_and_wasm, load_files, several_modules_at_once, instances_have_their_own_state,
      exports_with_types, print_func_output, compile_errors, import_errors,
-     module_outlives_its_binary, modules_are_freed_by_gc, any_bytes_are_safe].
+     module_outlives_its_binary, modules_are_freed_by_gc, any_bytes_are_safe,
+     compiled_module_cache, cache_survives_damage].
 
 -define(ADD_WAT, <<"(module (func (export \"add\") (param i32 i32) (result i32)"
                    " (i32.add (local.get 0) (local.get 1))))">>).
@@ -205,3 +207,54 @@ mutate(Bin) ->
     Pos = rand:uniform(byte_size(Bin)) - 1,
     <<Before:Pos/binary, _, After/binary>> = Bin,
     <<Before/binary, (rand:uniform(256) - 1), After/binary>>.
+
+-define(SUB_WAT, <<"(module (func (export \"add\") (param i32 i32) (result i32)"
+                   " (i32.sub (local.get 0) (local.get 1))))">>).
+
+cache_files(Dir) ->
+    lists:sort(filelib:wildcard(filename:join(Dir, "*.cwasm"))).
+
+compiled_module_cache(Config) ->
+    Dir = filename:join(?config(priv_dir, Config), "cache"),
+    {ok, M1} = wasm_runtime_nif:compile(?ADD_WAT, [{cache, Dir}]),
+    [Entry] = cache_files(Dir),
+    {ok, I1} = wasm_runtime_nif:instantiate(M1),
+    ?assertEqual(5, wasm_runtime_nif:call_raw(I1, add, [2, 3])),
+    %% The same bytes again: served from the entry, which stays as it was.
+    {ok, Info} = file:read_file_info(Entry),
+    {ok, M2} = wasm_runtime_nif:compile(?ADD_WAT, [{cache, Dir}]),
+    {ok, I2} = wasm_runtime_nif:instantiate(M2),
+    ?assertEqual(5, wasm_runtime_nif:call_raw(I2, add, [2, 3])),
+    ?assertEqual({ok, Info}, file:read_file_info(Entry)),
+    %% It really is the entry that is used: put add's code under sub's name.
+    {ok, _} = wasm_runtime_nif:compile(?SUB_WAT, [{cache, Dir}]),
+    [SubEntry] = cache_files(Dir) -- [Entry],
+    {ok, _} = file:copy(Entry, SubEntry),
+    {ok, Swapped} = wasm_runtime_nif:compile(?SUB_WAT, [{cache, Dir}]),
+    {ok, I3} = wasm_runtime_nif:instantiate(Swapped),
+    ?assertEqual(5, wasm_runtime_nif:call_raw(I3, add, [2, 3])),
+    %% Metered code is kept apart, and load/2 takes the same options.
+    Path = filename:join(?config(priv_dir, Config), "sub.wat"),
+    ok = file:write_file(Path, ?SUB_WAT),
+    {ok, Metered} = wasm_runtime_nif:load(Path, [fuel, {cache, Dir}]),
+    ?assertEqual(3, length(cache_files(Dir))),
+    {ok, I4} = wasm_runtime_nif:instantiate(Metered, [{fuel, 1000}]),
+    ?assertEqual(-1, wasm_runtime_nif:call_raw(I4, add, [2, 3])),
+    ?assertEqual({bad_option, {cache, 42}}, raised(fun() -> wasm_runtime_nif:compile(?ADD_WAT, [{cache, 42}]) end)).
+
+cache_survives_damage(Config) ->
+    Dir = filename:join(?config(priv_dir, Config), "damaged"),
+    {ok, _} = wasm_runtime_nif:compile(?ADD_WAT, [{cache, Dir}]),
+    [Entry] = cache_files(Dir),
+    [begin
+         ok = file:write_file(Entry, Junk),
+         {ok, M} = wasm_runtime_nif:compile(?ADD_WAT, [{cache, Dir}]),
+         {ok, I} = wasm_runtime_nif:instantiate(M),
+         ?assertEqual(5, wasm_runtime_nif:call_raw(I, add, [2, 3])),
+         %% Compiled afresh and written back.
+         ?assertNotEqual({ok, Junk}, file:read_file(Entry))
+     end || Junk <- [<<>>, <<"not an ELF file">>, crypto:strong_rand_bytes(4096)]],
+    %% A cache that cannot be written costs only the cache.
+    {ok, M2} = wasm_runtime_nif:compile(?ADD_WAT, [{cache, "/proc/no/such/dir"}]),
+    {ok, I2} = wasm_runtime_nif:instantiate(M2),
+    ?assertEqual(5, wasm_runtime_nif:call_raw(I2, add, [2, 3])).

@@ -712,7 +712,7 @@ mod tests {
         let wat = r#"(module (func $f (export "f") (param i64) (result i64)
                         (i64.add (call $f (i64.add (local.get 0) (i64.const 1))) (i64.const 1))))"#;
         let module =
-            crate::module::compile(wat.as_bytes().to_vec(), engine::Metering::Off).unwrap();
+            crate::module::compile(wat.as_bytes().to_vec(), engine::Metering::Off, None).unwrap();
         let outcome = std::thread::Builder::new()
             .stack_size(64 * 1024)
             .spawn(move || {
@@ -745,7 +745,7 @@ mod tests {
                                  (br_if $l (i64.lt_u (local.get $i) (local.get 0))))
                         (local.get $i)))"#;
         let module =
-            crate::module::compile(wat.as_bytes().to_vec(), engine::Metering::Off).unwrap();
+            crate::module::compile(wat.as_bytes().to_vec(), engine::Metering::Off, None).unwrap();
         let mut store = new_store(&module, HostState::new(Default::default()));
         let instance =
             run_to_completion(module.pre.as_ref().unwrap().instantiate_async(&mut store)).unwrap();
@@ -784,7 +784,7 @@ mod floor {
         engine::init(engine::DEFAULT_MAX_WASM_STACK).unwrap();
         let wat = r#"(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))"#;
         let module =
-            crate::module::compile(wat.as_bytes().to_vec(), engine::Metering::Off).unwrap();
+            crate::module::compile(wat.as_bytes().to_vec(), engine::Metering::Off, None).unwrap();
         let mut store = new_store(&module, HostState::new(Default::default()));
         let instance =
             run_to_completion(module.pre.as_ref().unwrap().instantiate_async(&mut store)).unwrap();

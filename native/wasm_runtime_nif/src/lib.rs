@@ -15,6 +15,7 @@ pub mod instance;
 mod instantiation;
 mod live_count;
 pub mod module;
+mod module_cache;
 pub mod printf;
 mod slicing;
 pub mod term_abi;
@@ -26,19 +27,40 @@ use rustler::{Binary, Encoder, Env, NifResult, ResourceArc, Term};
 use instance::WasmInstance;
 use module::WasmModule;
 
-/// `{ok, Module} | {error, Reason}` for wasm or WAT bytes. Compiling can take
-/// far longer than a millisecond, so it runs on a dirty CPU scheduler.
+/// `{ok, Module} | {error, Reason}` for wasm or WAT bytes. `cache` is
+/// `undefined` or `{Dir, Sha256Hex}` of the bytes. Compiling can take far
+/// longer than a millisecond, so it runs on a dirty CPU scheduler.
 #[rustler::nif(schedule = "DirtyCpu")]
-fn compile_module<'a>(env: Env<'a>, bytes: Binary<'a>, fuel: bool) -> Term<'a> {
+fn compile_module<'a>(
+    env: Env<'a>,
+    bytes: Binary<'a>,
+    fuel: bool,
+    cache: Term<'a>,
+) -> NifResult<Term<'a>> {
     let metering = if fuel {
         engine::Metering::Fuel
     } else {
         engine::Metering::Off
     };
-    match module::compile(bytes.as_slice().to_vec(), metering) {
-        Ok(module) => (atoms::ok(), ResourceArc::new(module)).encode(env),
-        Err(reason) => (atoms::error(), reason).encode(env),
-    }
+    let cache = match cache.decode::<(String, String)>() {
+        Ok((dir, digest)) => Some(
+            module_cache::CacheEntry::new(
+                std::path::Path::new(&dir),
+                &digest,
+                engine::engine(metering),
+                metering,
+            )
+            .ok_or(rustler::Error::BadArg)?,
+        ),
+        Err(_) if cache.is_atom() => None,
+        Err(error) => return Err(error),
+    };
+    Ok(
+        match module::compile(bytes.as_slice().to_vec(), metering, cache) {
+            Ok(module) => (atoms::ok(), ResourceArc::new(module)).encode(env),
+            Err(reason) => (atoms::error(), reason).encode(env),
+        },
+    )
 }
 
 /// `{ok, Instance} | {error, Reason}`. `options` is

@@ -7,6 +7,7 @@ use crate::atoms;
 use crate::engine::{self, Metering};
 use crate::host_fun::HostImport;
 use crate::live_count;
+use crate::module_cache::CacheEntry;
 use crate::term_abi::{self, HostState};
 use crate::values::{type_name, NumType};
 
@@ -174,9 +175,23 @@ fn check_imports(module: &Module) -> Result<Vec<HostImport>, CompileError> {
     Ok(host_imports)
 }
 
-fn compile_here(bytes: &[u8], metering: Metering) -> Result<WasmModule, CompileError> {
-    let module = Module::new(engine::engine(metering), bytes)
-        .map_err(|e| CompileError::Invalid(format!("{e:#}")))?;
+fn compile_here(
+    bytes: &[u8],
+    metering: Metering,
+    cache: Option<CacheEntry>,
+) -> Result<WasmModule, CompileError> {
+    let engine = engine::engine(metering);
+    let module = match cache.as_ref().and_then(|entry| entry.load(engine)) {
+        Some(module) => module,
+        None => {
+            let module =
+                Module::new(engine, bytes).map_err(|e| CompileError::Invalid(format!("{e:#}")))?;
+            if let Some(entry) = &cache {
+                entry.store(&module);
+            }
+            module
+        }
+    };
     let host_imports = check_imports(&module)?;
     let pre = if host_imports.is_empty() {
         let pre = engine::linker(metering)
@@ -195,12 +210,17 @@ fn compile_here(bytes: &[u8], metering: Metering) -> Result<WasmModule, CompileE
     })
 }
 
-/// Compiles wasm or WAT text into a module ready to instantiate.
-pub fn compile(bytes: Vec<u8>, metering: Metering) -> Result<WasmModule, CompileError> {
+/// Compiles wasm or WAT text into a module ready to instantiate, or loads
+/// its compiled code from `cache`.
+pub fn compile(
+    bytes: Vec<u8>,
+    metering: Metering,
+    cache: Option<CacheEntry>,
+) -> Result<WasmModule, CompileError> {
     let worker = std::thread::Builder::new()
         .name("wasm_compile".into())
         .stack_size(COMPILE_THREAD_STACK)
-        .spawn(move || compile_here(&bytes, metering))
+        .spawn(move || compile_here(&bytes, metering, cache))
         .map_err(|e| CompileError::Invalid(format!("cannot start the compiler thread: {e}")))?;
     worker
         .join()
@@ -245,7 +265,7 @@ mod tests {
     }
 
     fn compile_plain(bytes: Vec<u8>) -> Result<WasmModule, CompileError> {
-        compile(bytes, Metering::Off)
+        compile(bytes, Metering::Off, None)
     }
 
     #[test]
