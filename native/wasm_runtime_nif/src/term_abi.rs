@@ -274,22 +274,26 @@ fn get_list_cell(
     if unsafe { sys::enif_get_list_cell(env, list, &mut head, &mut tail) } == 0 {
         return 0;
     }
-    // Both out-pointers are checked before either handle is created, so a bad
-    // pointer leaves the table as it was.
     let Some(memory) = caller.data().memory else {
         return 0;
     };
-    let size = memory.data_size(&caller) as u64;
-    let fits = |p: i32| (p as u32 as u64) + 8 <= size;
-    if !fits(head_out) || !fits(tail_out) {
+    // One look-up of the memory for both writes. Both out-pointers are
+    // checked before either handle is created, so a bad pointer leaves the
+    // table as it was.
+    let (mem, state) = memory.data_and_store_mut(&mut caller);
+    let (Some(head_at), Some(tail_at)) =
+        (guest_range(mem, head_out, 8), guest_range(mem, tail_out, 8))
+    else {
         return 0;
-    }
-    let terms = table(&caller);
+    };
+    // SAFETY: inside a slice; the driver is not looking.
+    let terms = unsafe { state.terms.get() };
     let (Some(h), Some(t)) = (terms.push(head), terms.push(tail)) else {
         return 0;
     };
-    store_bytes(&mut caller, head_out, &h.to_le_bytes()) as i32
-        & store_bytes(&mut caller, tail_out, &t.to_le_bytes()) as i32
+    mem[head_at].copy_from_slice(&h.to_le_bytes());
+    mem[tail_at].copy_from_slice(&t.to_le_bytes());
+    1
 }
 
 fn is_empty_list(caller: Caller<'_, HostState>, env: i32, term: i64) -> i32 {
