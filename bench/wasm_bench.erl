@@ -3,7 +3,7 @@
 %% and also writes the table as CSV (bench/_build/results.csv).
 -module(wasm_bench).
 
--export([main/0, main/1, latency/2]).
+-export([main/0, main/1, latency/2, instance_creation/0]).
 
 -define(ROUNDS, 7).
 
@@ -97,6 +97,7 @@ instances(Dir) ->
     {ok, Bytes} = file:read_file(filename:join(code:priv_dir(wasm_runtime_nif), "example.wasm")),
     {ok, Module} = wasm_runtime_nif:compile(Bytes),
     Create = per_call(fun() -> {ok, _} = wasm_runtime_nif:instantiate(Module) end, 2000),
+    {Released, PoolReleased} = instance_creation_both(),
     Compile = per_call(fun() -> {ok, _} = wasm_runtime_nif:compile(Bytes) end, 20),
     {ok, KBytes} = file:read_file(filename:join(Dir, "kernels.wasm")),
     CompileK = per_call(fun() -> {ok, _} = wasm_runtime_nif:compile(KBytes) end, 20),
@@ -104,11 +105,34 @@ instances(Dir) ->
     {ok, _} = wasm_runtime_nif:compile(KBytes, [{cache, Cache}]),
     Cached = per_call(fun() -> {ok, _} = wasm_runtime_nif:compile(KBytes, [{cache, Cache}]) end, 20),
     erlang:garbage_collect(),
-    [row(instance, "instance creation (and drop by GC)", Create / 1000, us, {"target 5 us", 5.0}, "<= 1x"),
+    [row(instance, "instance creation (and drop by GC)", Create / 1000, us),
+     row(instance, "instance creation and release/1", Released / 1000, us, {"target 5 us", 5.0}, "<= 1x"),
+     row(instance, "... with the pooling allocator (instance_pool_size)", PoolReleased / 1000, us,
+         {"target 5 us", 5.0}, "<= 1x"),
      row(instance, "compile example.wasm (1.8 KB)", Compile / 1000, us),
      row(instance, "compile kernels.wasm", CompileK / 1000, us),
      row(instance, "load kernels.wasm from the compiled-module cache", Cached / 1000, us,
          {"compile", CompileK / 1000}, "")].
+
+%% Instance creation with release/1, here and on a peer node using the
+%% pooling allocator.
+instance_creation_both() ->
+    Paths = [filename:dirname(code:which(M)) || M <- [wasm_runtime_nif, ?MODULE]],
+    {ok, Peer, _} = peer:start_link(#{connection => standard_io,
+                                      args => ["-wasm_runtime_nif", "instance_pool_size", "1000"]
+                                              ++ lists:append([["-pa", P] || P <- Paths])}),
+    try
+        {instance_creation(), peer:call(Peer, ?MODULE, instance_creation, [], 120000)}
+    after
+        peer:stop(Peer)
+    end.
+
+instance_creation() ->
+    {ok, Module} = wasm_runtime_nif:load(filename:join(code:priv_dir(wasm_runtime_nif), "example.wasm")),
+    per_call(fun() ->
+                 {ok, I} = wasm_runtime_nif:instantiate(Module),
+                 ok = wasm_runtime_nif:release(I)
+             end, 5000).
 
 host_calls(Dir) ->
     {ok, M} = wasm_runtime_nif:load(filename:join(Dir, "host.wat")),

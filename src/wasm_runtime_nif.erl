@@ -422,15 +422,15 @@ priv_dir() ->
         Dir -> Dir
     end.
 
-%% The engine is configured once, when the library loads: `max_wasm_stack'
-%% (bytes of guest stack) comes from the application environment, as set in
-%% sys.config or with `-wasm_runtime_nif max_wasm_stack Bytes'.
+%% The engine is configured once, when the library loads, from the
+%% application environment (sys.config, or `-wasm_runtime_nif Key Value' on
+%% the command line): `max_wasm_stack' (bytes of guest stack) and
+%% `instance_pool_size' (use the pooling allocator with that many slots).
 load_nif() ->
     whereis(application_controller) =/= undefined andalso application:load(?MODULE),
-    Info = case application:get_env(?MODULE, max_wasm_stack) of
-               {ok, Bytes} when is_integer(Bytes) -> #{max_wasm_stack => Bytes};
-               _ -> #{}
-           end,
+    Info = maps:from_list([{Key, Value} || Key <- [max_wasm_stack, instance_pool_size],
+                                           {ok, Value} <- [application:get_env(?MODULE, Key)],
+                                           is_integer(Value), Value > 0]),
     erlang:load_nif(filename:join(priv_dir(), "libwasm_runtime_nif"), Info).
 
 %%% NIF stubs, replaced when the library loads.

@@ -7,7 +7,9 @@
          shared_instance_serialises_callers/1, separate_instances_run_in_parallel/1,
          instances_are_freed_by_gc/1, instance_keeps_its_module_alive/1,
          new_before_init_raises/1, bad_arguments_to_every_function/1,
-         release_frees_now/1, release_during_a_call/1]).
+         release_frees_now/1, release_during_a_call/1, pooling_allocator/1]).
+%% Run on a peer node.
+-export([with_a_pool_of_8/0]).
 
 -include_lib("common_test/include/ct.hrl").
 -include_lib("stdlib/include/assert.hrl").
@@ -18,7 +20,7 @@ all() ->
     [options_are_checked, process_bound_is_per_process, shared_instance_serialises_callers,
      separate_instances_run_in_parallel, instances_are_freed_by_gc,
      instance_keeps_its_module_alive, new_before_init_raises, bad_arguments_to_every_function,
-     release_frees_now, release_during_a_call].
+     release_frees_now, release_during_a_call, pooling_allocator].
 
 init_per_suite(Config) ->
     ok = wasm_runtime_nif:init(),
@@ -161,3 +163,39 @@ release_during_a_call(_Config) ->
     receive {waiter, W} -> ?assertEqual(instance_released, W) end,
     ?assertEqual(instance_released, raised(fun() -> wasm_runtime_nif:call_raw(I, spin, [1]) end)),
     unlink(Waiter).
+
+%% With `instance_pool_size', instances come from a fixed pool: creating one
+%% makes no mmap calls, and the pool's size caps the instances alive.
+pooling_allocator(_Config) ->
+    Paths = [filename:dirname(code:which(M)) || M <- [wasm_runtime_nif, ?MODULE, wasm_test_util]],
+    {ok, Peer, _} = peer:start_link(#{connection => standard_io,
+                                      args => ["-wasm_runtime_nif", "instance_pool_size", "8"]
+                                              ++ lists:append([["-pa", P] || P <- Paths])}),
+    try
+        ?assertEqual(ok, peer:call(Peer, ?MODULE, with_a_pool_of_8, [], 60000))
+    after
+        peer:stop(Peer)
+    end.
+
+with_a_pool_of_8() ->
+    ok = wasm_runtime_nif:init(),
+    M = wasm_runtime_nif:default_module(),
+    Instances = [I || {ok, I} <- [wasm_runtime_nif:instantiate(M) || _ <- lists:seq(1, 8)]],
+    8 = length(Instances),
+    {error, {instantiation_failed, Message}} = wasm_runtime_nif:instantiate(M),
+    {match, _} = re:run(Message, "limit of 8"),
+    [11 = wasm_runtime_nif:call(I, add_terms, [4, 7]) || I <- Instances],
+    %% Releasing one frees its slot at once.
+    ok = wasm_runtime_nif:release(hd(Instances)),
+    {ok, Again} = wasm_runtime_nif:instantiate(M),
+    %% Sliced calls and fuel work from pooled slots too.
+    {ok, Slow} = wasm_runtime_nif:load(wasm_test_util:fixture(wasm_runtime_nif_slice_SUITE, "slow.wat"), [fuel]),
+    [ok = wasm_runtime_nif:release(I) || I <- tl(Instances)],
+    {ok, S} = wasm_runtime_nif:instantiate(Slow),
+    100000000 = wasm_runtime_nif:call_raw(S, spin, [100000000]),
+    {trap, out_of_fuel, _} = wasm_test_util:raised(fun() -> wasm_runtime_nif:call_raw(S, spin, [100000000], [{fuel, 1000}]) end),
+    %% A memory ceiling above the slot's size is the slot's size.
+    {ok, Big} = wasm_runtime_nif:instantiate(M, [{max_memory, 1 bsl 31}]),
+    11 = wasm_runtime_nif:call_raw(Big, add_I32, [4, 7]),
+    11 = wasm_runtime_nif:call_raw(Again, add_I32, [4, 7]),
+    ok.

@@ -36,6 +36,7 @@ rustler::atoms! {
     bad_option,
     fuel,
     max_wasm_stack,
+    instance_pool_size,
     instances,
     calls,
 }

@@ -708,7 +708,7 @@ mod tests {
     /// scheduler's is: the guest runs on its fiber stack, not the thread's.
     #[test]
     fn unbounded_recursion_traps_on_a_small_thread_stack() {
-        engine::init(engine::DEFAULT_MAX_WASM_STACK).unwrap();
+        engine::init(engine::Settings::default()).unwrap();
         let wat = r#"(module (func $f (export "f") (param i64) (result i64)
                         (i64.add (call $f (i64.add (local.get 0) (i64.const 1))) (i64.const 1))))"#;
         let module =
@@ -738,7 +738,7 @@ mod tests {
     /// of its work in one poll.
     #[test]
     fn long_guest_loops_yield() {
-        engine::init(engine::DEFAULT_MAX_WASM_STACK).unwrap();
+        engine::init(engine::Settings::default()).unwrap();
         let wat = r#"(module (func (export "spin") (param i64) (result i64)
                         (local $i i64)
                         (loop $l (local.set $i (i64.add (local.get $i) (i64.const 1)))
@@ -781,7 +781,7 @@ mod floor {
     #[test]
     #[ignore]
     fn call_cost_floor() {
-        engine::init(engine::DEFAULT_MAX_WASM_STACK).unwrap();
+        engine::init(engine::Settings::default()).unwrap();
         let wat = r#"(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))"#;
         let module =
             crate::module::compile(wat.as_bytes().to_vec(), engine::Metering::Off, None).unwrap();

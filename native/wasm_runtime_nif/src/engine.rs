@@ -7,7 +7,7 @@
 
 use std::sync::OnceLock;
 
-use wasmtime::{Config, Engine, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, PoolingAllocationConfig};
 
 use crate::epoch;
 use crate::term_abi::{self, HostState};
@@ -44,37 +44,76 @@ struct Runtime {
 
 static RUNTIMES: OnceLock<[Runtime; 2]> = OnceLock::new();
 
-fn config(metering: Metering, max_wasm_stack: usize) -> Config {
+/// How the engines are set up, from the application environment.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    /// Guest stack, bytes.
+    pub max_wasm_stack: usize,
+    /// Instances the pooling allocator keeps ready, per engine; `None` for
+    /// the on-demand allocator.
+    pub instance_pool: Option<u32>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_wasm_stack: DEFAULT_MAX_WASM_STACK,
+            instance_pool: None,
+        }
+    }
+}
+
+/// With the pooling allocator, memories, tables and fiber stacks come from
+/// slots reserved when the library loads: creating and dropping an instance
+/// then makes no `mmap`/`munmap` calls, which dominate instance creation
+/// otherwise. The price: at most `size` instances alive per engine, each
+/// limited to the slot's memory and table sizes.
+fn pooling(size: u32) -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_core_instances(size)
+        .total_memories(size)
+        .total_tables(size)
+        .total_stacks(size)
+        .max_memory_size(crate::instance::DEFAULT_MAX_MEMORY)
+        .table_elements(crate::instance::DEFAULT_MAX_TABLE_ELEMENTS);
+    pool
+}
+
+fn config(metering: Metering, settings: Settings) -> Config {
     let mut config = Config::new();
     config
-        .max_wasm_stack(max_wasm_stack)
-        .async_stack_size(max_wasm_stack + HOST_STACK_HEADROOM)
+        .max_wasm_stack(settings.max_wasm_stack)
+        .async_stack_size(settings.max_wasm_stack + HOST_STACK_HEADROOM)
         .epoch_interruption(true)
         .consume_fuel(metering == Metering::Fuel);
+    if let Some(size) = settings.instance_pool {
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling(size)));
+    }
     config
 }
 
-fn runtime_for(metering: Metering, max_wasm_stack: usize) -> Result<Runtime, String> {
-    let engine = Engine::new(&config(metering, max_wasm_stack))
-        .map_err(|e| format!("wasmtime engine: {e:#}"))?;
+fn runtime_for(metering: Metering, settings: Settings) -> Result<Runtime, String> {
+    let engine =
+        Engine::new(&config(metering, settings)).map_err(|e| format!("wasmtime engine: {e:#}"))?;
     let mut linker = Linker::new(&engine);
     term_abi::define_imports(&mut linker).map_err(|e| format!("wasmtime linker: {e:#}"))?;
     Ok(Runtime { engine, linker })
 }
 
 /// Builds the engines and linkers; called once when the NIF library loads.
-pub fn init(max_wasm_stack: usize) -> Result<(), String> {
+pub fn init(settings: Settings) -> Result<(), String> {
     if RUNTIMES.get().is_some() {
         return Ok(());
     }
-    if !MAX_WASM_STACK_RANGE.contains(&max_wasm_stack) {
+    let stack = settings.max_wasm_stack;
+    if !MAX_WASM_STACK_RANGE.contains(&stack) {
         return Err(format!(
-            "max_wasm_stack {max_wasm_stack} is outside {MAX_WASM_STACK_RANGE:?}"
+            "max_wasm_stack {stack} is outside {MAX_WASM_STACK_RANGE:?}"
         ));
     }
     let runtimes = [
-        runtime_for(Metering::Off, max_wasm_stack)?,
-        runtime_for(Metering::Fuel, max_wasm_stack)?,
+        runtime_for(Metering::Off, settings)?,
+        runtime_for(Metering::Fuel, settings)?,
     ];
     let engines = runtimes.iter().map(|r| r.engine.clone()).collect();
     epoch::start(engines).map_err(|e| format!("epoch ticker thread: {e}"))?;

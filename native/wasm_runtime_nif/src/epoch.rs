@@ -124,7 +124,7 @@ mod tests {
 
     #[test]
     fn ticker_parks_when_idle_and_wakes_on_activity() {
-        crate::engine::init(crate::engine::DEFAULT_MAX_WASM_STACK).unwrap();
+        crate::engine::init(crate::engine::Settings::default()).unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
         while !parked() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));

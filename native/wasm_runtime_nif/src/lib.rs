@@ -168,13 +168,21 @@ fn live_counts(env: Env) -> Term {
         .expect("putting into a fresh map cannot fail")
 }
 
-/// `info` is `#{max_wasm_stack => Bytes}`, from the application environment.
+/// `info` is `#{max_wasm_stack => Bytes, instance_pool_size => N}`, each
+/// optional, from the application environment.
 fn load(_env: Env, info: Term) -> bool {
-    let max_wasm_stack = info
-        .map_get(atoms::max_wasm_stack())
-        .and_then(|t| t.decode::<usize>())
-        .unwrap_or(engine::DEFAULT_MAX_WASM_STACK);
-    match engine::init(max_wasm_stack) {
+    let defaults = engine::Settings::default();
+    let settings = engine::Settings {
+        max_wasm_stack: info
+            .map_get(atoms::max_wasm_stack())
+            .and_then(|t| t.decode::<usize>())
+            .unwrap_or(defaults.max_wasm_stack),
+        instance_pool: info
+            .map_get(atoms::instance_pool_size())
+            .and_then(|t| t.decode::<u32>())
+            .ok(),
+    };
+    match engine::init(settings) {
         Ok(()) => true,
         Err(message) => {
             eprintln!("wasm_runtime_nif: {message}");

@@ -261,7 +261,7 @@ mod tests {
     use super::*;
 
     fn init() {
-        engine::init(engine::DEFAULT_MAX_WASM_STACK).unwrap();
+        engine::init(engine::Settings::default()).unwrap();
     }
 
     fn compile_plain(bytes: Vec<u8>) -> Result<WasmModule, CompileError> {

@@ -91,7 +91,7 @@ mod tests {
 
     #[test]
     fn only_hex_digests_name_entries() {
-        crate::engine::init(crate::engine::DEFAULT_MAX_WASM_STACK).unwrap();
+        crate::engine::init(crate::engine::Settings::default()).unwrap();
         let engine = crate::engine::engine(Metering::Off);
         let dir = Path::new("/tmp");
         assert!(CacheEntry::new(dir, &"ab".repeat(32), engine, Metering::Off).is_some());
