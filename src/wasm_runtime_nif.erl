@@ -29,6 +29,10 @@
 %% when such a fun raised: see result/1.
 -define(HOST_CALL, wasm_runtime_nif_host_call).
 -define(HOST_RAISED, wasm_runtime_nif_host_raised).
+%% The longest wait `receive ... after' accepts, in milliseconds.
+-define(MAX_TIMEOUT, 16#ffffffff).
+-define(IS_TIMEOUT(T), (T =:= infinity orelse (is_integer(T) andalso T >= 0 andalso T =< ?MAX_TIMEOUT))).
+-define(IS_FUEL(F), (F =:= infinity orelse (is_integer(F) andalso F >= 0 andalso F < 1 bsl 64))).
 
 -type wasm_module() :: reference().
 %% A compiled module: immutable, shareable between processes.
@@ -339,7 +343,17 @@ await_turn(_Instance, Id, infinity) ->
 await_turn(Instance, Id, Timeout) ->
     Start = erlang:monotonic_time(millisecond),
     receive
-        {?TURN, Id} -> max(0, Timeout - (erlang:monotonic_time(millisecond) - Start))
+        {?TURN, Id} ->
+            case Timeout - (erlang:monotonic_time(millisecond) - Start) of
+                Left when Left > 0 ->
+                    Left;
+                _ ->
+                    %% Our turn came too late to run anything: a call
+                    %% started now would time out at once and invalidate
+                    %% the instance for everyone. Pass the turn on.
+                    leave_queue(Instance),
+                    erlang:error(timeout)
+            end
     after Timeout ->
         leave_queue(Instance),
         %% The turn may have come just as we gave up: drop the message.
@@ -349,9 +363,9 @@ await_turn(Instance, Id, Timeout) ->
 
 call_limits([], Limits) ->
     Limits;
-call_limits([{timeout, T} | Rest], {_, Fuel}) when T =:= infinity; is_integer(T), T >= 0 ->
+call_limits([{timeout, T} | Rest], {_, Fuel}) when ?IS_TIMEOUT(T) ->
     call_limits(Rest, {T, Fuel});
-call_limits([{fuel, F} | Rest], {Timeout, _}) when F =:= infinity; is_integer(F), F >= 0 ->
+call_limits([{fuel, F} | Rest], {Timeout, _}) when ?IS_FUEL(F) ->
     call_limits(Rest, {Timeout, F});
 call_limits([Bad | _], _) ->
     erlang:error({bad_option, Bad});
@@ -366,11 +380,9 @@ instance_options([{max_memory, M} | Rest], Settings, Imports) when is_integer(M)
     instance_options(Rest, setelement(2, Settings, M), Imports);
 instance_options([{max_table_elements, N} | Rest], Settings, Imports) when is_integer(N), N >= 0 ->
     instance_options(Rest, setelement(3, Settings, N), Imports);
-instance_options([{timeout, T} | Rest], Settings, Imports)
-  when T =:= infinity; is_integer(T), T >= 0 ->
+instance_options([{timeout, T} | Rest], Settings, Imports) when ?IS_TIMEOUT(T) ->
     instance_options(Rest, setelement(4, Settings, T), Imports);
-instance_options([{fuel, F} | Rest], Settings, Imports)
-  when F =:= infinity; is_integer(F), F >= 0 ->
+instance_options([{fuel, F} | Rest], Settings, Imports) when ?IS_FUEL(F) ->
     instance_options(Rest, setelement(5, Settings, F), Imports);
 instance_options([{imports, Map} = Option | Rest], Settings, _) when is_map(Map) ->
     Imports = [import_entry(Key, Fun, Option) || {Key, Fun} <- maps:to_list(Map)],

@@ -103,10 +103,11 @@ table_ceiling(Config) ->
 bad_limit_options(Config) ->
     M = ?config(metered, Config),
     [?assertEqual({bad_option, Option}, raised(fun() -> wasm_runtime_nif:instantiate(M, [Option]) end))
-     || Option <- [{fuel, -1}, {fuel, 1.0}, {fuel, lots}, {max_memory, 0}, {max_table_elements, -1}]],
+     || Option <- [{fuel, -1}, {fuel, 1.0}, {fuel, lots}, {max_memory, 0}, {max_table_elements, -1},
+                   {timeout, 1 bsl 32}]],
     I = instance(Config, metered, []),
     [?assertEqual({bad_option, Option}, raised(fun() -> wasm_runtime_nif:call_raw(I, spin, [1], [Option]) end))
-     || Option <- [{fuel, -1}, {timeout, -5}, {memory, 1}]],
+     || Option <- [{fuel, -1}, {timeout, -5}, {memory, 1}, {timeout, 1 bsl 32}, {fuel, 1 bsl 64}]],
     ?assertEqual({bad_option, speed}, raised(fun() -> wasm_runtime_nif:compile(<<"(module)">>, [speed]) end)),
     ?assertEqual({bad_option, fuel}, raised(fun() -> wasm_runtime_nif:load("x.wat", fuel) end)).
 

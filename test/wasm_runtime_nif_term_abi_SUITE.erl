@@ -133,7 +133,11 @@ garbage_result_handle_raises(Config) ->
 
 term_table_is_bounded(Config) ->
     ?assertEqual(99999, call(Config, make_many, [100000])),
-    ?assertMatch({trap, term_limit, _}, raised(fun() -> call(Config, make_many, [2000000]) end)).
+    ?assertMatch({trap, term_limit, _}, raised(fun() -> call(Config, make_many, [2000000]) end)),
+    %% Bytes are bounded too: 256 MiB of binaries per call.
+    I = wasm_test_util:instance(Config, "hostile.wat"),
+    ?assertEqual(65536, byte_size(wasm_runtime_nif:call(I, make_binaries, [100]))),
+    ?assertMatch({trap, term_limit, _}, raised(fun() -> wasm_runtime_nif:call(I, make_binaries, [4097]) end)).
 
 printf_imports(Config) ->
     %% "int 7\n" + "long 1099511627776\n" + "double 2.50\n" = 37 bytes, and

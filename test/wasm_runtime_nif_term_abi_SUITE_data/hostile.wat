@@ -133,6 +133,19 @@
       (call $int (local.get $env) (local.get $ptr))
       (call $int (local.get $env) (local.get $len))))
 
+  ;; Makes $n binaries of the whole memory (64 KiB each); returns the last.
+  (func (export "make_binaries") (param $env i32) (param $n i64) (result i64)
+    (local $i i32) (local $count i32) (local $last i64)
+    (local.set $count (call $int (local.get $env) (local.get $n)))
+    (local.set $last (call $make_int32 (local.get $env) (i32.const 0)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_s (local.get $i) (local.get $count)))
+        (local.set $last (call $make_binary (local.get $env) (i32.const 0) (i32.const 65536)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (local.get $last))
+
   (func (export "bad_env_make") (param $env i32) (result i64)
     (call $make_int32 (i32.add (local.get $env) (i32.const 1)) (i32.const 1)))
 

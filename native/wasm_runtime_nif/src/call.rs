@@ -308,15 +308,20 @@ fn prepare_terms(
     if given != arity {
         return Err(badarity(name, arity, given));
     }
+    let items = args.into_list_iterator()?;
     // SAFETY: no slice of this instance is running: we hold its `Live`.
     let table = unsafe { terms.get() };
     table.begin(env.as_c_arg());
     params.clear();
     params.push(Val::I32(table.env_handle()));
-    for arg in args.into_list_iterator()? {
+    for arg in items {
         // Wasm functions take at most a few thousand parameters, far below
-        // the table's limit.
-        let handle = table.push(arg.as_c_arg()).ok_or(Error::BadArg)?;
+        // the table's limit; should it ever be reached, the table must not
+        // keep this call's env.
+        let Some(handle) = table.push(arg.as_c_arg()) else {
+            table.end();
+            return Err(Error::BadArg);
+        };
         params.push(Val::I64(handle));
     }
     results.clear();
@@ -343,9 +348,10 @@ fn start<'a>(
     if instance.module().metering == engine::Metering::Fuel {
         // Each call gets its own allowance: a store's fuel does not carry
         // over from one call to the next.
-        live.store
-            .set_fuel(limits.fuel.unwrap_or(u64::MAX))
-            .map_err(|e| raise((atoms::error(), format!("{e:#}"))))?;
+        if let Err(e) = live.store.set_fuel(limits.fuel.unwrap_or(u64::MAX)) {
+            instance.give_back(env, live);
+            return Err(raise((atoms::error(), format!("{e:#}"))));
+        }
     }
     let future = Box::pin(async move {
         let outcome = {
@@ -439,7 +445,7 @@ fn park<'a>(
     let carried = match &flight.kind {
         // SAFETY: the guest is suspended; nothing else touches the table.
         Kind::Terms(cell) => make_tuple(env, unsafe { cell.get() }.suspend()),
-        Kind::Raw => atoms::undefined().encode(env),
+        Kind::Raw => make_tuple(env, &[]),
     };
     let call = parked.unwrap_or_else(|| {
         ResourceArc::new(SuspendedCall {
@@ -478,7 +484,20 @@ fn host_call<'a>(
     index: usize,
     args: &[Val],
 ) -> NifResult<Term<'a>> {
-    let fun = flight.instance.host_fun(env, index).ok_or(Error::BadArg)?;
+    let Some(fun) = flight.instance.host_fun(env, index) else {
+        // Every host import has a fun; should one be missing, the call
+        // cannot go on, and the instance must not stay held.
+        let reason = TrapReason {
+            kind: "host_error",
+            message: format!("no fun for host import {index}"),
+        };
+        let InFlight {
+            instance, future, ..
+        } = flight;
+        drop(future);
+        instance.invalidate(env, reason.clone());
+        return Err(raise(reason));
+    };
     let args: Vec<Term> = args.iter().map(|v| values::to_term(env, v)).collect();
     flight.awaiting = Some(index);
     let (call, carried) = park(env, flight, parked, started);
@@ -500,18 +519,27 @@ pub fn host_return<'a>(
     carried: Term<'a>,
     reply: Term<'a>,
 ) -> NifResult<Term<'a>> {
-    let mut flight = call
-        .flight
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take()
-        .ok_or(Error::BadArg)?;
-    let Some(index) = flight.awaiting.take() else {
-        // Not waiting for a fun: put it back untouched.
-        *call.flight.lock().unwrap_or_else(|p| p.into_inner()) = Some(flight);
-        return Err(Error::BadArg);
+    // Everything that can be refused is checked before the call is taken
+    // out of its resource, so that a refusal leaves it as it was.
+    let carried = carried_terms(env, carried)?;
+    let reply = match reply.decode::<(rustler::Atom, Term)>() {
+        Ok((tag, value)) if tag == atoms::ok() => Ok(value),
+        _ => match reply.decode::<(rustler::Atom, Term, Term, Term)>() {
+            Ok((tag, class, reason, stack)) if tag == atoms::raised() => {
+                Err([class.as_c_arg(), reason.as_c_arg(), stack.as_c_arg()])
+            }
+            _ => return Err(Error::BadArg),
+        },
     };
-    carry_terms_in(env, &flight, carried)?;
+    let mut slot = call.flight.lock().unwrap_or_else(|p| p.into_inner());
+    let index = match slot.as_mut().map(|flight| flight.awaiting.take()) {
+        Some(Some(index)) => index,
+        // Not waiting for a fun.
+        _ => return Err(Error::BadArg),
+    };
+    let mut flight = slot.take().ok_or(Error::BadArg)?;
+    drop(slot);
+    carry_terms_in(&flight, env, carried);
     // The fun's time counts: a call past its deadline does not go on.
     if let Some((deadline, limit)) = flight.deadline {
         if Instant::now() >= deadline {
@@ -519,27 +547,22 @@ pub fn host_return<'a>(
         }
     }
     let import = &flight.instance.module().host_imports[index];
-    let answer = match reply.decode::<(rustler::Atom, Term)>() {
-        Ok((tag, value)) if tag == atoms::ok() => {
-            host_results(value, &import.results).ok_or_else(|| {
-                HostTrap::new(
-                    "bad_host_result",
-                    format!(
-                        "the fun for {} returned a value that is not {}",
-                        import.label(),
-                        results_shape(&import.results)
-                    ),
-                )
-                .into()
-            })
+    let answer = match reply {
+        Ok(value) => host_results(value, &import.results).ok_or_else(|| {
+            HostTrap::new(
+                "bad_host_result",
+                format!(
+                    "the fun for {} returned a value that is not {}",
+                    import.label(),
+                    results_shape(&import.results)
+                ),
+            )
+            .into()
+        }),
+        Err(exception) => {
+            flight.raised = Some(exception);
+            Err(FunRaised.into())
         }
-        _ => match reply.decode::<(rustler::Atom, Term, Term, Term)>() {
-            Ok((tag, class, reason, stack)) if tag == atoms::raised() => {
-                flight.raised = Some([class.as_c_arg(), reason.as_c_arg(), stack.as_c_arg()]);
-                Err(FunRaised.into())
-            }
-            _ => return Err(Error::BadArg),
-        },
     };
     if let Some(cell) = &flight.host {
         // SAFETY: the guest is suspended; nothing else looks.
@@ -599,21 +622,27 @@ unsafe extern "C" fn resume_slice(
 
 fn continue_call<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>) -> NifResult<Term<'a>> {
     let call: ResourceArc<SuspendedCall> = call.decode()?;
+    let carried = carried_terms(env, carried)?;
     let flight = call
         .flight
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .take()
         .ok_or(Error::BadArg)?;
-    carry_terms_in(env, &flight, carried)?;
+    carry_terms_in(&flight, env, carried);
     drive(env, flight, Some(call))
 }
 
 /// Refills the call's term table from the tuple `park` made, now in `env`.
-fn carry_terms_in(env: Env, flight: &InFlight, carried: Term) -> NifResult<()> {
-    let Kind::Terms(cell) = &flight.kind else {
-        return Ok(());
-    };
+fn carry_terms_in(flight: &InFlight, env: Env, carried: &[ErlNifTerm]) {
+    if let Kind::Terms(cell) = &flight.kind {
+        // SAFETY: the guest is suspended; nothing else touches the table.
+        unsafe { cell.get() }.resume(env.as_c_arg(), carried);
+    }
+}
+
+/// The elements of the tuple `park` made, now in `env`.
+fn carried_terms<'a>(env: Env<'a>, carried: Term<'a>) -> NifResult<&'a [ErlNifTerm]> {
     let mut arity = 0;
     let mut elements: *const ErlNifTerm = std::ptr::null();
     // SAFETY: `carried` is the tuple `park` made, now in this env.
@@ -633,9 +662,7 @@ fn carry_terms_in(env: Env, flight: &InFlight, carried: Term) -> NifResult<()> {
             std::slice::from_raw_parts(elements, arity as usize)
         }
     };
-    // SAFETY: the guest is suspended; nothing else touches the table.
-    unsafe { cell.get() }.resume(env.as_c_arg(), carried);
-    Ok(())
+    Ok(carried)
 }
 
 /// Turns a finished call into its result, and gives the instance back (or

@@ -12,7 +12,9 @@
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use wasmtime::{Engine, Module};
 
@@ -71,13 +73,23 @@ impl CacheEntry {
         let Some(dir) = self.path.parent() else {
             return;
         };
-        // Written under a temporary name and renamed, so that a reader never
-        // sees half a file.
+        // Written under a name no other writer uses, then renamed, so that a
+        // reader never sees half a file, even when two compiles of the same
+        // bytes race.
+        static WRITES: AtomicU64 = AtomicU64::new(0);
+        let unique = WRITES.fetch_add(1, Ordering::Relaxed);
         let temporary = self
             .path
-            .with_extension(format!("{}.tmp", std::process::id()));
+            .with_extension(format!("{}.{unique}.tmp", std::process::id()));
         let written = std::fs::create_dir_all(dir)
-            .and_then(|()| std::fs::write(&temporary, code))
+            .and_then(|()| {
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&temporary)?;
+                file.write_all(&code)?;
+                file.sync_all()
+            })
             .and_then(|()| std::fs::rename(&temporary, &self.path));
         if written.is_err() {
             let _ = std::fs::remove_file(&temporary);

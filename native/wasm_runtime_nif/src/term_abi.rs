@@ -29,6 +29,11 @@ use crate::trap::HostTrap;
 /// `term_limit` instead of growing without bound.
 pub const MAX_TERMS_PER_CALL: usize = 1 << 20;
 
+/// Most bytes of binaries one call may make with `enif_wasm_make_binary`:
+/// the term limit alone would let a guest make 2^20 binaries of its whole
+/// memory each.
+pub const MAX_BINARY_BYTES_PER_CALL: u64 = 256 * 1024 * 1024;
+
 const INDEX_BITS: u32 = 24;
 const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
 const GENERATION_MASK: u64 = (1 << (64 - INDEX_BITS)) - 1;
@@ -49,6 +54,8 @@ pub struct TermTable {
     env: *mut ErlNifEnv,
     generation: u64,
     terms: Vec<ErlNifTerm>,
+    /// Bytes of binaries made in this call.
+    made_bytes: u64,
 }
 
 // SAFETY: `env` is only dereferenced (through enif_* calls) while a NIF call
@@ -67,6 +74,7 @@ impl TermTable {
             env: ptr::null_mut(),
             generation: 0,
             terms: Vec::new(),
+            made_bytes: 0,
         }
     }
 
@@ -80,6 +88,7 @@ impl TermTable {
         }
         self.env = env;
         self.terms.clear();
+        self.made_bytes = 0;
     }
 
     /// Closes the call; keeps the table's memory unless a call made it large.
@@ -376,6 +385,15 @@ fn make_binary(
     let memory = caller.data().memory.ok_or_else(bad_range)?;
     let mem = memory.data(&caller);
     let range = guest_range(mem, src, nbytes as u32 as u64).ok_or_else(bad_range)?;
+    let table = table(&caller);
+    table.made_bytes += range.len() as u64;
+    if table.made_bytes > MAX_BINARY_BYTES_PER_CALL {
+        return Err(HostTrap::new(
+            "term_limit",
+            format!("a call may make at most {MAX_BINARY_BYTES_PER_CALL} bytes of binaries"),
+        )
+        .into());
+    }
     let mut term = ErlNifTerm::default();
     // SAFETY: env belongs to the NIF call running on this thread; the buffer
     // returned holds exactly `range.len()` bytes.
