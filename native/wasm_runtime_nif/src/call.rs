@@ -31,6 +31,7 @@ use crate::host_fun::{FunRaised, HostCell};
 use crate::instance::{name_of, raise, Live, Name, Shape, Turn, WasmInstance};
 use crate::live_count;
 use crate::module::WasmModule;
+use crate::reaper;
 use crate::slicing;
 use crate::term_abi::{HostState, Resolved, TermCell};
 use crate::trap::HostTrap;
@@ -167,12 +168,8 @@ impl Resource for SuspendedCall {
     /// The process exited between slices: cancel the guest.
     fn destructor(self, env: Env<'_>) {
         let flight = self.flight.into_inner().unwrap_or_else(|p| p.into_inner());
-        if let Some(InFlight {
-            instance, future, ..
-        }) = flight
-        {
-            drop(future);
-            instance.invalidate(
+        if let Some(flight) = flight {
+            flight.abandon(
                 env,
                 TrapReason {
                     kind: "cancelled",
@@ -180,6 +177,15 @@ impl Resource for SuspendedCall {
                 },
             );
         }
+    }
+}
+
+impl InFlight {
+    /// Stops the call where it is: the guest computation is dropped (off the
+    /// scheduler) and the instance, whose state is now arbitrary, is ended.
+    fn abandon(self, env: Env, reason: TrapReason) {
+        reaper::dispose(self.future);
+        self.instance.invalidate(env, reason);
     }
 }
 
@@ -415,15 +421,11 @@ fn drive<'a>(
 /// Stops a call that ran past its deadline. The guest was interrupted at an
 /// arbitrary point, so, as after a trap, the instance is invalidated.
 fn time_out(env: Env, flight: InFlight, limit: Duration) -> Error {
-    let InFlight {
-        instance, future, ..
-    } = flight;
-    drop(future);
     let reason = TrapReason {
         kind: "timeout",
         message: format!("the call did not finish within {} ms", limit.as_millis()),
     };
-    instance.invalidate(env, reason.clone());
+    flight.abandon(env, reason.clone());
     raise(reason)
 }
 
@@ -491,11 +493,7 @@ fn host_call<'a>(
             kind: "host_error",
             message: format!("no fun for host import {index}"),
         };
-        let InFlight {
-            instance, future, ..
-        } = flight;
-        drop(future);
-        instance.invalidate(env, reason.clone());
+        flight.abandon(env, reason.clone());
         return Err(raise(reason));
     };
     let args: Vec<Term> = args.iter().map(|v| values::to_term(env, v)).collect();
@@ -703,7 +701,7 @@ fn finish<'a>(
             value
         }
         Err(error) => {
-            drop(live);
+            reaper::dispose(live);
             let reason = TrapReason::from_error(&error);
             instance.invalidate(env, reason.clone());
             match raised {

@@ -21,6 +21,7 @@ use crate::fast_path::Fast;
 use crate::host_fun::{self, HostCell, HostFuns, SharedHostFuns};
 use crate::live_count;
 use crate::module::WasmModule;
+use crate::reaper;
 use crate::term_abi::{HostState, TermCell};
 use crate::trap::TrapReason;
 use crate::values::NumType;
@@ -231,6 +232,17 @@ impl Resource for WasmInstance {
         if slot.reserved.as_ref().is_some_and(|w| w.pid == pid) {
             slot.reserved = None;
             self.settle(&mut slot, env);
+        }
+    }
+}
+
+impl Drop for WasmInstance {
+    /// The garbage collector dropped the last reference: free the store on
+    /// the reaper thread, not on the scheduler running the collection.
+    fn drop(&mut self) {
+        let slot = self.slot.get_mut().unwrap_or_else(|p| p.into_inner());
+        if let Some(live) = slot.live.take() {
+            reaper::dispose(live);
         }
     }
 }
@@ -469,6 +481,7 @@ impl WasmInstance {
         let mut slot = self.lock();
         slot.holder = None;
         if slot.released {
+            // Released during the call: freed now, as `release/1` promises.
             drop(slot);
             drop(live);
             return;
@@ -477,8 +490,9 @@ impl WasmInstance {
         self.settle(&mut slot, env);
     }
 
-    /// Frees the store now rather than when the garbage collector gets to
-    /// the instance; a call in progress finishes first. Later calls raise
+    /// Frees the store now, on this thread, rather than when the garbage
+    /// collector gets to the instance; a call in progress finishes first
+    /// (and frees it when it ends). Later calls raise
     /// `instance_released`, and so do the callers waiting in the queue.
     pub fn release(&self, env: Env) {
         let mut slot = self.lock();
@@ -486,6 +500,8 @@ impl WasmInstance {
         let live = slot.live.take();
         self.dismiss_waiters(&mut slot, env);
         drop(slot);
+        // Freed here, not by the reaper: when `release/1` returns, the
+        // memory (or the pool slot) is free for the next instance.
         drop(live);
     }
 
@@ -495,7 +511,9 @@ impl WasmInstance {
     pub fn invalidate(&self, env: Env, reason: TrapReason) {
         let mut slot = self.lock();
         slot.invalidated = Some(reason);
-        slot.live = None;
+        if let Some(live) = slot.live.take() {
+            reaper::dispose(live);
+        }
         slot.holder = None;
         self.dismiss_waiters(&mut slot, env);
     }

@@ -17,6 +17,7 @@ mod live_count;
 pub mod module;
 mod module_cache;
 pub mod printf;
+mod reaper;
 mod slicing;
 pub mod term_abi;
 pub mod trap;
