@@ -10,7 +10,7 @@
          killed_callers_leak_nothing/1, callers_are_served_in_arrival_order/1,
          queued_caller_times_out/1, dead_waiters_are_skipped/1,
          short_calls_still_work_after_long_ones/1, slow_start_function/1,
-         endless_start_function/1]).
+         endless_start_function/1, large_binaries_are_copied_in_slices/1]).
 %% Run on a peer node.
 -export([lateness_during_spin/1]).
 
@@ -26,7 +26,8 @@ all() ->
      ticker_runs_during_a_long_call_on_one_scheduler, call_timeout, instance_default_timeout,
      killed_caller_cancels_the_call, killed_callers_leak_nothing,
      callers_are_served_in_arrival_order, queued_caller_times_out, dead_waiters_are_skipped,
-     short_calls_still_work_after_long_ones, slow_start_function, endless_start_function].
+     short_calls_still_work_after_long_ones, slow_start_function, endless_start_function,
+     large_binaries_are_copied_in_slices].
 
 init_per_suite(Config) ->
     [{module, wasm_test_util:load(Config, "slow.wat")} | Config].
@@ -249,3 +250,22 @@ endless_start_function(Config) ->
     ?assert(is_process_alive(Pid)),
     exit(Pid, kill),
     ?assert(wasm_test_util:wait_until(fun() -> maps:get(calls, wasm_runtime_nif:live_counts()) =:= 0 end, 5000)).
+
+%% Copies between a binary and guest memory larger than a chunk (256 KiB)
+%% yield between chunks, and stay correct while the caller is garbage
+%% collected in between.
+large_binaries_are_copied_in_slices(_Config) ->
+    ok = wasm_runtime_nif:init(),
+    I = wasm_runtime_nif:new(),
+    Self = self(),
+    Collector = spawn_link(fun() -> collect_forever(Self) end),
+    try
+        [begin
+             Bin = crypto:strong_rand_bytes(Size),
+             Reversed = list_to_binary(lists:reverse(binary_to_list(Bin))),
+             ?assertEqual(Reversed, wasm_runtime_nif:call(I, binary_reverse, [Bin]))
+         end || Size <- [262143, 262144, 262145, 5 * 1024 * 1024 + 7]]
+    after
+        unlink(Collector),
+        exit(Collector, kill)
+    end.

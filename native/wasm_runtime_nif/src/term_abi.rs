@@ -11,12 +11,16 @@
 //! * imports that return a term trap the call (raising `{trap, Kind, Msg}` in
 //!   Erlang) when they cannot, since there is no failure value to return.
 
+use std::future::Future;
 use std::io::Write;
 use std::mem::MaybeUninit;
+use std::pin::Pin;
 use std::ptr;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use rustler::sys::{self, ErlNifBinary, ErlNifEnv, ErlNifTerm};
+use rustler::{Env, OwnedBinary};
 use wasmtime::{Caller, Linker, Memory, StoreLimits, ValType};
 
 use crate::host_fun::HostCell;
@@ -344,35 +348,76 @@ fn get_binary_size(mut caller: Caller<'_, HostState>, env: i32, bin: i64, size_o
     store_bytes(&mut caller, size_out, &size.to_le_bytes()) as i32
 }
 
-fn get_binary_bytes(
+/// Bytes copied between guest memory and a binary before the copy yields
+/// to the scheduler: about 25 µs of `memcpy`, so that copying a large
+/// binary does not hold a scheduler for milliseconds.
+pub const COPY_CHUNK: usize = 256 * 1024;
+
+/// A future that is pending once: the guest is suspended and the call's
+/// driver reschedules it, as at the end of a slice.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            Poll::Pending
+        }
+    }
+}
+
+async fn get_binary_bytes(
     mut caller: Caller<'_, HostState>,
-    env: i32,
-    bin: i64,
-    offset: i32,
-    nbytes: i32,
-    dest: i32,
+    (env, bin, offset, nbytes, dest): (i32, i64, i32, i32, i32),
 ) -> i32 {
-    let Some((env, bin)) = table(&caller).term(env, bin) else {
+    let Some((env_ptr, term)) = table(&caller).term(env, bin) else {
         return 0;
     };
-    // SAFETY: env and bin belong to the NIF call running on this thread; the
-    // slice is dropped before this host function returns.
-    let Some(bytes) = (unsafe { binary_bytes(env, bin) }) else {
+    // SAFETY: env and term belong to the NIF call running on this thread.
+    let Some(bytes) = (unsafe { binary_bytes(env_ptr, term) }) else {
         return 0;
     };
     let Some(src) = guest_range(bytes, offset, nbytes as u32 as u64) else {
         return 0;
     };
-    store_bytes(&mut caller, dest, &bytes[src]) as i32
+    let Some(memory) = caller.data().memory else {
+        return 0;
+    };
+    let Some(dst) = guest_range(memory.data(&caller), dest, src.len() as u64) else {
+        return 0;
+    };
+    let mut done = 0;
+    loop {
+        // The binary is found again after every yield: the process may
+        // have been garbage collected, and the table holds its new place.
+        let Some((env_ptr, term)) = table(&caller).term(env, bin) else {
+            return 0;
+        };
+        // SAFETY: as above, in the env of the current slice.
+        let Some(bytes) = (unsafe { binary_bytes(env_ptr, term) }) else {
+            return 0;
+        };
+        let chunk = (src.len() - done).min(COPY_CHUNK);
+        let mem = memory.data_mut(&mut caller);
+        mem[dst.start + done..dst.start + done + chunk]
+            .copy_from_slice(&bytes[src.start + done..src.start + done + chunk]);
+        done += chunk;
+        if done == src.len() {
+            return 1;
+        }
+        YieldOnce(false).await;
+    }
 }
 
-fn make_binary(
+async fn make_binary(
     mut caller: Caller<'_, HostState>,
-    env: i32,
-    src: i32,
-    nbytes: i32,
+    (env, src, nbytes): (i32, i32, i32),
 ) -> wasmtime::Result<i64> {
-    let env = call_env(&caller, env)?;
+    let env_ptr = call_env(&caller, env)?;
     let bad_range = || {
         HostTrap::new(
             "bad_pointer",
@@ -383,8 +428,8 @@ fn make_binary(
         )
     };
     let memory = caller.data().memory.ok_or_else(bad_range)?;
-    let mem = memory.data(&caller);
-    let range = guest_range(mem, src, nbytes as u32 as u64).ok_or_else(bad_range)?;
+    let range =
+        guest_range(memory.data(&caller), src, nbytes as u32 as u64).ok_or_else(bad_range)?;
     let table = table(&caller);
     table.made_bytes += range.len() as u64;
     if table.made_bytes > MAX_BINARY_BYTES_PER_CALL {
@@ -394,16 +439,43 @@ fn make_binary(
         )
         .into());
     }
-    let mut term = ErlNifTerm::default();
-    // SAFETY: env belongs to the NIF call running on this thread; the buffer
-    // returned holds exactly `range.len()` bytes.
-    unsafe {
-        let dst = sys::enif_make_new_binary(env, range.len(), &mut term);
-        if dst.is_null() {
-            return Err(HostTrap::new("alloc_failed", "enif_make_new_binary failed").into());
+    let alloc_failed = || HostTrap::new("alloc_failed", "cannot allocate the binary");
+    if range.len() <= COPY_CHUNK {
+        let mut term = ErlNifTerm::default();
+        // SAFETY: env belongs to the NIF call running on this thread; the
+        // buffer returned holds exactly `range.len()` bytes.
+        unsafe {
+            let dst = sys::enif_make_new_binary(env_ptr, range.len(), &mut term);
+            if dst.is_null() {
+                return Err(alloc_failed().into());
+            }
+            let mem = memory.data(&caller);
+            ptr::copy_nonoverlapping(mem[range.clone()].as_ptr(), dst, range.len());
         }
-        ptr::copy_nonoverlapping(mem[range.clone()].as_ptr(), dst, range.len());
+        return new_term(&mut caller, term);
     }
+    // A large binary is filled in chunks across slices. It is a binary of
+    // our own until it is complete, and becomes a term only then, in the
+    // env of the slice that finishes it.
+    // Rustler aborts on a failed allocation, as the VM itself does; the
+    // per-call budget keeps the size within reason.
+    let mut binary = OwnedBinary::new(range.len());
+    let mut done = 0;
+    while done < range.len() {
+        let chunk = (range.len() - done).min(COPY_CHUNK);
+        let mem = memory.data(&caller);
+        binary.as_mut_slice()[done..done + chunk]
+            .copy_from_slice(&mem[range.start + done..range.start + done + chunk]);
+        done += chunk;
+        if done < range.len() {
+            YieldOnce(false).await;
+        }
+    }
+    let env_ptr = call_env(&caller, env)?;
+    let lifetime = ();
+    // SAFETY: the env of the slice running now, on this thread.
+    let env = unsafe { Env::new(&lifetime, env_ptr) };
+    let term = binary.release(env).to_term(env).as_c_arg();
     new_term(&mut caller, term)
 }
 
@@ -472,8 +544,12 @@ pub fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.func_wrap(m, "enif_wasm_get_list_cell", get_list_cell)?;
     linker.func_wrap(m, "enif_wasm_is_empty_list", is_empty_list)?;
     linker.func_wrap(m, "enif_wasm_get_binary_size", get_binary_size)?;
-    linker.func_wrap(m, "enif_wasm_get_binary_bytes", get_binary_bytes)?;
-    linker.func_wrap(m, "enif_wasm_make_binary", make_binary)?;
+    linker.func_wrap_async(m, "enif_wasm_get_binary_bytes", |caller, args| {
+        Box::new(get_binary_bytes(caller, args))
+    })?;
+    linker.func_wrap_async(m, "enif_wasm_make_binary", |caller, args| {
+        Box::new(make_binary(caller, args))
+    })?;
     linker.func_wrap(m, "enif_printf_I", printf_int)?;
     linker.func_wrap(m, "enif_printf_L", printf_long)?;
     linker.func_wrap(m, "enif_printf_F", printf_double)?;
