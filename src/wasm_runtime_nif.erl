@@ -139,11 +139,7 @@ new(Options) ->
 %% traps, after which the instance raises `{instance_invalidated, Trap}'.
 -spec call_raw(instance(), func_name(), [value()]) -> void | value() | tuple().
 call_raw(Instance, Name, Args) ->
-    try call_raw_nif(Instance, Name, Args, default) of
-        Result -> result(Result)
-    catch
-        error:{?BUSY, Id, Left} -> retry(fun call_raw_nif/4, Instance, Name, Args, Id, {Left, default})
-    end.
+    run(fun call_raw_nif/4, Instance, Name, Args, default).
 
 %% @doc {@link call_raw/3} with options: `[{timeout, Ms | infinity}]'.
 %%
@@ -153,12 +149,7 @@ call_raw(Instance, Name, Args) ->
 %% `timeout' and leaves the instance alone.
 -spec call_raw(instance(), func_name(), [value()], [call_option()]) -> void | value() | tuple().
 call_raw(Instance, Name, Args, Options) ->
-    {_, Fuel} = Limits = call_limits(Options, {default, default}),
-    try call_raw_nif(Instance, Name, Args, Limits) of
-        Result -> result(Result)
-    catch
-        error:{?BUSY, Id, Left} -> retry(fun call_raw_nif/4, Instance, Name, Args, Id, {Left, Fuel})
-    end.
+    run(fun call_raw_nif/4, Instance, Name, Args, call_limits(Options, {default, default})).
 
 %% @doc Calls the exported term-ABI function `Name' with Erlang terms.
 %%
@@ -168,21 +159,12 @@ call_raw(Instance, Name, Args, Options) ->
 %% `enif_wasm_make_badarg(env)', and as {@link call_raw/3} otherwise.
 -spec call(instance(), func_name(), [term()]) -> term().
 call(Instance, Name, Args) ->
-    try call_nif(Instance, Name, Args, default) of
-        Result -> result(Result)
-    catch
-        error:{?BUSY, Id, Left} -> retry(fun call_nif/4, Instance, Name, Args, Id, {Left, default})
-    end.
+    run(fun call_nif/4, Instance, Name, Args, default).
 
 %% @doc {@link call/3} with options, as {@link call_raw/4}.
 -spec call(instance(), func_name(), [term()], [call_option()]) -> term().
 call(Instance, Name, Args, Options) ->
-    {_, Fuel} = Limits = call_limits(Options, {default, default}),
-    try call_nif(Instance, Name, Args, Limits) of
-        Result -> result(Result)
-    catch
-        error:{?BUSY, Id, Left} -> retry(fun call_nif/4, Instance, Name, Args, Id, {Left, Fuel})
-    end.
+    run(fun call_nif/4, Instance, Name, Args, call_limits(Options, {default, default})).
 
 %% @doc Prints the signature of the exported function `Name', as
 %% `add_I32(i32, i32) -> i32'.
@@ -309,13 +291,18 @@ live_counts() ->
 %%% Internals
 %%% ------------------------------------------------------------------
 
-%% The instance was busy and queued us: wait for our turn, then call again.
-retry(Nif, Instance, Name, Args, Id, {Timeout, Fuel}) ->
-    Left = await_turn(Instance, Id, Timeout),
-    try Nif(Instance, Name, Args, {Left, Fuel}) of
+%% Runs a call NIF. A busy instance has queued us: wait for our turn, then
+%% call again with what is left of the timeout.
+run(Nif, Instance, Name, Args, Limits) ->
+    try Nif(Instance, Name, Args, Limits) of
         Result -> result(Result)
     catch
-        error:{?BUSY, Id2, Left2} -> retry(Nif, Instance, Name, Args, Id2, {Left2, Fuel})
+        error:{?BUSY, Id, Timeout} ->
+            Fuel = case Limits of
+                       {_, F} -> F;
+                       default -> default
+                   end,
+            run(Nif, Instance, Name, Args, {await_turn(Instance, Id, Timeout), Fuel})
     end.
 
 %% A call NIF returns the call's result, or asks us to run an Erlang import
