@@ -29,6 +29,8 @@
 %% when such a fun raised: see result/1.
 -define(HOST_CALL, wasm_runtime_nif_host_call).
 -define(HOST_RAISED, wasm_runtime_nif_host_raised).
+%% A guest's result that starts with one of these tags comes wrapped in it.
+-define(VALUE, wasm_runtime_nif_value).
 %% The longest wait `receive ... after' accepts, in milliseconds.
 -define(MAX_TIMEOUT, 16#ffffffff).
 -define(IS_TIMEOUT(T), (T =:= infinity orelse (is_integer(T) andalso T >= 0 andalso T =< ?MAX_TIMEOUT))).
@@ -317,6 +319,8 @@ result({?HOST_CALL, Call, Carried, Fun, Args}) ->
     result(host_return(Call, Carried, Reply));
 result({?HOST_RAISED, Class, Reason, Stack}) ->
     erlang:raise(Class, Reason, Stack);
+result({?VALUE, Result}) ->
+    Result;
 result(Result) ->
     Result.
 

@@ -33,6 +33,8 @@ rustler::atoms! {
     wasm_runtime_nif_host_call,
     wasm_runtime_nif_host_raised,
     raised,
+    badarg,
+    wasm_runtime_nif_value,
     bad_option,
     fuel,
     max_wasm_stack,

@@ -33,7 +33,7 @@ use crate::live_count;
 use crate::module::WasmModule;
 use crate::reaper;
 use crate::slicing;
-use crate::term_abi::{HostState, Resolved, TermCell};
+use crate::term_abi::{Exception, HostState, Resolved, TermCell};
 use crate::trap::HostTrap;
 use crate::trap::TrapReason;
 use crate::values;
@@ -685,12 +685,30 @@ fn finish<'a>(
             let table = unsafe { cell.get() };
             let handle = live.results.first().and_then(Val::i64).unwrap_or(0);
             let resolved = table.resolve(handle);
+            let exception = table.exception().map(|exception| match exception {
+                Exception::Raise(reason) => table.resolve(reason),
+                Exception::Badarg => None,
+            });
             table.end();
+            // SAFETY (for Term::new): the terms were arguments of this call
+            // or were made in the env of one of its slices, all of this
+            // process.
             outcome.map(|()| match resolved {
-                // SAFETY: the term was an argument of this call or was made
-                // in the env of one of its slices, all of this process.
-                Some(Resolved::Term(term)) => Ok(unsafe { Term::new(env, term) }),
-                Some(Resolved::Badarg) => Err(Error::BadArg),
+                Some(Resolved::Term(term)) => {
+                    Ok(guest_result(env, unsafe { Term::new(env, term) }))
+                }
+                Some(Resolved::Badarg) => match exception {
+                    // Raised by the Erlang side, where no catch of ours can
+                    // mistake the reason for one of our own messages.
+                    Some(Some(Resolved::Term(reason))) => Ok((
+                        atoms::wasm_runtime_nif_host_raised(),
+                        atoms::error(),
+                        unsafe { Term::new(env, reason) },
+                        Vec::<Term>::new(),
+                    )
+                        .encode(env)),
+                    _ => Err(Error::BadArg),
+                },
                 None => Err(raise((atoms::bad_result_handle(), name, handle))),
             })
         }
@@ -720,6 +738,27 @@ fn finish<'a>(
                 _ => Err(raise(reason)),
             }
         }
+    }
+}
+
+/// The Erlang side reads a call NIF's result for requests of ours tagged
+/// with reserved atoms; a guest's term that looks like one is wrapped so
+/// that it is returned as it is.
+fn guest_result<'a>(env: Env<'a>, term: Term<'a>) -> Term<'a> {
+    let reserved = [
+        atoms::wasm_runtime_nif_host_call(),
+        atoms::wasm_runtime_nif_host_raised(),
+        atoms::wasm_runtime_nif_value(),
+    ];
+    match rustler::types::tuple::get_tuple(term) {
+        Ok(elements)
+            if elements
+                .first()
+                .is_some_and(|tag| reserved.iter().any(|r| r == tag)) =>
+        {
+            (atoms::wasm_runtime_nif_value(), term).encode(env)
+        }
+        _ => term,
     }
 }
 

@@ -1,0 +1,502 @@
+//! The guest term ABI (`erl_nif_wasm.h`): the host functions a guest imports
+//! from module `"env"` to read and build Erlang terms, one submodule per
+//! kind of term. The rule every import follows:
+//!
+//! * imports that answer yes/no or a size (`get_*`, `is_*`, and the `make_*`
+//!   that return int) return 0 for anything invalid: a bad env, a bad
+//!   handle, an out-of-bounds pointer, a term of the wrong type; they write
+//!   nothing then;
+//! * imports that return a term trap the call (raising `{trap, Kind, Msg}`
+//!   in Erlang) when they cannot, since there is no failure value to return;
+//! * every import that makes terms counts them against the call's limits
+//!   ([`MAX_TERMS_PER_CALL`] handles, [`MAX_HEAP_BYTES_PER_CALL`] bytes), and
+//!   traps with `term_limit` past them, whatever it returns;
+//! * no import holds the scheduler for long: work proportional to a guest's
+//!   request is capped ([`MAX_ARRAY_LEN`]) or done in chunks that yield.
+
+mod binaries;
+mod lists;
+mod maps;
+mod numbers;
+mod process;
+mod table;
+mod text;
+mod types;
+
+use std::future::Future;
+use std::io::Write;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use rustler::sys::{ErlNifEnv, ErlNifTerm};
+use wasmtime::{Caller, Linker, Memory, StoreLimits, ValType};
+
+use crate::host_fun::HostCell;
+use crate::printf;
+use crate::slicing::SliceCell;
+use crate::trap::HostTrap;
+
+pub use binaries::COPY_CHUNK;
+pub use table::{Exception, Resolved, TermTable, MAX_HEAP_BYTES_PER_CALL, MAX_TERMS_PER_CALL};
+pub use text::MAX_GUEST_ATOMS;
+
+/// Most elements one import reads from or writes to a guest array (tuple,
+/// list and map arrays, charlists, tuple elements): about 0.3 ms of work,
+/// so that no single import holds a scheduler for long. Longer lists are
+/// built cell by cell, each cell its own import call.
+pub const MAX_ARRAY_LEN: u32 = 1 << 16;
+
+/// The term table of an instance, shared by the host functions (while a
+/// slice of a call runs) and the call driver (between slices, to carry the
+/// terms across a reschedule).
+pub type TermCell = SliceCell<TermTable>;
+
+/// Per-instance data that host functions can reach from a `Caller`.
+pub struct HostState {
+    /// The guest's exported `memory`, looked up once at instantiation.
+    pub memory: Option<Memory>,
+    pub terms: Arc<TermCell>,
+    /// Requests to Erlang imports and their replies.
+    pub host: Arc<HostCell>,
+    pub limits: StoreLimits,
+}
+
+impl HostState {
+    pub fn new(limits: StoreLimits) -> Self {
+        HostState {
+            memory: None,
+            terms: Arc::default(),
+            host: Arc::default(),
+            limits,
+        }
+    }
+}
+
+/// The term table of the call `caller` belongs to.
+#[allow(clippy::mut_from_ref)]
+fn table<'c>(caller: &'c Caller<'_, HostState>) -> &'c mut TermTable {
+    // SAFETY: host functions run only inside a slice, while the driver holds
+    // no reference to the table; each host function drops this reference
+    // before it returns or yields.
+    unsafe { caller.data().terms.get() }
+}
+
+/// `[ptr, ptr+len)` as a range of `mem`, if it lies inside it.
+pub fn guest_range(mem: &[u8], ptr: i32, len: u64) -> Option<std::ops::Range<usize>> {
+    let start = ptr as u32 as u64;
+    let end = start.checked_add(len)?;
+    (end <= mem.len() as u64).then_some(start as usize..end as usize)
+}
+
+/// The guest's memory and the range `[ptr, ptr+len)` of it, if it has
+/// memory and the range lies inside.
+fn memory_range(
+    caller: &Caller<'_, HostState>,
+    ptr: i32,
+    len: u64,
+) -> Option<(Memory, std::ops::Range<usize>)> {
+    let memory = caller.data().memory?;
+    let range = guest_range(memory.data(caller), ptr, len)?;
+    Some((memory, range))
+}
+
+/// Writes `bytes` at guest address `ptr`; false if it does not fit.
+fn store_bytes(caller: &mut Caller<'_, HostState>, ptr: i32, bytes: &[u8]) -> bool {
+    match memory_range(caller, ptr, bytes.len() as u64) {
+        Some((memory, range)) => {
+            memory.data_mut(caller)[range].copy_from_slice(bytes);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Reads `N` bytes at guest address `ptr`.
+fn load_bytes<const N: usize>(caller: &Caller<'_, HostState>, ptr: i32) -> Option<[u8; N]> {
+    let (memory, range) = memory_range(caller, ptr, N as u64)?;
+    memory.data(caller)[range].try_into().ok()
+}
+
+/// Adds a term to the call's table, trapping when the table is full.
+fn new_term(caller: &mut Caller<'_, HostState>, term: ErlNifTerm) -> wasmtime::Result<i64> {
+    table(caller).push(term).ok_or_else(|| term_limit().into())
+}
+
+fn term_limit() -> HostTrap {
+    HostTrap::new(
+        "term_limit",
+        format!("a call may hold at most {MAX_TERMS_PER_CALL} terms"),
+    )
+}
+
+/// Stores a handle of `term` at `out` for an import that answers 1 or 0.
+/// The out-pointer is checked first, so a bad one leaves the table as it
+/// was. A full table is a limit, not a wrong argument: it traps.
+fn store_term(
+    caller: &mut Caller<'_, HostState>,
+    out: i32,
+    term: ErlNifTerm,
+) -> wasmtime::Result<i32> {
+    store_terms(caller, &[(out, term)])
+}
+
+/// [`store_term`] for several results, all or none.
+fn store_terms(
+    caller: &mut Caller<'_, HostState>,
+    results: &[(i32, ErlNifTerm)],
+) -> wasmtime::Result<i32> {
+    let Some(memory) = caller.data().memory else {
+        return Ok(0);
+    };
+    let (mem, state) = memory.data_and_store_mut(caller);
+    let mut ranges = [0..0, 0..0];
+    for (range, &(out, _)) in ranges.iter_mut().zip(results) {
+        match guest_range(mem, out, 8) {
+            Some(r) => *range = r,
+            None => return Ok(0),
+        }
+    }
+    // SAFETY: inside a slice; the driver is not looking.
+    let terms = unsafe { state.terms.get() };
+    if terms.room() < results.len() {
+        return Err(term_limit().into());
+    }
+    for (range, &(_, term)) in ranges.into_iter().zip(results) {
+        let handle = terms.push(term).expect("room was checked");
+        mem[range].copy_from_slice(&handle.to_le_bytes());
+    }
+    Ok(1)
+}
+
+/// Stores handles of `terms` as an array at `out`: 1, or 0 (and nothing
+/// added) if the array does not fit in linear memory.
+fn store_term_array(
+    caller: &mut Caller<'_, HostState>,
+    out: i32,
+    terms: &[ErlNifTerm],
+) -> wasmtime::Result<i32> {
+    let Some((memory, range)) = memory_range(caller, out, terms.len() as u64 * 8) else {
+        return Ok(0);
+    };
+    let (mem, state) = memory.data_and_store_mut(caller);
+    // SAFETY: inside a slice; the driver is not looking.
+    let table = unsafe { state.terms.get() };
+    if table.room() < terms.len() {
+        return Err(term_limit().into());
+    }
+    for (slot, &term) in mem[range].chunks_exact_mut(8).zip(terms) {
+        let handle = table.push(term).expect("room was checked");
+        slot.copy_from_slice(&handle.to_le_bytes());
+    }
+    Ok(1)
+}
+
+/// The env of the call in progress, or a `bad_env` trap.
+fn call_env(caller: &Caller<'_, HostState>, env: i32) -> wasmtime::Result<*mut ErlNifEnv> {
+    table(caller).env(env).ok_or_else(|| bad_env(env).into())
+}
+
+fn bad_env(env: i32) -> HostTrap {
+    HostTrap::new(
+        "bad_env",
+        format!("env handle {env} does not belong to the call in progress"),
+    )
+}
+
+/// The env and term an import that returns a term works on; traps when
+/// either does not belong to the call.
+fn operand(
+    caller: &Caller<'_, HostState>,
+    import: &str,
+    env: i32,
+    handle: i64,
+) -> wasmtime::Result<(*mut ErlNifEnv, ErlNifTerm)> {
+    let table = table(caller);
+    let env_ptr = table.env(env).ok_or_else(|| bad_env(env))?;
+    match table.resolve(handle) {
+        Some(Resolved::Term(term)) => Ok((env_ptr, term)),
+        _ => Err(bad_handle(import, handle).into()),
+    }
+}
+
+fn bad_handle(import: &str, handle: i64) -> HostTrap {
+    HostTrap::new(
+        "bad_handle",
+        format!("{import}: {handle:#x} is not a term handle of the call in progress"),
+    )
+}
+
+fn bad_pointer(import: &str, ptr: i32, len: u64) -> HostTrap {
+    HostTrap::new(
+        "bad_pointer",
+        format!(
+            "{import}: [{}, +{len}) is outside linear memory",
+            ptr as u32
+        ),
+    )
+}
+
+fn bad_argument(import: &str, why: impl std::fmt::Display) -> HostTrap {
+    HostTrap::new("bad_argument", format!("{import}: {why}"))
+}
+
+/// Why an array of handles in guest memory cannot be read.
+enum ArrayError {
+    TooLong,
+    OutsideMemory,
+    /// The handle at this position is not a term of the call.
+    BadHandle(i64),
+}
+
+impl ArrayError {
+    fn into_trap(self, import: &str, ptr: i32, cnt: u32) -> HostTrap {
+        match self {
+            ArrayError::TooLong => HostTrap::new(
+                "term_limit",
+                format!("{import}: {cnt} elements; an array may hold at most {MAX_ARRAY_LEN}"),
+            ),
+            ArrayError::OutsideMemory => bad_pointer(import, ptr, cnt as u64 * 8),
+            ArrayError::BadHandle(handle) => bad_handle(import, handle),
+        }
+    }
+}
+
+/// The terms of the `cnt` handles at guest address `ptr`.
+fn load_handles(
+    caller: &Caller<'_, HostState>,
+    ptr: i32,
+    cnt: u32,
+) -> Result<Vec<ErlNifTerm>, ArrayError> {
+    if cnt > MAX_ARRAY_LEN {
+        return Err(ArrayError::TooLong);
+    }
+    let (memory, range) =
+        memory_range(caller, ptr, cnt as u64 * 8).ok_or(ArrayError::OutsideMemory)?;
+    let table = table(caller);
+    memory.data(caller)[range]
+        .chunks_exact(8)
+        .map(|bytes| {
+            let handle = i64::from_le_bytes(bytes.try_into().expect("8 bytes"));
+            match table.resolve(handle) {
+                Some(Resolved::Term(term)) => Ok(term),
+                _ => Err(ArrayError::BadHandle(handle)),
+            }
+        })
+        .collect()
+}
+
+/// A future that is pending once: the guest is suspended and the call's
+/// driver reschedules it, as at the end of a slice.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            Poll::Pending
+        }
+    }
+}
+
+/// Lets the scheduler run others before a long host function goes on. The
+/// process may be garbage collected meanwhile: terms must be found again
+/// through the table afterwards.
+async fn yield_now() {
+    YieldOnce(false).await
+}
+
+/// Longest format string `enif_printf_*` reads before giving up.
+const MAX_FORMAT_LEN: usize = 4096;
+
+fn print_one(caller: &mut Caller<'_, HostState>, fmt: i32, arg: printf::Arg) -> i64 {
+    let Some(memory) = caller.data().memory else {
+        return -1;
+    };
+    let mem = memory.data(&*caller);
+    let Some(format) = printf::c_string(mem, fmt, MAX_FORMAT_LEN) else {
+        return -1;
+    };
+    let text = printf::format(format, arg, |ptr| {
+        printf::c_string(mem, ptr, MAX_FORMAT_LEN)
+    });
+    let mut out = std::io::stdout().lock();
+    match out.write_all(&text).and_then(|_| out.flush()) {
+        Ok(()) => text.len() as i64,
+        Err(_) => -1,
+    }
+}
+
+fn printf_int(mut caller: Caller<'_, HostState>, fmt: i32, arg: i32) -> i32 {
+    print_one(&mut caller, fmt, printf::Arg::Int(arg as i64)) as i32
+}
+
+fn printf_long(mut caller: Caller<'_, HostState>, fmt: i32, arg: i64) -> i64 {
+    print_one(&mut caller, fmt, printf::Arg::Int(arg))
+}
+
+fn printf_double(mut caller: Caller<'_, HostState>, fmt: i32, arg: f64) -> i32 {
+    print_one(&mut caller, fmt, printf::Arg::Float(arg)) as i32
+}
+
+/// Module name every term-ABI import lives in.
+pub const IMPORT_MODULE: &str = "env";
+
+use ValType::{F64, I32, I64};
+
+/// Declares every import once: its name and wasm signature (for checking a
+/// module's imports when it is compiled) and the host function behind it.
+macro_rules! imports {
+    ($( $name:literal ($($p:ident),*) -> ($($r:ident),*) = $how:ident $f:path; )*) => {
+        /// Name and wasm signature of every import the host provides.
+        pub const IMPORTS: &[(&str, &[ValType], &[ValType])] =
+            &[ $( ($name, &[$($p),*], &[$($r),*]), )* ];
+
+        pub fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+            $( imports!(@define linker, $how, $name, $f); )*
+            Ok(())
+        }
+    };
+    (@define $linker:ident, sync, $name:literal, $f:path) => {
+        $linker.func_wrap(IMPORT_MODULE, $name, $f)?;
+    };
+    (@define $linker:ident, async, $name:literal, $f:path) => {
+        $linker.func_wrap_async(IMPORT_MODULE, $name, |caller, params| {
+            Box::new($f(caller, params))
+        })?;
+    };
+}
+
+imports! {
+    // The seed's imports.
+    "enif_wasm_get_int32" (I32, I64, I32) -> (I32) = sync numbers::get_int;
+    "enif_wasm_make_int32" (I32, I32) -> (I64) = sync numbers::make_int;
+    "enif_wasm_make_badarg" (I32) -> (I64) = sync types::make_badarg;
+    "enif_wasm_get_list_cell" (I32, I64, I32, I32) -> (I32) = sync lists::get_list_cell;
+    "enif_wasm_is_empty_list" (I32, I64) -> (I32) = sync types::is_empty_list;
+    "enif_wasm_get_binary_size" (I32, I64, I32) -> (I32) = sync binaries::get_binary_size;
+    "enif_wasm_get_binary_bytes" (I32, I64, I32, I32, I32) -> (I32)
+        = async binaries::get_binary_bytes;
+    "enif_wasm_make_binary" (I32, I32, I32) -> (I64) = async binaries::make_binary;
+    "enif_printf_I" (I32, I32) -> (I32) = sync printf_int;
+    "enif_printf_L" (I32, I64) -> (I64) = sync printf_long;
+    "enif_printf_F" (I32, F64) -> (I32) = sync printf_double;
+    // Numbers.
+    "enif_wasm_get_int" (I32, I64, I32) -> (I32) = sync numbers::get_int;
+    "enif_wasm_get_uint" (I32, I64, I32) -> (I32) = sync numbers::get_uint;
+    "enif_wasm_get_int64" (I32, I64, I32) -> (I32) = sync numbers::get_int64;
+    "enif_wasm_get_uint64" (I32, I64, I32) -> (I32) = sync numbers::get_uint64;
+    "enif_wasm_get_double" (I32, I64, I32) -> (I32) = sync numbers::get_double;
+    "enif_wasm_make_int" (I32, I32) -> (I64) = sync numbers::make_int;
+    "enif_wasm_make_uint" (I32, I32) -> (I64) = sync numbers::make_uint;
+    "enif_wasm_make_int64" (I32, I64) -> (I64) = sync numbers::make_int64;
+    "enif_wasm_make_uint64" (I32, I64) -> (I64) = sync numbers::make_uint64;
+    "enif_wasm_make_double" (I32, F64) -> (I64) = sync numbers::make_double;
+    // Atoms and strings.
+    "enif_wasm_make_atom_len" (I32, I32, I32) -> (I64) = sync text::make_atom_len;
+    "enif_wasm_make_existing_atom_len" (I32, I32, I32, I32, I32) -> (I32)
+        = sync text::make_existing_atom_len;
+    "enif_wasm_get_atom" (I32, I64, I32, I32, I32) -> (I32) = sync text::get_atom;
+    "enif_wasm_get_atom_length" (I32, I64, I32, I32) -> (I32) = sync text::get_atom_length;
+    "enif_wasm_make_string_len" (I32, I32, I32, I32) -> (I64) = sync text::make_string_len;
+    "enif_wasm_get_string" (I32, I64, I32, I32, I32) -> (I32) = async text::get_string;
+    // Tuples and lists.
+    "enif_wasm_get_tuple" (I32, I64, I32, I32, I32) -> (I32) = sync lists::get_tuple;
+    "enif_wasm_make_tuple_from_array" (I32, I32, I32) -> (I64)
+        = sync lists::make_tuple_from_array;
+    "enif_wasm_get_list_length" (I32, I64, I32) -> (I32) = async lists::get_list_length;
+    "enif_wasm_make_list_cell" (I32, I64, I64) -> (I64) = sync lists::make_list_cell;
+    "enif_wasm_make_list_from_array" (I32, I32, I32) -> (I64)
+        = sync lists::make_list_from_array;
+    "enif_wasm_make_reverse_list" (I32, I64, I32) -> (I32) = async lists::make_reverse_list;
+    // Binaries, iolists, the external term format.
+    "enif_wasm_make_sub_binary" (I32, I64, I32, I32) -> (I64) = sync binaries::make_sub_binary;
+    "enif_wasm_inspect_iolist_as_binary" (I32, I64, I32) -> (I32)
+        = sync binaries::inspect_iolist_as_binary;
+    "enif_wasm_term_to_binary" (I32, I64, I32) -> (I32) = sync binaries::term_to_binary;
+    "enif_wasm_binary_to_term" (I32, I32, I32, I32, I32) -> (I32)
+        = sync binaries::binary_to_term;
+    // Maps.
+    "enif_wasm_make_new_map" (I32) -> (I64) = sync maps::make_new_map;
+    "enif_wasm_get_map_size" (I32, I64, I32) -> (I32) = sync maps::get_map_size;
+    "enif_wasm_get_map_value" (I32, I64, I64, I32) -> (I32) = sync maps::get_map_value;
+    "enif_wasm_make_map_put" (I32, I64, I64, I64, I32) -> (I32) = sync maps::make_map_put;
+    "enif_wasm_make_map_update" (I32, I64, I64, I64, I32) -> (I32)
+        = sync maps::make_map_update;
+    "enif_wasm_make_map_remove" (I32, I64, I64, I32) -> (I32) = sync maps::make_map_remove;
+    "enif_wasm_make_map_from_arrays" (I32, I32, I32, I32, I32) -> (I32)
+        = sync maps::make_map_from_arrays;
+    "enif_wasm_map_iterator_get_pair" (I32, I32, I32, I32) -> (I32)
+        = sync maps::map_iterator_get_pair;
+    // Type tests, comparison, exceptions.
+    "enif_wasm_is_atom" (I32, I64) -> (I32) = sync types::is_atom;
+    "enif_wasm_is_binary" (I32, I64) -> (I32) = sync types::is_binary;
+    "enif_wasm_is_fun" (I32, I64) -> (I32) = sync types::is_fun;
+    "enif_wasm_is_list" (I32, I64) -> (I32) = sync types::is_list;
+    "enif_wasm_is_map" (I32, I64) -> (I32) = sync types::is_map;
+    "enif_wasm_is_number" (I32, I64) -> (I32) = sync types::is_number;
+    "enif_wasm_is_pid" (I32, I64) -> (I32) = sync types::is_pid;
+    "enif_wasm_is_port" (I32, I64) -> (I32) = sync types::is_port;
+    "enif_wasm_is_ref" (I32, I64) -> (I32) = sync types::is_ref;
+    "enif_wasm_is_tuple" (I32, I64) -> (I32) = sync types::is_tuple;
+    "enif_wasm_is_exception" (I32, I64) -> (I32) = sync types::is_exception;
+    "enif_wasm_term_type" (I32, I64) -> (I32) = sync types::term_type;
+    "enif_wasm_is_identical" (I32, I64, I64) -> (I32) = sync types::is_identical;
+    "enif_wasm_compare" (I32, I64, I64) -> (I32) = sync types::compare;
+    "enif_wasm_raise_exception" (I32, I64) -> (I64) = sync types::raise_exception;
+    "enif_wasm_has_pending_exception" (I32, I32) -> (I32) = sync types::has_pending_exception;
+    // Processes and references.
+    "enif_wasm_self" (I32) -> (I64) = sync process::self_pid;
+    "enif_wasm_send" (I32, I64, I64) -> (I32) = sync process::send;
+    "enif_wasm_is_process_alive" (I32, I64) -> (I32) = sync process::is_process_alive;
+    "enif_wasm_make_ref" (I32) -> (I64) = sync process::make_ref;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmtime::{Config, Engine, Store};
+
+    #[test]
+    fn guest_range_rejects_everything_outside_memory() {
+        let mem = [0u8; 16];
+        assert_eq!(guest_range(&mem, 0, 16), Some(0..16));
+        assert_eq!(guest_range(&mem, 16, 0), Some(16..16));
+        assert_eq!(guest_range(&mem, 15, 2), None);
+        assert_eq!(guest_range(&mem, -1, 1), None, "negative is a huge offset");
+        assert_eq!(guest_range(&mem, i32::MAX, u32::MAX as u64), None);
+    }
+
+    /// The signatures that module checking relies on are those of the host
+    /// functions actually defined, and every name is defined once.
+    #[test]
+    fn import_table_matches_the_linker() {
+        let engine = Engine::new(&Config::new()).unwrap();
+        let mut linker = Linker::new(&engine);
+        define_imports(&mut linker).unwrap();
+        let mut store = Store::new(&engine, HostState::new(Default::default()));
+        let mut names: Vec<_> = IMPORTS.iter().map(|(name, _, _)| *name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), IMPORTS.len(), "duplicate import name");
+        for (name, params, results) in IMPORTS {
+            let func = linker
+                .get(&mut store, IMPORT_MODULE, name)
+                .ok()
+                .and_then(|e| e.into_func())
+                .unwrap_or_else(|| panic!("{name} is not defined"));
+            let ty = func.ty(&store);
+            let same = |a: &mut dyn Iterator<Item = ValType>, b: &[ValType]| {
+                a.map(|t| t.to_string()).collect::<Vec<_>>()
+                    == b.iter().map(|t| t.to_string()).collect::<Vec<_>>()
+            };
+            assert!(same(&mut ty.params(), params), "{name} params");
+            assert!(same(&mut ty.results(), results), "{name} results");
+        }
+        assert_eq!(linker.iter(&mut store).count(), IMPORTS.len());
+    }
+}
