@@ -15,6 +15,12 @@ GUEST_CFLAGS := --target=wasm32 -nostdlib -O2 -Iinclude \
 SEED_CFLAGS := --target=wasm32 --no-standard-libraries -O2 \
                -Wl,--export-all -Wl,--no-entry -Wl,--allow-undefined
 SEED_STYLE_GUESTS := $(patsubst %.c,%.wasm,$(wildcard test/*_SUITE_data/seed_style*.c))
+# Guests written with the Rust SDK (sdk/rust): a crate beside the suite,
+# built for wasm32 into the SDK's own target directory.
+RUST_SDK_TARGET  := $(CURDIR)/sdk/rust/target
+RUST_GUEST_DIR   := test/wasm_runtime_nif_rust_sdk_SUITE_data/rust_guest
+RUST_GUESTS      := $(if $(wildcard $(RUST_GUEST_DIR)/Cargo.toml),$(RUST_GUEST_DIR).wasm)
+RUST_SDK_SOURCES := $(shell find sdk/rust/erl_nif_wasm -name '*.rs' -o -name Cargo.toml 2>/dev/null)
 # Guests compiled from C: the bundled example and every C file beside a suite.
 C_GUESTS := priv/example.wasm \
             $(filter-out $(SEED_STYLE_GUESTS),$(patsubst %.c,%.wasm,$(wildcard test/*_SUITE_data/*.c)))
@@ -32,7 +38,12 @@ $(NIF_SO): FORCE
 	@cmp -s $(CRATE_DIR)/target/release/libwasm_runtime_nif.so $@ || \
 	  cp $(CRATE_DIR)/target/release/libwasm_runtime_nif.so $@
 
-guests: $(C_GUESTS) $(SEED_STYLE_GUESTS)
+guests: $(C_GUESTS) $(SEED_STYLE_GUESTS) $(RUST_GUESTS)
+
+$(RUST_GUESTS): $(RUST_SDK_SOURCES) $(wildcard $(RUST_GUEST_DIR)/src/*.rs) $(RUST_GUEST_DIR)/Cargo.toml
+	CARGO_TARGET_DIR=$(RUST_SDK_TARGET) $(CARGO) build --quiet --release \
+	  --target wasm32-unknown-unknown --manifest-path $(RUST_GUEST_DIR)/Cargo.toml
+	cp $(RUST_SDK_TARGET)/wasm32-unknown-unknown/release/rust_guest.wasm $@
 
 $(SEED_STYLE_GUESTS): %.wasm: %.c
 	$(CLANG) $(SEED_CFLAGS) $< -o $@
@@ -101,7 +112,7 @@ bench: setup
 	  -eval 'wasm_bench:main(), halt().'
 
 clean:
-	rm -rf _build bench/_build priv/*.so priv/*.wasm test/*_SUITE_data/*.wasm
+	rm -rf _build bench/_build priv/*.so priv/*.wasm test/*_SUITE_data/*.wasm sdk/rust/target
 	cd $(CRATE_DIR) && $(CARGO) clean
 
 help:

@@ -2,7 +2,8 @@
 # Installs what building and testing wasm_runtime_nif needs on Debian 12 (or
 # Ubuntu): Erlang/OTP with headers and test tools, rebar3, clang and lld for
 # wasm guests, and a C compiler. Rust (cargo, with clippy and rustfmt for the
-# lints) must already be installed, from rustup.
+# lints) must already be installed, from rustup; the wasm32-unknown-unknown
+# target for Rust guests is added here.
 #
 # Elsewhere, install the equivalents: Erlang/OTP >= 25 with erl_nif.h,
 # common_test, eunit, dialyzer and PropEr; rebar3; clang and wasm-ld >= 14;
@@ -35,6 +36,16 @@ fi
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo not found; install Rust >= 1.95 with rustup (https://rustup.rs)" >&2
   exit 1
+fi
+# Rust guests (the SDK's tests) are compiled for wasm32.
+if ! rustc --print target-libdir --target wasm32-unknown-unknown 2>/dev/null | xargs -I{} test -d {}; then
+  if command -v rustup >/dev/null 2>&1; then
+    echo "setup: rustup target add wasm32-unknown-unknown"
+    rustup target add wasm32-unknown-unknown >/dev/null
+  else
+    echo "setup: the wasm32-unknown-unknown Rust target is missing and rustup is not there to add it" >&2
+    exit 1
+  fi
 fi
 for tool in clippy rustfmt; do
   if ! cargo "$(echo $tool | sed 's/rustfmt/fmt/')" --version >/dev/null 2>&1; then

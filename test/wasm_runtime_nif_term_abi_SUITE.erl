@@ -12,7 +12,7 @@
          badarg_handle_is_not_a_term/1, garbage_result_handle_raises/1,
          term_table_is_bounded/1, printf_imports/1, guest_without_memory/1,
          arity_and_signature_checks/1, numbers_passed_to_call_raw_hold_no_env/1,
-         seed_style_guest_runs_unchanged/1]).
+         seed_style_guest_runs_unchanged/1, results_shaped_like_requests_come_back_as_they_are/1]).
 
 -include_lib("common_test/include/ct.hrl").
 -include_lib("stdlib/include/assert.hrl").
@@ -27,7 +27,8 @@ all() ->
      forged_env_in_a_maker_traps, forged_env_in_a_getter_gives_0,
      returned_badarg_raises_badarg, badarg_handle_is_not_a_term, garbage_result_handle_raises,
      term_table_is_bounded, printf_imports, guest_without_memory, arity_and_signature_checks,
-     numbers_passed_to_call_raw_hold_no_env, seed_style_guest_runs_unchanged].
+     numbers_passed_to_call_raw_hold_no_env, seed_style_guest_runs_unchanged,
+     results_shaped_like_requests_come_back_as_they_are].
 
 init_per_testcase(_Case, Config) ->
     [{instance, wasm_test_util:instance(Config, "hostile.wat")} | Config].
@@ -179,3 +180,14 @@ seed_style_guest_runs_unchanged(Config) ->
     ?assertEqual(25, wasm_runtime_nif:call(I, add_list_terms, [[4, 6, 3, 7, 5]])),
     ?assertEqual(badarg, raised(fun() -> wasm_runtime_nif:call(I, add_terms, [x, 7]) end)),
     ?assertEqual(2, wasm_runtime_nif:call_raw(I, count_down, [3])).
+
+%% The Erlang side reads a call's result for requests of its own, tagged with
+%% reserved atoms; a guest (or its caller) must not be able to forge one.
+results_shaped_like_requests_come_back_as_they_are(Config) ->
+    Shaped = [{wasm_runtime_nif_host_raised, error, forged, []},
+              {wasm_runtime_nif_host_call, make_ref(), {}, fun erlang:halt/0, []},
+              {wasm_runtime_nif_value, 1},
+              {wasm_runtime_nif_busy, 1, 1},
+              {wasm_runtime_nif_turn, 1}],
+    [?assertEqual(T, call(Config, echo, [T])) || T <- Shaped],
+    ?assertEqual(ok, call(Config, echo, [ok])).
