@@ -17,10 +17,11 @@ SEED_CFLAGS := --target=wasm32 --no-standard-libraries -O2 \
 SEED_STYLE_GUESTS := $(patsubst %.c,%.wasm,$(wildcard test/*_SUITE_data/seed_style*.c))
 # Guests written with the Rust SDK (sdk/rust): a crate beside the suite,
 # built for wasm32 into the SDK's own target directory.
+RUST_SDK_DIR     := sdk/rust/erl_nif_wasm
 RUST_SDK_TARGET  := $(CURDIR)/sdk/rust/target
 RUST_GUEST_DIR   := test/wasm_runtime_nif_rust_sdk_SUITE_data/rust_guest
 RUST_GUESTS      := $(if $(wildcard $(RUST_GUEST_DIR)/Cargo.toml),$(RUST_GUEST_DIR).wasm)
-RUST_SDK_SOURCES := $(shell find sdk/rust/erl_nif_wasm -name '*.rs' -o -name Cargo.toml 2>/dev/null)
+RUST_SDK_SOURCES := $(shell find $(RUST_SDK_DIR) -name '*.rs' -o -name Cargo.toml 2>/dev/null)
 # Guests compiled from C: the bundled example and every C file beside a suite.
 C_GUESTS := priv/example.wasm \
             $(filter-out $(SEED_STYLE_GUESTS),$(patsubst %.c,%.wasm,$(wildcard test/*_SUITE_data/*.c)))
@@ -71,6 +72,7 @@ test: setup
 
 test-rust:
 	cd $(CRATE_DIR) && $(TIMEOUT) 1200 $(CARGO) test --release
+	cd $(RUST_SDK_DIR) && CARGO_TARGET_DIR=$(RUST_SDK_TARGET) $(TIMEOUT) 600 $(CARGO) test --quiet
 
 test-erlang: compile
 	$(TIMEOUT) 900 $(REBAR3) do eunit, ct
@@ -79,17 +81,27 @@ test-erlang: compile
 # skipped with a notice rather than failing the build.
 lint: compile
 	@if $(CARGO) fmt --version >/dev/null 2>&1; then \
-	  echo "cargo fmt --check"; cd $(CRATE_DIR) && $(CARGO) fmt --check; \
+	  echo "cargo fmt --check"; cd $(CRATE_DIR) && $(CARGO) fmt --check && \
+	  cd $(CURDIR)/$(RUST_SDK_DIR) && $(CARGO) fmt --check && \
+	  cd $(CURDIR)/$(RUST_GUEST_DIR) && $(CARGO) fmt --check; \
 	else echo "lint: rustfmt not installed, skipping cargo fmt --check"; fi
 	@if $(CARGO) clippy --version >/dev/null 2>&1; then \
 	  echo "cargo clippy -D warnings"; \
-	  cd $(CRATE_DIR) && $(CARGO) clippy --release --all-targets --quiet -- -D warnings; \
+	  cd $(CRATE_DIR) && $(CARGO) clippy --release --all-targets --quiet -- -D warnings && \
+	  cd $(CURDIR)/$(RUST_SDK_DIR) && CARGO_TARGET_DIR=$(RUST_SDK_TARGET) \
+	    $(CARGO) clippy --all-targets --quiet -- -D warnings && \
+	  CARGO_TARGET_DIR=$(RUST_SDK_TARGET) $(CARGO) clippy --quiet \
+	    --target wasm32-unknown-unknown -- -D warnings && \
+	  cd $(CURDIR)/$(RUST_GUEST_DIR) && CARGO_TARGET_DIR=$(RUST_SDK_TARGET) \
+	    $(CARGO) clippy --release --quiet --target wasm32-unknown-unknown -- -D warnings; \
 	else echo "lint: clippy not installed, skipping cargo clippy"; fi
 	$(REBAR3) xref
 	$(TIMEOUT) 1200 $(REBAR3) dialyzer
 
 fmt:
 	cd $(CRATE_DIR) && $(CARGO) fmt
+	cd $(RUST_SDK_DIR) && $(CARGO) fmt
+	cd $(RUST_GUEST_DIR) && $(CARGO) fmt
 
 # The benchmark: builds its native baselines (a C NIF) and its wasm kernels
 # beside it in bench/_build, then prints the table and writes results.csv.

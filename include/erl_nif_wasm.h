@@ -214,9 +214,11 @@ int enif_wasm_get_string(ErlNifEnv* env, ERL_NIF_TERM list, char* buf, uint32_t 
 
 /* If term is a tuple: stores its arity in *arity and, when the arity is at
  * most capacity, a handle of each element in array[0..arity) and returns 1.
- * A tuple larger than capacity stores only *arity and returns 0, so
- * capacity 0 asks for the arity alone. 0 for anything that is not a tuple.
- * (erl_nif returns a pointer into the tuple instead.) */
+ * A tuple larger than capacity, or than 65536 elements (the most one import
+ * copies), stores only *arity and returns 0, so capacity 0 asks for the
+ * arity alone (array may then be NULL). 0 for anything that is not a
+ * tuple. Read larger tuples with enif_wasm_term_to_binary. (erl_nif returns
+ * a pointer into the tuple instead.) */
 ERL_NIF_WASM_IMPORT(enif_wasm_get_tuple)
 int enif_wasm_get_tuple(ErlNifEnv* env, ERL_NIF_TERM term, int32_t* arity, ERL_NIF_TERM* array,
                         uint32_t capacity);
