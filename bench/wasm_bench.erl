@@ -88,10 +88,35 @@ terms() ->
     Big = crypto:strong_rand_bytes(65536),
     Rev100 = per_call(fun() -> wasm_runtime_nif:call(I, binary_reverse, [Small]) end, 50000),
     Rev64k = per_call(fun() -> wasm_runtime_nif:call(I, binary_reverse, [Big]) end, 500),
+    Map = maps:from_list([{K, K} || K <- List]),
+    MapSum = per_call(fun() -> wasm_runtime_nif:call(I, sum_map_values, [Map]) end, 2000),
+    ErlMapSum = per_call(fun() -> maps:fold(fun(_, V, A) -> V + A end, 0, Map) end, 2000),
+    Tag = per_call(fun() -> wasm_runtime_nif:call(I, tag_ok, [x]) end, N),
     [row(terms, "call add_terms", Terms, ns, {"call_raw add_I32", Raw}, "<= 2x"),
      row(terms, "sum 1,000-element list in guest", Sum / 1000, us, {"lists:sum/1", ErlSum / 1000}, "< 30 us"),
-     row(terms, "binary_reverse 100 B", Rev100 / 1000, us),
-     row(terms, "binary_reverse 64 KiB", Rev64k / 1000, us)].
+     row(terms, "binary_reverse 100 B", Rev100 / 1000, us, {"target 1 us", 1.0}, "<= 1x"),
+     row(terms, "binary_reverse 64 KiB", Rev64k / 1000, us),
+     row(terms, "sum values of a 1,000-key map in guest", MapSum / 1000, us,
+         {"maps:fold/3", ErlMapSum / 1000}, ""),
+     row(terms, "call tag_ok (make atom and tuple)", Tag, ns, {"call add_terms", Terms}, "")
+     | rust_sdk(List, Sum)].
+
+%% The Rust SDK's example guest, built by the test build, against the C one.
+rust_sdk(List, CSum) ->
+    Path = "test/wasm_runtime_nif_rust_sdk_SUITE_data/rust_guest.wasm",
+    case filelib:is_regular(Path) of
+        false ->
+            [];
+        true ->
+            {ok, Module} = wasm_runtime_nif:load(Path),
+            {ok, I} = wasm_runtime_nif:instantiate(Module),
+            Iter = per_call(fun() -> wasm_runtime_nif:call(I, sum_iter, [List]) end, 2000),
+            Vec = per_call(fun() -> wasm_runtime_nif:call(I, sum_list, [List]) end, 2000),
+            [row(terms, "sum 1,000-element list, Rust SDK, lazy iterator", Iter / 1000, us,
+                 {"C guest", CSum / 1000}, ""),
+             row(terms, "sum 1,000-element list, Rust SDK, decoded to Vec<i64>", Vec / 1000, us,
+                 {"C guest", CSum / 1000}, "")]
+    end.
 
 instances(Dir) ->
     {ok, Bytes} = file:read_file(filename:join(code:priv_dir(wasm_runtime_nif), "example.wasm")),

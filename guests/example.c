@@ -44,6 +44,31 @@ ERL_NIF_TERM add_list_terms(ErlNifEnv* env, ERL_NIF_TERM list) {
     return enif_wasm_make_int32(env, sum);
 }
 
+/* Sums the integer values of a map, walking it with a map iterator. */
+ERL_NIF_WASM_EXPORT(sum_map_values)
+ERL_NIF_TERM sum_map_values(ErlNifEnv* env, ERL_NIF_TERM map) {
+    ErlNifMapIterator iter;
+    ERL_NIF_TERM key, value;
+    int64_t sum = 0, v;
+    if (!enif_wasm_map_iterator_create(env, map, &iter, ERL_NIF_MAP_ITERATOR_FIRST))
+        return enif_wasm_make_badarg(env);
+    while (enif_wasm_map_iterator_get_pair(env, &iter, &key, &value)) {
+        if (!enif_wasm_get_int64(env, value, &v))
+            return enif_wasm_make_badarg(env);
+        sum += v;
+        enif_wasm_map_iterator_next(env, &iter);
+    }
+    enif_wasm_map_iterator_destroy(env, &iter);
+    return enif_wasm_make_int64(env, sum);
+}
+
+/* {ok, Term}: atoms and tuples. */
+ERL_NIF_WASM_EXPORT(tag_ok)
+ERL_NIF_TERM tag_ok(ErlNifEnv* env, ERL_NIF_TERM term) {
+    ERL_NIF_TERM pair[2] = {enif_wasm_make_atom_len(env, "ok", 2), term};
+    return enif_wasm_make_tuple_from_array(env, pair, 2);
+}
+
 /* Scratch space above the static data, grown on demand. */
 extern unsigned char __heap_base;
 

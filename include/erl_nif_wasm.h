@@ -29,6 +29,12 @@
  *  - a call may hold at most 2^20 term handles and make at most 256 MiB of
  *    terms (binaries, lists, tuples, maps, messages sent); past that it
  *    traps with term_limit, whatever the function returns;
+ *  - a buffer the guest declares (pointer and size) must lie in linear
+ *    memory as a whole, even where the answer would need less of it;
+ *  - a term a guest makes, or asks the host to walk whole (compare, hash as
+ *    a map key, encode, flatten, send), may reach at most 4,194,304 terms
+ *    and 1 GiB of binaries, shared subterms counted each time they are
+ *    reached; past that the call traps with term_limit;
  *  - integer sizes and lengths are 32-bit (wasm32's size_t and unsigned).
  *
  * Build a guest with, for example:
@@ -269,8 +275,9 @@ ERL_NIF_WASM_IMPORT(enif_wasm_term_to_binary)
 int enif_wasm_term_to_binary(ErlNifEnv* env, ERL_NIF_TERM term, ERL_NIF_TERM* bin);
 
 /* Decodes the external term format at [data, data+size) into *term and
- * returns the bytes read, or 0 if they are not a valid encoding. Always
- * decodes with ERL_NIF_BIN2TERM_SAFE: atoms that do not exist yet fail. */
+ * returns the bytes read, or 0 if they are not a valid encoding or are
+ * compressed. Always decodes with ERL_NIF_BIN2TERM_SAFE: atoms that do not
+ * exist yet fail. Traps with term_limit past 256 KiB of input. */
 ERL_NIF_WASM_IMPORT(enif_wasm_binary_to_term)
 uint32_t enif_wasm_binary_to_term(ErlNifEnv* env, const unsigned char* data, uint32_t size,
                                   ERL_NIF_TERM* term, uint32_t opts);
@@ -330,8 +337,13 @@ typedef enum {
 #define ERL_NIF_MAP_ITERATOR_HEAD ERL_NIF_MAP_ITERATOR_FIRST
 #define ERL_NIF_MAP_ITERATOR_TAIL ERL_NIF_MAP_ITERATOR_LAST
 
-/* 1 and *key, *value = the pair at the iterator's position, else 0 (the
- * iterator is at head or tail, or does not name a map of this call). */
+/* 1 and *key, *value = the pair at the iterator's position, else 0: the
+ * iterator is at head or tail, or does not name a map of this call, or it
+ * jumps far about a huge map. Stepping costs O(1); reaching a position more
+ * than 65536 steps from the pair read last and from both ends of the map
+ * costs O(size), which the host allows once per time slice (enough to walk
+ * any map, which finds its place again after each slice) and refuses
+ * otherwise. */
 ERL_NIF_WASM_IMPORT(enif_wasm_map_iterator_get_pair)
 int enif_wasm_map_iterator_get_pair(ErlNifEnv* env, const ErlNifMapIterator* iter, ERL_NIF_TERM* key,
                                     ERL_NIF_TERM* value);
@@ -445,9 +457,9 @@ ERL_NIF_TERM enif_wasm_self(ErlNifEnv* env);
 
 /* Sends a copy of msg to the local process to_pid. 1 if it was sent, 0 if
  * to_pid is not a local pid, the process is not alive, or a handle is
- * invalid. A message may take at most 8 MiB, and each send counts the size
- * of its copy (64 bytes at least) against the call's 256 MiB; past either
- * the call traps with term_limit. */
+ * invalid. A message may reach at most 524,288 terms (about 8 MiB of heap),
+ * and each send counts 16 bytes a term (64 at least) against the call's
+ * 256 MiB; past either the call traps with term_limit. */
 ERL_NIF_WASM_IMPORT(enif_wasm_send)
 int enif_wasm_send(ErlNifEnv* env, ERL_NIF_TERM to_pid, ERL_NIF_TERM msg);
 

@@ -184,6 +184,13 @@ impl InFlight {
     /// Stops the call where it is: the guest computation is dropped (off the
     /// scheduler) and the instance, whose state is now arbitrary, is ended.
     fn abandon(self, env: Env, reason: TrapReason) {
+        if let Kind::Terms(cell) = &self.kind {
+            // Ends the call's use of the table now, while this NIF's env is
+            // valid: the table may hold an enif map iterator that points
+            // into the process heap, which must not outlive the slice.
+            // SAFETY: the guest is not running; nothing else touches it.
+            unsafe { cell.get() }.end();
+        }
         reaper::dispose(self.future);
         self.instance.invalidate(env, reason);
     }

@@ -7,6 +7,7 @@ use rustler::sys::{self, ErlNifBinary, ErlNifEnv, ErlNifTerm};
 use rustler::{Env, OwnedBinary};
 use wasmtime::Caller;
 
+use super::flat::{self, Flat};
 use super::{
     bad_argument, bad_pointer, call_env, guest_range, memory_range, new_term, operand, store_bytes,
     store_term, table, yield_now, HostState,
@@ -176,48 +177,56 @@ pub fn make_sub_binary(
     new_term(&mut caller, sub)
 }
 
-/// Makes a term of a binary the VM filled for us (`ErlNifBinary` owned by
-/// this call), counting it against the heap budget.
-fn binary_result(
-    caller: &mut Caller<'_, HostState>,
-    env: *mut ErlNifEnv,
-    out: i32,
-    bin: &mut ErlNifBinary,
-) -> wasmtime::Result<i32> {
-    if let Err(limit) = table(caller).charge(bin.size as u64) {
-        // SAFETY: the binary is ours and not yet a term.
-        unsafe { sys::enif_release_binary(bin) };
-        return Err(limit.into());
+/// The env and term of a handle that erl_nif is about to walk whole, in
+/// one go: it must be no larger than a guest may make, and its binaries
+/// must fit in what is left of the call's heap budget. `None` for an
+/// invalid handle.
+fn walkable(
+    caller: &Caller<'_, HostState>,
+    import: &str,
+    env: i32,
+    handle: i64,
+) -> wasmtime::Result<Option<(*mut ErlNifEnv, ErlNifTerm)>> {
+    let table = table(caller);
+    let Some((env_ptr, term)) = table.term(env, handle) else {
+        return Ok(None);
+    };
+    match flat::of_handle(table, env_ptr, handle) {
+        Some(size) if size.bytes <= table.heap_left() => Ok(Some((env_ptr, term))),
+        _ => Err(flat::too_large(import).into()),
     }
-    // SAFETY: env belongs to the NIF call on this thread; the binary
-    // becomes the term's.
-    let term = unsafe { sys::enif_make_binary(env, bin) };
-    store_term(caller, out, term)
 }
 
-/// The flat binary of an iolist. Time and memory are those of the iolist
-/// the caller passed, bounded by the call's heap budget.
+/// The flat binary of an iolist. A binary is its own answer; anything else
+/// is copied into a new binary, charged to the heap budget.
 pub fn inspect_iolist_as_binary(
     mut caller: Caller<'_, HostState>,
     env: i32,
     term: i64,
     out: i32,
 ) -> wasmtime::Result<i32> {
-    let Some((env, term)) = table(&caller).term(env, term) else {
+    const IMPORT: &str = "enif_wasm_inspect_iolist_as_binary";
+    let Some((env, term)) = walkable(&caller, IMPORT, env, term)? else {
         return Ok(0);
     };
-    let mut bin = MaybeUninit::<ErlNifBinary>::uninit();
     // SAFETY: env and term belong to the NIF call on this thread.
+    if let Some(bytes) = unsafe { binary_bytes(env, term) } {
+        let size = Flat::binary(bytes.len() as u64);
+        return store_term(&mut caller, out, term, size);
+    }
+    let mut bin = MaybeUninit::<ErlNifBinary>::uninit();
+    // SAFETY: as above.
     if unsafe { sys::enif_inspect_iolist_as_binary(env, term, bin.as_mut_ptr()) } == 0 {
         return Ok(0);
     }
-    // SAFETY: filled by the call above. The binary it describes belongs to
-    // the env; making a term of it copies nothing.
+    // SAFETY: filled by the call above; a temporary of the env, which
+    // enif_make_binary copies into a binary term.
     let mut bin = unsafe { bin.assume_init() };
     table(&caller).charge(bin.size as u64)?;
+    let size = Flat::binary(bin.size as u64);
     // SAFETY: as above.
     let flat = unsafe { sys::enif_make_binary(env, &mut bin) };
-    store_term(&mut caller, out, flat)
+    store_term(&mut caller, out, flat, size)
 }
 
 pub fn term_to_binary(
@@ -226,7 +235,8 @@ pub fn term_to_binary(
     term: i64,
     out: i32,
 ) -> wasmtime::Result<i32> {
-    let Some((env, term)) = table(&caller).term(env, term) else {
+    const IMPORT: &str = "enif_wasm_term_to_binary";
+    let Some((env, term)) = walkable(&caller, IMPORT, env, term)? else {
         return Ok(0);
     };
     let mut bin = MaybeUninit::<ErlNifBinary>::uninit();
@@ -236,13 +246,26 @@ pub fn term_to_binary(
     }
     // SAFETY: filled by the call above; the binary is ours.
     let mut bin = unsafe { bin.assume_init() };
-    binary_result(&mut caller, env, out, &mut bin)
+    if let Err(limit) = table(&caller).charge(bin.size as u64) {
+        // SAFETY: the binary is ours and not yet a term.
+        unsafe { sys::enif_release_binary(&mut bin) };
+        return Err(limit.into());
+    }
+    let size = Flat::binary(bin.size as u64);
+    // SAFETY: env belongs to the NIF call on this thread; the binary
+    // becomes the term's.
+    let encoded = unsafe { sys::enif_make_binary(env, &mut bin) };
+    store_term(&mut caller, out, encoded, size)
 }
 
 /// Version byte of the external term format, and the tag of its
 /// compressed form.
 const EXTERNAL_VERSION: u8 = 131;
 const COMPRESSED: u8 = 80;
+
+/// Most bytes one `enif_wasm_binary_to_term` decodes: decoding is done in
+/// one go, and 256 KiB decode in well under a millisecond.
+pub const MAX_DECODE_BYTES: usize = 256 * 1024;
 
 /// Decoded terms can be larger than their encoding: a list of `[]`s takes 1
 /// byte a cell encoded and 16 on the heap. The budget is charged this much
@@ -270,6 +293,16 @@ pub fn binary_to_term(
     if bytes.len() < 2 || bytes[0] != EXTERNAL_VERSION || bytes[1] == COMPRESSED {
         return Ok(0);
     }
+    if bytes.len() > MAX_DECODE_BYTES {
+        return Err(HostTrap::new(
+            "term_limit",
+            format!(
+                "enif_wasm_binary_to_term: {} bytes; one import decodes at most {MAX_DECODE_BYTES}",
+                bytes.len()
+            ),
+        )
+        .into());
+    }
     table(&caller).charge(bytes.len() as u64 * DECODED_BYTES_PER_BYTE)?;
     let mut term = ErlNifTerm::default();
     // SAFETY: env belongs to the NIF call on this thread; bytes is a live
@@ -286,5 +319,10 @@ pub fn binary_to_term(
     if read == 0 {
         return Ok(0);
     }
-    Ok(store_term(&mut caller, out, term)? * read as i32)
+    // A decoded term is a tree: it reaches at most one term per byte read.
+    let size = Flat {
+        nodes: read as u64,
+        bytes: read as u64,
+    };
+    Ok(store_term(&mut caller, out, term, size)? * read as i32)
 }

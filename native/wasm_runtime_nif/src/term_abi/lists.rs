@@ -5,9 +5,10 @@ use std::ptr;
 use rustler::sys::{self, ErlNifEnv, ErlNifTerm};
 use wasmtime::Caller;
 
+use super::flat::{self, Flat};
 use super::{
-    load_handles, new_term, operand, store_bytes, store_term, store_term_array, table, term_limit,
-    yield_now, HostState, MAX_ARRAY_LEN,
+    load_handles, new_term_flat, operand, store_bytes, store_handles, store_term, table,
+    term_limit, yield_now, HostState, MAX_ARRAY_LEN,
 };
 
 pub fn get_list_cell(
@@ -25,7 +26,8 @@ pub fn get_list_cell(
     if unsafe { sys::enif_get_list_cell(env, list, &mut head, &mut tail) } == 0 {
         return Ok(0);
     }
-    super::store_terms(&mut caller, &[(head_out, head), (tail_out, tail)])
+    let parts = [(head, Flat::UNKNOWN), (tail, Flat::UNKNOWN)];
+    store_handles(&mut caller, &[(head_out, 1), (tail_out, 1)], &parts)
 }
 
 /// Cells walked between yields: about 0.1 ms.
@@ -61,26 +63,34 @@ pub async fn walk_list(
     // Handles of the cursor and the carried terms while the walk yields.
     let mut kept: Vec<i64> = Vec::new();
     loop {
-        for _ in 0..WALK_CHUNK {
+        let mut ended = None;
+        let mut cells = 0;
+        while cells < WALK_CHUNK {
             let (mut head, mut tail) = (ErlNifTerm::default(), ErlNifTerm::default());
             // SAFETY: env_ptr is the env of the slice running now, and
             // cursor a term of this call found in it.
             if unsafe { sys::enif_get_list_cell(env_ptr, cursor, &mut head, &mut tail) } == 0 {
                 // SAFETY: as above.
                 let proper = unsafe { sys::enif_is_empty_list(env_ptr, cursor) } != 0;
-                return Ok(if proper {
+                ended = Some(if proper {
                     Walked::Proper
                 } else {
                     Walked::Improper
                 });
+                break;
             }
             if !visit(env_ptr, head, carried) {
-                return Ok(Walked::Stopped);
+                ended = Some(Walked::Stopped);
+                break;
             }
             cursor = tail;
+            cells += 1;
         }
         let table = table(caller);
-        table.charge(WALK_CHUNK as u64 * cell_bytes)?;
+        table.charge(cells as u64 * cell_bytes)?;
+        if let Some(walked) = ended {
+            return Ok(walked);
+        }
         let live = std::iter::once(cursor).chain(carried.iter().copied());
         if kept.is_empty() {
             if table.room() < 1 + carried.len() {
@@ -129,6 +139,13 @@ pub async fn make_reverse_list(
     let Some(env_ptr) = table(&caller).env(env) else {
         return Ok(0);
     };
+    if table(&caller).term(env, list).is_none() {
+        return Ok(0);
+    }
+    // The reversed list reaches the same terms as the list.
+    let Some(size) = flat::of_handle(table(&caller), env_ptr, list) else {
+        return Err(flat::too_large("enif_wasm_make_reverse_list").into());
+    };
     // SAFETY: env_ptr is the env of the slice running now.
     let mut acc = [unsafe { sys::enif_make_list_from_array(env_ptr, ptr::null(), 0) }];
     let walked = walk_list(&mut caller, env, list, &mut acc, 16, |env, head, acc| {
@@ -141,7 +158,7 @@ pub async fn make_reverse_list(
     if walked != Walked::Proper {
         return Ok(0);
     }
-    store_term(&mut caller, out, acc[0])
+    store_term(&mut caller, out, acc[0], size)
 }
 
 pub fn make_list_cell(
@@ -151,44 +168,69 @@ pub fn make_list_cell(
     tail: i64,
 ) -> wasmtime::Result<i64> {
     const IMPORT: &str = "enif_wasm_make_list_cell";
-    let (env_ptr, head) = operand(&caller, IMPORT, env, head)?;
-    let (_, tail) = operand(&caller, IMPORT, env, tail)?;
-    table(&caller).charge(16)?;
+    let (env_ptr, head_term) = operand(&caller, IMPORT, env, head)?;
+    let (_, tail_term) = operand(&caller, IMPORT, env, tail)?;
+    let table = table(&caller);
+    let size =
+        flat::of_handles(table, env_ptr, &[head, tail]).ok_or_else(|| flat::too_large(IMPORT))?;
+    table.charge(16)?;
     // SAFETY: env, head and tail belong to the NIF call on this thread.
-    let cell = unsafe { sys::enif_make_list_cell(env_ptr, head, tail) };
-    new_term(&mut caller, cell)
+    let cell = unsafe { sys::enif_make_list_cell(env_ptr, head_term, tail_term) };
+    new_term_flat(&mut caller, cell, size)
 }
 
-pub fn make_list_from_array(
+/// Makes a list or tuple of an array of handles with `build`.
+fn from_array(
     mut caller: Caller<'_, HostState>,
+    import: &str,
+    (env, array, cnt): (i32, i32, i32),
+    bytes_per_element: u64,
+    build: impl FnOnce(*mut ErlNifEnv, &[ErlNifTerm]) -> ErlNifTerm,
+) -> wasmtime::Result<i64> {
+    let env = super::call_env(&caller, env)?;
+    let cnt = cnt as u32;
+    let (terms, size) =
+        load_handles(&caller, env, array, cnt).map_err(|e| e.into_trap(import, array, cnt))?;
+    table(&caller).charge(bytes_per_element * (cnt as u64 + 1))?;
+    let term = build(env, &terms);
+    new_term_flat(&mut caller, term, size)
+}
+
+// SAFETY (for the enif calls below): env and the terms belong to the NIF
+// call on this thread, as `from_array` checked.
+
+pub fn make_list_from_array(
+    caller: Caller<'_, HostState>,
     env: i32,
     array: i32,
     cnt: i32,
 ) -> wasmtime::Result<i64> {
-    const IMPORT: &str = "enif_wasm_make_list_from_array";
-    let env = super::call_env(&caller, env)?;
-    let cnt = cnt as u32;
-    let terms = load_handles(&caller, array, cnt).map_err(|e| e.into_trap(IMPORT, array, cnt))?;
-    table(&caller).charge(16 * cnt as u64)?;
-    // SAFETY: env and the terms belong to the NIF call on this thread.
-    let list = unsafe { sys::enif_make_list_from_array(env, terms.as_ptr(), cnt) };
-    new_term(&mut caller, list)
+    from_array(
+        caller,
+        "enif_wasm_make_list_from_array",
+        (env, array, cnt),
+        16,
+        |env, terms| unsafe {
+            sys::enif_make_list_from_array(env, terms.as_ptr(), terms.len() as u32)
+        },
+    )
 }
 
 pub fn make_tuple_from_array(
-    mut caller: Caller<'_, HostState>,
+    caller: Caller<'_, HostState>,
     env: i32,
     array: i32,
     cnt: i32,
 ) -> wasmtime::Result<i64> {
-    const IMPORT: &str = "enif_wasm_make_tuple_from_array";
-    let env = super::call_env(&caller, env)?;
-    let cnt = cnt as u32;
-    let terms = load_handles(&caller, array, cnt).map_err(|e| e.into_trap(IMPORT, array, cnt))?;
-    table(&caller).charge(8 * (cnt as u64 + 1))?;
-    // SAFETY: env and the terms belong to the NIF call on this thread.
-    let tuple = unsafe { sys::enif_make_tuple_from_array(env, terms.as_ptr(), cnt) };
-    new_term(&mut caller, tuple)
+    from_array(
+        caller,
+        "enif_wasm_make_tuple_from_array",
+        (env, array, cnt),
+        8,
+        |env, terms| unsafe {
+            sys::enif_make_tuple_from_array(env, terms.as_ptr(), terms.len() as u32)
+        },
+    )
 }
 
 /// Stores the arity, and the elements when they fit in `capacity`.
@@ -209,19 +251,24 @@ pub fn get_tuple(
     if unsafe { sys::enif_get_tuple(env, tuple, &mut arity, &mut elements) } == 0 {
         return Ok(0);
     }
-    if !store_bytes(&mut caller, arity_out, &arity.to_le_bytes()) {
+    let declared = super::memory_range(&caller, array, capacity as u32 as u64 * 8);
+    if super::memory_range(&caller, arity_out, 4).is_none() || declared.is_none() {
         return Ok(0);
     }
-    let arity = arity as u32;
-    if arity > capacity as u32 || arity > MAX_ARRAY_LEN {
+    let count = arity as u32;
+    if count > capacity as u32 || count > MAX_ARRAY_LEN {
+        store_bytes(&mut caller, arity_out, &arity.to_le_bytes());
         return Ok(0);
     }
-    let elements = if arity == 0 {
-        Vec::new()
-    } else {
+    let mut parts = vec![(ErlNifTerm::default(), Flat::UNKNOWN); count as usize];
+    if count > 0 {
         // SAFETY: enif_get_tuple points `elements` at `arity` terms of the
         // tuple, which lives on the caller's heap for the whole slice.
-        unsafe { std::slice::from_raw_parts(elements, arity as usize) }.to_vec()
-    };
-    store_term_array(&mut caller, array, &elements)
+        let elements = unsafe { std::slice::from_raw_parts(elements, count as usize) };
+        parts.iter_mut().zip(elements).for_each(|(p, &e)| p.0 = e);
+    }
+    if store_handles(&mut caller, &[(array, count as usize)], &parts)? == 0 {
+        return Ok(0);
+    }
+    Ok(store_bytes(&mut caller, arity_out, &arity.to_le_bytes()) as i32)
 }

@@ -5,9 +5,11 @@ use std::mem::MaybeUninit;
 use rustler::sys::{self, ErlNifEnv, ErlNifMapIterator, ErlNifMapIteratorEntry, ErlNifTerm};
 use wasmtime::Caller;
 
+use super::flat::{self, Flat};
 use super::table::MapCursor;
 use super::{
-    load_bytes, load_handles, new_term, store_bytes, store_term, store_terms, table, HostState,
+    load_bytes, load_handles, new_term, store_bytes, store_handles, store_term, table, HostState,
+    MAX_ARRAY_LEN,
 };
 
 /// Heap bytes charged for a map update: a small map is copied whole, a
@@ -39,21 +41,29 @@ pub fn get_map_size(mut caller: Caller<'_, HostState>, env: i32, map: i64, out: 
     }
 }
 
-/// The env and terms of several handles, if all belong to the call.
-fn terms<const N: usize>(
+/// The env and the terms of `handles`, if all belong to the call, and
+/// their flattened size together: erl_nif hashes a key whole, so a key
+/// larger than a guest may make traps.
+#[allow(clippy::type_complexity)]
+fn operands(
     caller: &Caller<'_, HostState>,
+    import: &str,
     env: i32,
-    handles: [i64; N],
-) -> Option<(*mut ErlNifEnv, [ErlNifTerm; N])> {
+    handles: &[i64],
+) -> wasmtime::Result<Option<(*mut ErlNifEnv, Vec<ErlNifTerm>, Flat)>> {
     let table = table(caller);
-    let mut terms = [ErlNifTerm::default(); N];
-    let mut env_ptr = None;
-    for (slot, handle) in terms.iter_mut().zip(handles) {
-        let (e, t) = table.term(env, handle)?;
-        env_ptr = Some(e);
-        *slot = t;
+    let Some(env_ptr) = table.env(env) else {
+        return Ok(None);
+    };
+    let mut terms = Vec::with_capacity(handles.len());
+    for &handle in handles {
+        match table.term(env, handle) {
+            Some((_, term)) => terms.push(term),
+            None => return Ok(None),
+        }
     }
-    Some((env_ptr.or_else(|| table.env(env))?, terms))
+    let size = flat::of_handles(table, env_ptr, handles).ok_or_else(|| flat::too_large(import))?;
+    Ok(Some((env_ptr, terms, size)))
 }
 
 pub fn get_map_value(
@@ -63,41 +73,37 @@ pub fn get_map_value(
     key: i64,
     out: i32,
 ) -> wasmtime::Result<i32> {
-    let Some((env, [map, key])) = terms(&caller, env, [map, key]) else {
+    const IMPORT: &str = "enif_wasm_get_map_value";
+    let Some((env, t, _)) = operands(&caller, IMPORT, env, &[map, key])? else {
         return Ok(0);
     };
     let mut value = ErlNifTerm::default();
     // SAFETY: env and the terms belong to the NIF call on this thread.
-    if unsafe { sys::enif_get_map_value(env, map, key, &mut value) } == 0 {
+    if unsafe { sys::enif_get_map_value(env, t[0], t[1], &mut value) } == 0 {
         return Ok(0);
     }
-    store_term(&mut caller, out, value)
+    store_term(&mut caller, out, value, Flat::UNKNOWN)
 }
 
 /// Runs one of erl_nif's map updates and stores the new map at `out`.
 fn update(
     mut caller: Caller<'_, HostState>,
+    import: &str,
     env: i32,
     handles: &[i64],
     out: i32,
     op: impl FnOnce(*mut ErlNifEnv, &[ErlNifTerm], &mut ErlNifTerm) -> i32,
 ) -> wasmtime::Result<i32> {
-    let mut found = Vec::with_capacity(handles.len());
-    for &handle in handles {
-        match table(&caller).term(env, handle) {
-            Some((_, term)) => found.push(term),
-            None => return Ok(0),
-        }
-    }
-    let Some(env) = table(&caller).env(env) else {
+    let Some((env, found, size)) = operands(&caller, import, env, handles)? else {
         return Ok(0);
     };
+    let size = size.check(import)?;
     let mut map_out = ErlNifTerm::default();
     if op(env, &found, &mut map_out) == 0 {
         return Ok(0);
     }
     table(&caller).charge(update_bytes(env, map_out))?;
-    store_term(&mut caller, out, map_out)
+    store_term(&mut caller, out, map_out, size)
 }
 
 // SAFETY (for the enif calls below): env and the terms belong to the NIF
@@ -113,6 +119,7 @@ pub fn make_map_put(
 ) -> wasmtime::Result<i32> {
     update(
         caller,
+        "enif_wasm_make_map_put",
         env,
         &[map, key, value],
         out,
@@ -130,6 +137,7 @@ pub fn make_map_update(
 ) -> wasmtime::Result<i32> {
     update(
         caller,
+        "enif_wasm_make_map_update",
         env,
         &[map, key, value],
         out,
@@ -144,9 +152,14 @@ pub fn make_map_remove(
     key: i64,
     out: i32,
 ) -> wasmtime::Result<i32> {
-    update(caller, env, &[map, key], out, |env, t, map_out| unsafe {
-        sys::enif_make_map_remove(env, t[0], t[1], map_out)
-    })
+    update(
+        caller,
+        "enif_wasm_make_map_remove",
+        env,
+        &[map, key],
+        out,
+        |env, t, map_out| unsafe { sys::enif_make_map_remove(env, t[0], t[1], map_out) },
+    )
 }
 
 pub fn make_map_from_arrays(
@@ -157,16 +170,19 @@ pub fn make_map_from_arrays(
     cnt: i32,
     out: i32,
 ) -> wasmtime::Result<i32> {
+    const IMPORT: &str = "enif_wasm_make_map_from_arrays";
     let Some(env) = table(&caller).env(env) else {
         return Ok(0);
     };
     let cnt = cnt as u32;
-    let (Ok(keys), Ok(values)) = (
-        load_handles(&caller, keys, cnt),
-        load_handles(&caller, values, cnt),
-    ) else {
-        return Ok(0);
+    let loaded = load_handles(&caller, env, keys, cnt)
+        .and_then(|k| Ok((k, load_handles(&caller, env, values, cnt)?)));
+    let ((keys, key_size), (values, value_size)) = match loaded {
+        Ok(loaded) => loaded,
+        Err(super::ArrayError::TooLarge) => return Err(flat::too_large(IMPORT).into()),
+        Err(_) => return Ok(0),
     };
+    let size = key_size.plus(value_size).check(IMPORT)?;
     table(&caller).charge(24 * cnt as u64)?;
     let mut map = ErlNifTerm::default();
     // SAFETY: env and the terms belong to the NIF call on this thread; both
@@ -177,7 +193,7 @@ pub fn make_map_from_arrays(
     if made == 0 {
         return Ok(0);
     }
-    store_term(&mut caller, out, map)
+    store_term(&mut caller, out, map, size)
 }
 
 /// Layout of the guest's `ErlNifMapIterator`: the map handle, its size,
@@ -210,23 +226,49 @@ pub fn map_iterator_get_pair(
         Some(size) if index < size => {}
         _ => return Ok(0),
     }
-    let (key, value) = pair_at(table(&caller).map_cursor(), env, map, index);
-    store_terms(&mut caller, &[(key_out, key), (value_out, value)])
+    let table = table(&caller);
+    let Some((key, value)) = pair_at(
+        &mut table.map_cursor,
+        &mut table.far_jump_made,
+        env,
+        map,
+        index,
+    ) else {
+        return Ok(0);
+    };
+    let pair = [(key, Flat::UNKNOWN), (value, Flat::UNKNOWN)];
+    store_handles(&mut caller, &[(key_out, 1), (value_out, 1)], &pair)
 }
 
 /// The pair at `index` of `map` (which holds more than `index` pairs),
 /// stepping the kept enif iterator from where it is, or starting one from
-/// the nearer end of the map.
+/// the nearer end of the map. Walking a map costs O(1) a step, but jumping
+/// about a large one costs O(size): one jump of more than [`MAX_ARRAY_LEN`]
+/// steps is allowed per slice, to find the place again after a slice
+/// boundary; `None` for any other.
 fn pair_at(
     cursor: &mut Option<MapCursor>,
+    far_jump_made: &mut bool,
     env: *mut ErlNifEnv,
     map: ErlNifTerm,
     index: usize,
-) -> (ErlNifTerm, ErlNifTerm) {
+) -> Option<(ErlNifTerm, ErlNifTerm)> {
     let size = map_size(env, map).expect("a map");
     let distance = |c: &MapCursor| c.index.abs_diff(index);
-    let reuse =
-        matches!(cursor, Some(c) if c.map == map && distance(c) <= index.min(size - 1 - index));
+    let from_ends = index.min(size - 1 - index);
+    let reuse = matches!(cursor, Some(c) if c.map == map && distance(c) <= from_ends);
+    let steps = match cursor {
+        Some(c) if reuse => distance(c),
+        _ => from_ends,
+    };
+    if steps > MAX_ARRAY_LEN as usize {
+        // A walk of a large map loses its cursor at every slice boundary
+        // and must find its place again: one far jump per slice is allowed.
+        if *far_jump_made {
+            return None;
+        }
+        *far_jump_made = true;
+    }
     if !reuse {
         if let Some(mut old) = cursor.take() {
             // SAFETY: created in this slice's env.
@@ -264,5 +306,5 @@ fn pair_at(
     let (mut key, mut value) = (ErlNifTerm::default(), ErlNifTerm::default());
     // SAFETY: as above; the iterator is at a pair, as 0 <= index < size.
     unsafe { sys::enif_map_iterator_get_pair(env, &mut *c.iter, &mut key, &mut value) };
-    (key, value)
+    Some((key, value))
 }

@@ -15,6 +15,7 @@
 //!   request is capped ([`MAX_ARRAY_LEN`]) or done in chunks that yield.
 
 mod binaries;
+mod flat;
 mod lists;
 mod maps;
 mod numbers;
@@ -38,6 +39,8 @@ use crate::slicing::SliceCell;
 use crate::trap::HostTrap;
 
 pub use binaries::COPY_CHUNK;
+use flat::Flat;
+pub use flat::MAX_FLAT;
 pub use table::{Exception, Resolved, TermTable, MAX_HEAP_BYTES_PER_CALL, MAX_TERMS_PER_CALL};
 pub use text::MAX_GUEST_ATOMS;
 
@@ -118,9 +121,21 @@ fn load_bytes<const N: usize>(caller: &Caller<'_, HostState>, ptr: i32) -> Optio
     memory.data(caller)[range].try_into().ok()
 }
 
-/// Adds a term to the call's table, trapping when the table is full.
+/// Adds a term to the call's table, trapping when the table is full. Its
+/// flattened size is measured if it is ever needed: use this for leaves.
 fn new_term(caller: &mut Caller<'_, HostState>, term: ErlNifTerm) -> wasmtime::Result<i64> {
     table(caller).push(term).ok_or_else(|| term_limit().into())
+}
+
+/// [`new_term`] for a term made of others, whose flattened size is known.
+fn new_term_flat(
+    caller: &mut Caller<'_, HostState>,
+    term: ErlNifTerm,
+    flat: Flat,
+) -> wasmtime::Result<i64> {
+    table(caller)
+        .push_flat(term, flat)
+        .ok_or_else(|| term_limit().into())
 }
 
 fn term_limit() -> HostTrap {
@@ -137,57 +152,39 @@ fn store_term(
     caller: &mut Caller<'_, HostState>,
     out: i32,
     term: ErlNifTerm,
+    flat: Flat,
 ) -> wasmtime::Result<i32> {
-    store_terms(caller, &[(out, term)])
+    store_handles(caller, &[(out, 1)], &[(term, flat)])
 }
 
-/// [`store_term`] for several results, all or none.
-fn store_terms(
+/// Stores handles of `terms`, each group of them as an array at a guest
+/// address: all of them and 1, or none and 0 if an array does not fit in
+/// linear memory.
+fn store_handles(
     caller: &mut Caller<'_, HostState>,
-    results: &[(i32, ErlNifTerm)],
+    arrays: &[(i32, usize)],
+    terms: &[(ErlNifTerm, Flat)],
 ) -> wasmtime::Result<i32> {
     let Some(memory) = caller.data().memory else {
         return Ok(0);
     };
     let (mem, state) = memory.data_and_store_mut(caller);
-    let mut ranges = [0..0, 0..0];
-    for (range, &(out, _)) in ranges.iter_mut().zip(results) {
-        match guest_range(mem, out, 8) {
-            Some(r) => *range = r,
+    let mut ranges = Vec::with_capacity(arrays.len());
+    for &(out, count) in arrays {
+        match guest_range(mem, out, count as u64 * 8) {
+            Some(range) => ranges.push(range),
             None => return Ok(0),
         }
     }
-    // SAFETY: inside a slice; the driver is not looking.
-    let terms = unsafe { state.terms.get() };
-    if terms.room() < results.len() {
-        return Err(term_limit().into());
-    }
-    for (range, &(_, term)) in ranges.into_iter().zip(results) {
-        let handle = terms.push(term).expect("room was checked");
-        mem[range].copy_from_slice(&handle.to_le_bytes());
-    }
-    Ok(1)
-}
-
-/// Stores handles of `terms` as an array at `out`: 1, or 0 (and nothing
-/// added) if the array does not fit in linear memory.
-fn store_term_array(
-    caller: &mut Caller<'_, HostState>,
-    out: i32,
-    terms: &[ErlNifTerm],
-) -> wasmtime::Result<i32> {
-    let Some((memory, range)) = memory_range(caller, out, terms.len() as u64 * 8) else {
-        return Ok(0);
-    };
-    let (mem, state) = memory.data_and_store_mut(caller);
     // SAFETY: inside a slice; the driver is not looking.
     let table = unsafe { state.terms.get() };
     if table.room() < terms.len() {
         return Err(term_limit().into());
     }
-    for (slot, &term) in mem[range].chunks_exact_mut(8).zip(terms) {
-        let handle = table.push(term).expect("room was checked");
-        slot.copy_from_slice(&handle.to_le_bytes());
+    let slots = ranges.into_iter().flat_map(|r| r.step_by(8));
+    for (at, &(term, flat)) in slots.zip(terms) {
+        let handle = table.push_flat(term, flat).expect("room was checked");
+        mem[at..at + 8].copy_from_slice(&handle.to_le_bytes());
     }
     Ok(1)
 }
@@ -247,6 +244,8 @@ enum ArrayError {
     OutsideMemory,
     /// The handle at this position is not a term of the call.
     BadHandle(i64),
+    /// The terms together are larger than a guest may make.
+    TooLarge,
 }
 
 impl ArrayError {
@@ -258,32 +257,35 @@ impl ArrayError {
             ),
             ArrayError::OutsideMemory => bad_pointer(import, ptr, cnt as u64 * 8),
             ArrayError::BadHandle(handle) => bad_handle(import, handle),
+            ArrayError::TooLarge => flat::too_large(import),
         }
     }
 }
 
-/// The terms of the `cnt` handles at guest address `ptr`.
+/// The terms of the `cnt` handles at guest address `ptr`, and their
+/// flattened size together.
 fn load_handles(
     caller: &Caller<'_, HostState>,
+    env: *mut ErlNifEnv,
     ptr: i32,
     cnt: u32,
-) -> Result<Vec<ErlNifTerm>, ArrayError> {
+) -> Result<(Vec<ErlNifTerm>, Flat), ArrayError> {
     if cnt > MAX_ARRAY_LEN {
         return Err(ArrayError::TooLong);
     }
     let (memory, range) =
         memory_range(caller, ptr, cnt as u64 * 8).ok_or(ArrayError::OutsideMemory)?;
-    let table = table(caller);
-    memory.data(caller)[range]
+    let handles: Vec<i64> = memory.data(caller)[range]
         .chunks_exact(8)
-        .map(|bytes| {
-            let handle = i64::from_le_bytes(bytes.try_into().expect("8 bytes"));
-            match table.resolve(handle) {
-                Some(Resolved::Term(term)) => Ok(term),
-                _ => Err(ArrayError::BadHandle(handle)),
-            }
-        })
-        .collect()
+        .map(|bytes| i64::from_le_bytes(bytes.try_into().expect("8 bytes")))
+        .collect();
+    let table = table(caller);
+    let terms = handles
+        .iter()
+        .map(|&handle| table.term_of(handle).ok_or(ArrayError::BadHandle(handle)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let flat = flat::of_handles(table, env, &handles).ok_or(ArrayError::TooLarge)?;
+    Ok((terms, flat))
 }
 
 /// A future that is pending once: the guest is suspended and the call's

@@ -9,6 +9,7 @@ use std::ptr;
 
 use rustler::sys::{self, ErlNifEnv, ErlNifMapIterator, ErlNifTerm};
 
+use super::flat::Flat;
 use crate::trap::HostTrap;
 
 /// Most terms one call may create or receive. Each costs 8 bytes of table
@@ -62,10 +63,15 @@ pub struct TermTable {
     env: *mut ErlNifEnv,
     generation: u64,
     terms: Vec<ErlNifTerm>,
+    /// The flattened size of each term, where known (see `flat`).
+    flats: Vec<Flat>,
     /// Bytes of heap made in this call.
     heap_bytes: u64,
     exception: Option<Exception>,
-    map_cursor: Option<MapCursor>,
+    /// The enif map iterator of this slice, if one was kept.
+    pub(super) map_cursor: Option<MapCursor>,
+    /// Whether this slice has placed a map cursor far from where it was.
+    pub(super) far_jump_made: bool,
 }
 
 // SAFETY: `env` is only dereferenced (through enif_* calls) while a NIF call
@@ -85,9 +91,11 @@ impl TermTable {
             env: ptr::null_mut(),
             generation: 0,
             terms: Vec::new(),
+            flats: Vec::new(),
             heap_bytes: 0,
             exception: None,
             map_cursor: None,
+            far_jump_made: false,
         }
     }
 
@@ -101,6 +109,7 @@ impl TermTable {
         }
         self.env = env;
         self.terms.clear();
+        self.flats.clear();
         self.heap_bytes = 0;
         self.exception = None;
     }
@@ -110,8 +119,10 @@ impl TermTable {
         self.drop_map_cursor();
         self.env = ptr::null_mut();
         self.terms.clear();
+        self.flats.clear();
         if self.terms.capacity() > 4096 {
             self.terms.shrink_to(64);
+            self.flats.shrink_to(64);
         }
     }
 
@@ -130,6 +141,7 @@ impl TermTable {
         self.env = env;
         self.terms.clear();
         self.terms.extend_from_slice(terms);
+        self.flats.resize(terms.len(), Flat::UNKNOWN);
     }
 
     pub fn env_handle(&self) -> i32 {
@@ -165,12 +177,19 @@ impl TermTable {
         MAX_TERMS_PER_CALL - self.terms.len()
     }
 
-    /// Adds a term and returns its handle, or `None` when the table is full.
+    /// Adds a term whose size is not known yet (an argument, or a part of
+    /// one) and returns its handle, or `None` when the table is full.
     pub fn push(&mut self, term: ErlNifTerm) -> Option<i64> {
+        self.push_flat(term, Flat::UNKNOWN)
+    }
+
+    /// Adds a term of known flattened size.
+    pub fn push_flat(&mut self, term: ErlNifTerm, flat: Flat) -> Option<i64> {
         if self.terms.len() >= MAX_TERMS_PER_CALL {
             return None;
         }
         self.terms.push(term);
+        self.flats.push(flat);
         Some(self.handle_of(self.terms.len() as u64))
     }
 
@@ -180,6 +199,24 @@ impl TermTable {
     pub fn set(&mut self, handle: i64, term: ErlNifTerm) {
         if let Some(slot) = self.slot(handle) {
             self.terms[slot] = term;
+            self.flats[slot] = Flat::UNKNOWN;
+        }
+    }
+
+    /// The term of a handle (not the exception marker).
+    pub fn term_of(&self, handle: i64) -> Option<ErlNifTerm> {
+        self.slot(handle).map(|slot| self.terms[slot])
+    }
+
+    /// The flattened size of a handle's term, if known.
+    pub fn flat(&self, handle: i64) -> Option<Flat> {
+        let flat = self.flats[self.slot(handle)?];
+        (flat != Flat::UNKNOWN).then_some(flat)
+    }
+
+    pub fn set_flat(&mut self, handle: i64, flat: Flat) {
+        if let Some(slot) = self.slot(handle) {
+            self.flats[slot] = flat;
         }
     }
 
@@ -231,12 +268,8 @@ impl TermTable {
         MAX_HEAP_BYTES_PER_CALL.saturating_sub(self.heap_bytes)
     }
 
-    /// The map iterator of this slice, if one was kept.
-    pub fn map_cursor(&mut self) -> &mut Option<MapCursor> {
-        &mut self.map_cursor
-    }
-
     fn drop_map_cursor(&mut self) {
+        self.far_jump_made = false;
         if let Some(mut cursor) = self.map_cursor.take() {
             // SAFETY: the iterator was created in this slice's env, which is
             // still the current one.
@@ -247,9 +280,13 @@ impl TermTable {
 
 impl Drop for TermTable {
     fn drop(&mut self) {
-        // A table is only dropped between calls, when no cursor is kept;
-        // this is a last line of defence against leaking one.
-        self.drop_map_cursor();
+        // Every way out of a slice (suspend, end) destroys the cursor while
+        // its env is valid. Should one be left, it may point into a heap
+        // that is gone: destroying it would read that heap, so it leaks.
+        debug_assert!(self.map_cursor.is_none(), "map cursor outlived its slice");
+        if let Some(cursor) = self.map_cursor.take() {
+            std::mem::forget(cursor);
+        }
     }
 }
 

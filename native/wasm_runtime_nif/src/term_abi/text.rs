@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rustler::sys::{self, ErlNifCharEncoding, ErlNifEnv, ErlNifTerm};
 use wasmtime::Caller;
 
+use super::flat::Flat;
 use super::lists::{walk_list, Walked};
 use super::{
     bad_argument, bad_pointer, call_env, memory_range, new_term, store_bytes, store_term, table,
@@ -101,7 +102,7 @@ pub fn make_existing_atom_len(
         return Ok(0);
     };
     match existing_atom(env, &bytes) {
-        Some(atom) => store_term(&mut caller, out, atom),
+        Some(atom) => store_term(&mut caller, out, atom, Flat::LEAF),
         None => Ok(0),
     }
 }
@@ -134,7 +135,9 @@ pub fn get_atom(
     let Some((env, atom)) = table(&caller).term(env, atom) else {
         return 0;
     };
-    if encoding != LATIN1 {
+    // The whole buffer the guest declares must be memory, as a C NIF's
+    // would have to be, not just the part this atom needs.
+    if encoding != LATIN1 || memory_range(&caller, buf, size as u32 as u64).is_none() {
         return 0;
     }
     let Some(mut name) = atom_name(env, atom) else {
@@ -212,8 +215,9 @@ pub async fn get_string(
     mut caller: Caller<'_, HostState>,
     (env, list, buf, size, encoding): (i32, i64, i32, i32, i32),
 ) -> wasmtime::Result<i32> {
-    let size = size as u32 as usize;
-    if encoding != LATIN1 || size == 0 || table(&caller).term(env, list).is_none() {
+    let declared = memory_range(&caller, buf, size as u32 as u64).is_some();
+    let size = (size as u32 as usize).min(i32::MAX as usize);
+    if encoding != LATIN1 || size == 0 || !declared || table(&caller).term(env, list).is_none() {
         return Ok(0);
     }
     // Only as many characters as fit are kept; the rest are checked.

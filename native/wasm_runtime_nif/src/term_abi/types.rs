@@ -4,6 +4,7 @@ use rustler::sys::{self, ErlNifEnv, ErlNifTerm};
 use rustler::Encoder;
 use wasmtime::Caller;
 
+use super::flat::{self, Flat};
 use super::{call_env, operand, store_term, table, Exception, HostState, Resolved};
 use crate::atoms;
 
@@ -56,14 +57,31 @@ pub fn term_type(caller: Caller<'_, HostState>, env: i32, term: i64) -> i32 {
     }
 }
 
-pub fn is_identical(caller: Caller<'_, HostState>, env: i32, lhs: i64, rhs: i64) -> i32 {
-    let table = table(&caller);
-    match (table.term(env, lhs), table.term(env, rhs)) {
+/// The terms of two handles, if both belong to the call; and whether
+/// erl_nif may walk them in one go (see `flat`).
+fn pair(
+    caller: &Caller<'_, HostState>,
+    env: i32,
+    lhs: i64,
+    rhs: i64,
+) -> Option<(ErlNifTerm, ErlNifTerm, bool)> {
+    let table = table(caller);
+    let ((env_ptr, l), (_, r)) = (table.term(env, lhs)?, table.term(env, rhs)?);
+    let walkable = flat::of_handles(table, env_ptr, &[lhs, rhs]).is_some();
+    Some((l, r, walkable))
+}
+
+pub fn is_identical(
+    caller: Caller<'_, HostState>,
+    env: i32,
+    lhs: i64,
+    rhs: i64,
+) -> wasmtime::Result<i32> {
+    match pair(&caller, env, lhs, rhs) {
+        None => Ok(0),
+        Some((_, _, false)) => Err(flat::too_large("enif_wasm_is_identical").into()),
         // SAFETY: both terms belong to the NIF call on this thread.
-        (Some((_, lhs)), Some((_, rhs))) => {
-            (unsafe { sys::enif_is_identical(lhs, rhs) } != 0) as i32
-        }
-        _ => 0,
+        Some((l, r, true)) => Ok((unsafe { sys::enif_is_identical(l, r) } != 0) as i32),
     }
 }
 
@@ -75,10 +93,13 @@ pub fn compare(
     rhs: i64,
 ) -> wasmtime::Result<i32> {
     const IMPORT: &str = "enif_wasm_compare";
-    let (_, lhs) = operand(&caller, IMPORT, env, lhs)?;
-    let (_, rhs) = operand(&caller, IMPORT, env, rhs)?;
-    // SAFETY: both terms belong to the NIF call on this thread.
-    Ok(unsafe { sys::enif_compare(lhs, rhs) }.signum())
+    operand(&caller, IMPORT, env, lhs)?;
+    operand(&caller, IMPORT, env, rhs)?;
+    match pair(&caller, env, lhs, rhs) {
+        // SAFETY: both terms belong to the NIF call on this thread.
+        Some((l, r, true)) => Ok(unsafe { sys::enif_compare(l, r) }.signum()),
+        _ => Err(flat::too_large(IMPORT).into()),
+    }
 }
 
 pub fn make_badarg(caller: Caller<'_, HostState>, env: i32) -> wasmtime::Result<i64> {
@@ -120,5 +141,5 @@ pub fn has_pending_exception(
     if out == 0 {
         return Ok(1);
     }
-    store_term(&mut caller, out, reason)
+    store_term(&mut caller, out, reason, Flat::UNKNOWN)
 }
