@@ -23,7 +23,7 @@ RUST_GUEST_DIR   := test/wasm_runtime_nif_rust_sdk_SUITE_data/rust_guest
 RUST_GUESTS      := $(if $(wildcard $(RUST_GUEST_DIR)/Cargo.toml),$(RUST_GUEST_DIR).wasm)
 RUST_SDK_SOURCES := $(shell find $(RUST_SDK_DIR) -name '*.rs' -o -name Cargo.toml 2>/dev/null)
 # Guests compiled from C: the bundled example and every C file beside a suite.
-C_GUESTS := priv/example.wasm \
+C_GUESTS := priv/example.wasm priv/guide_examples.wasm \
             $(filter-out $(SEED_STYLE_GUESTS),$(patsubst %.c,%.wasm,$(wildcard test/*_SUITE_data/*.c)))
 
 .PHONY: all setup native guests compile demo test test-rust test-erlang lint fmt bench clean help
@@ -49,7 +49,7 @@ $(RUST_GUESTS): $(RUST_SDK_SOURCES) $(wildcard $(RUST_GUEST_DIR)/src/*.rs) $(RUS
 $(SEED_STYLE_GUESTS): %.wasm: %.c
 	$(CLANG) $(SEED_CFLAGS) $< -o $@
 
-priv/example.wasm: guests/example.c include/erl_nif_wasm.h
+priv/%.wasm: guests/%.c include/erl_nif_wasm.h
 	@mkdir -p priv
 	$(CLANG) $(GUEST_CFLAGS) $< -o $@
 

@@ -7,8 +7,8 @@ use wasmtime::Caller;
 
 use super::flat::{self, Flat};
 use super::{
-    load_handles, new_term_flat, operand, store_bytes, store_handles, store_term, table,
-    term_limit, yield_now, HostState, MAX_ARRAY_LEN,
+    load_handles, new_term_flat, operand, store_bytes, store_results, store_term, store_term_array,
+    table, term_limit, yield_now, HostState, MAX_ARRAY_LEN,
 };
 
 pub fn get_list_cell(
@@ -26,8 +26,13 @@ pub fn get_list_cell(
     if unsafe { sys::enif_get_list_cell(env, list, &mut head, &mut tail) } == 0 {
         return Ok(0);
     }
-    let parts = [(head, Flat::UNKNOWN), (tail, Flat::UNKNOWN)];
-    store_handles(&mut caller, &[(head_out, 1), (tail_out, 1)], &parts)
+    store_results(
+        &mut caller,
+        [
+            (head_out, head, Flat::UNKNOWN),
+            (tail_out, tail, Flat::UNKNOWN),
+        ],
+    )
 }
 
 /// Cells walked between yields: about 0.1 ms.
@@ -260,14 +265,14 @@ pub fn get_tuple(
         store_bytes(&mut caller, arity_out, &arity.to_le_bytes());
         return Ok(0);
     }
-    let mut parts = vec![(ErlNifTerm::default(), Flat::UNKNOWN); count as usize];
-    if count > 0 {
+    let elements = if count == 0 {
+        Vec::new()
+    } else {
         // SAFETY: enif_get_tuple points `elements` at `arity` terms of the
         // tuple, which lives on the caller's heap for the whole slice.
-        let elements = unsafe { std::slice::from_raw_parts(elements, count as usize) };
-        parts.iter_mut().zip(elements).for_each(|(p, &e)| p.0 = e);
-    }
-    if store_handles(&mut caller, &[(array, count as usize)], &parts)? == 0 {
+        unsafe { std::slice::from_raw_parts(elements, count as usize) }.to_vec()
+    };
+    if store_term_array(&mut caller, array, &elements)? == 0 {
         return Ok(0);
     }
     Ok(store_bytes(&mut caller, arity_out, &arity.to_le_bytes()) as i32)

@@ -8,7 +8,7 @@ use wasmtime::Caller;
 use super::flat::{self, Flat};
 use super::table::MapCursor;
 use super::{
-    load_bytes, load_handles, new_term, store_bytes, store_handles, store_term, table, HostState,
+    load_bytes, load_handles, new_term, store_bytes, store_results, store_term, table, HostState,
     MAX_ARRAY_LEN,
 };
 
@@ -198,8 +198,9 @@ pub fn make_map_from_arrays(
 
 /// Layout of the guest's `ErlNifMapIterator`: the map handle, its size,
 /// and the position.
-const ITER_MAP: i32 = 0;
-const ITER_INDEX: i32 = 12;
+const ITER_SIZE: usize = 16;
+const ITER_MAP: usize = 0;
+const ITER_INDEX: usize = 12;
 
 /// Reads the pair at the position of an iterator in guest memory. The
 /// position is guest data like any other: it is checked against the map.
@@ -210,34 +211,40 @@ pub fn map_iterator_get_pair(
     key_out: i32,
     value_out: i32,
 ) -> wasmtime::Result<i32> {
-    let (Some(map), Some(index)) = (
-        load_bytes::<8>(&caller, iter.wrapping_add(ITER_MAP)),
-        load_bytes::<4>(&caller, iter.wrapping_add(ITER_INDEX)),
-    ) else {
+    let Some(iter) = load_bytes::<ITER_SIZE>(&caller, iter) else {
         return Ok(0);
     };
+    let map: [u8; 8] = iter[ITER_MAP..ITER_MAP + 8].try_into().expect("8 bytes");
+    let index: [u8; 4] = iter[ITER_INDEX..ITER_INDEX + 4]
+        .try_into()
+        .expect("4 bytes");
     let Some((env, map)) = table(&caller).term(env, i64::from_le_bytes(map)) else {
         return Ok(0);
     };
     let Ok(index) = usize::try_from(i32::from_le_bytes(index)) else {
         return Ok(0);
     };
-    match map_size(env, map) {
-        Some(size) if index < size => {}
+    let size = match map_size(env, map) {
+        Some(size) if index < size => size,
         _ => return Ok(0),
-    }
+    };
     let table = table(&caller);
     let Some((key, value)) = pair_at(
         &mut table.map_cursor,
         &mut table.far_jump_made,
         env,
-        map,
+        (map, size),
         index,
     ) else {
         return Ok(0);
     };
-    let pair = [(key, Flat::UNKNOWN), (value, Flat::UNKNOWN)];
-    store_handles(&mut caller, &[(key_out, 1), (value_out, 1)], &pair)
+    store_results(
+        &mut caller,
+        [
+            (key_out, key, Flat::UNKNOWN),
+            (value_out, value, Flat::UNKNOWN),
+        ],
+    )
 }
 
 /// The pair at `index` of `map` (which holds more than `index` pairs),
@@ -250,10 +257,9 @@ fn pair_at(
     cursor: &mut Option<MapCursor>,
     far_jump_made: &mut bool,
     env: *mut ErlNifEnv,
-    map: ErlNifTerm,
+    (map, size): (ErlNifTerm, usize),
     index: usize,
 ) -> Option<(ErlNifTerm, ErlNifTerm)> {
-    let size = map_size(env, map).expect("a map");
     let distance = |c: &MapCursor| c.index.abs_diff(index);
     let from_ends = index.min(size - 1 - index);
     let reuse = matches!(cursor, Some(c) if c.map == map && distance(c) <= from_ends);

@@ -104,11 +104,18 @@ fn memory_range(
     Some((memory, range))
 }
 
-/// Writes `bytes` at guest address `ptr`; false if it does not fit.
+/// Writes `bytes` at guest address `ptr`; false if it does not fit. Inlined
+/// so that a copy of a known size (a number read) is not a `memcpy` call:
+/// this is on the path of every number a guest reads.
+#[inline(always)]
 fn store_bytes(caller: &mut Caller<'_, HostState>, ptr: i32, bytes: &[u8]) -> bool {
-    match memory_range(caller, ptr, bytes.len() as u64) {
-        Some((memory, range)) => {
-            memory.data_mut(caller)[range].copy_from_slice(bytes);
+    let Some(memory) = caller.data().memory else {
+        return false;
+    };
+    let mem = memory.data_mut(caller);
+    match guest_range(mem, ptr, bytes.len() as u64) {
+        Some(range) => {
+            mem[range].copy_from_slice(bytes);
             true
         }
         None => false,
@@ -154,37 +161,58 @@ fn store_term(
     term: ErlNifTerm,
     flat: Flat,
 ) -> wasmtime::Result<i32> {
-    store_handles(caller, &[(out, 1)], &[(term, flat)])
+    store_results(caller, [(out, term, flat)])
 }
 
-/// Stores handles of `terms`, each group of them as an array at a guest
-/// address: all of them and 1, or none and 0 if an array does not fit in
-/// linear memory.
-fn store_handles(
+/// [`store_term`] for `N` results (a head and a tail, a key and a value),
+/// all or none. Kept apart from [`store_term_array`] and free of
+/// allocation: it is the path of every list cell and map pair read.
+fn store_results<const N: usize>(
     caller: &mut Caller<'_, HostState>,
-    arrays: &[(i32, usize)],
-    terms: &[(ErlNifTerm, Flat)],
+    results: [(i32, ErlNifTerm, Flat); N],
 ) -> wasmtime::Result<i32> {
     let Some(memory) = caller.data().memory else {
         return Ok(0);
     };
     let (mem, state) = memory.data_and_store_mut(caller);
-    let mut ranges = Vec::with_capacity(arrays.len());
-    for &(out, count) in arrays {
-        match guest_range(mem, out, count as u64 * 8) {
-            Some(range) => ranges.push(range),
+    let mut at = [0usize; N];
+    for (at, &(out, _, _)) in at.iter_mut().zip(&results) {
+        match guest_range(mem, out, 8) {
+            Some(range) => *at = range.start,
             None => return Ok(0),
         }
     }
     // SAFETY: inside a slice; the driver is not looking.
     let table = unsafe { state.terms.get() };
+    if table.room() < N {
+        return Err(term_limit().into());
+    }
+    for (at, (_, term, flat)) in at.into_iter().zip(results) {
+        let handle = table.push_flat(term, flat).expect("room was checked");
+        mem[at..at + 8].copy_from_slice(&handle.to_le_bytes());
+    }
+    Ok(1)
+}
+
+/// Stores handles of `terms` as an array at `out`: 1, or 0 (and nothing
+/// added) if the array does not fit in linear memory.
+fn store_term_array(
+    caller: &mut Caller<'_, HostState>,
+    out: i32,
+    terms: &[ErlNifTerm],
+) -> wasmtime::Result<i32> {
+    let Some((memory, range)) = memory_range(caller, out, terms.len() as u64 * 8) else {
+        return Ok(0);
+    };
+    let (mem, state) = memory.data_and_store_mut(caller);
+    // SAFETY: inside a slice; the driver is not looking.
+    let table = unsafe { state.terms.get() };
     if table.room() < terms.len() {
         return Err(term_limit().into());
     }
-    let slots = ranges.into_iter().flat_map(|r| r.step_by(8));
-    for (at, &(term, flat)) in slots.zip(terms) {
-        let handle = table.push_flat(term, flat).expect("room was checked");
-        mem[at..at + 8].copy_from_slice(&handle.to_le_bytes());
+    for (slot, &term) in mem[range].chunks_exact_mut(8).zip(terms) {
+        let handle = table.push(term).expect("room was checked");
+        slot.copy_from_slice(&handle.to_le_bytes());
     }
     Ok(1)
 }
