@@ -63,7 +63,9 @@ pub struct TermTable {
     env: *mut ErlNifEnv,
     generation: u64,
     terms: Vec<ErlNifTerm>,
-    /// The flattened size of each term, where known (see `flat`).
+    /// The flattened size of each term, where known (see `flat`). Shorter
+    /// than `terms` when the last terms are of unknown size, so that reading
+    /// a list cell or a map pair, which adds such terms, writes nothing here.
     flats: Vec<Flat>,
     /// Bytes of heap made in this call.
     heap_bytes: u64,
@@ -141,7 +143,7 @@ impl TermTable {
         self.env = env;
         self.terms.clear();
         self.terms.extend_from_slice(terms);
-        self.flats.resize(terms.len(), Flat::UNKNOWN);
+        self.flats.truncate(terms.len());
     }
 
     pub fn env_handle(&self) -> i32 {
@@ -179,18 +181,23 @@ impl TermTable {
 
     /// Adds a term whose size is not known yet (an argument, or a part of
     /// one) and returns its handle, or `None` when the table is full.
+    #[inline]
     pub fn push(&mut self, term: ErlNifTerm) -> Option<i64> {
-        self.push_flat(term, Flat::UNKNOWN)
-    }
-
-    /// Adds a term of known flattened size.
-    pub fn push_flat(&mut self, term: ErlNifTerm, flat: Flat) -> Option<i64> {
         if self.terms.len() >= MAX_TERMS_PER_CALL {
             return None;
         }
         self.terms.push(term);
-        self.flats.push(flat);
         Some(self.handle_of(self.terms.len() as u64))
+    }
+
+    /// Adds a term of known flattened size.
+    #[inline]
+    pub fn push_flat(&mut self, term: ErlNifTerm, flat: Flat) -> Option<i64> {
+        let handle = self.push(term)?;
+        if flat != Flat::UNKNOWN {
+            self.set_flat(handle, flat);
+        }
+        Some(handle)
     }
 
     /// Points an existing handle at another term: a host function that
@@ -199,7 +206,9 @@ impl TermTable {
     pub fn set(&mut self, handle: i64, term: ErlNifTerm) {
         if let Some(slot) = self.slot(handle) {
             self.terms[slot] = term;
-            self.flats[slot] = Flat::UNKNOWN;
+            if let Some(flat) = self.flats.get_mut(slot) {
+                *flat = Flat::UNKNOWN;
+            }
         }
     }
 
@@ -210,12 +219,15 @@ impl TermTable {
 
     /// The flattened size of a handle's term, if known.
     pub fn flat(&self, handle: i64) -> Option<Flat> {
-        let flat = self.flats[self.slot(handle)?];
+        let flat = *self.flats.get(self.slot(handle)?)?;
         (flat != Flat::UNKNOWN).then_some(flat)
     }
 
     pub fn set_flat(&mut self, handle: i64, flat: Flat) {
         if let Some(slot) = self.slot(handle) {
+            if self.flats.len() <= slot {
+                self.flats.resize(slot + 1, Flat::UNKNOWN);
+            }
             self.flats[slot] = flat;
         }
     }
@@ -432,5 +444,41 @@ mod tests {
         table.end();
         table.begin(fake_env());
         assert_eq!(table.exception(), None);
+    }
+
+    #[test]
+    fn flattened_sizes_are_kept_per_handle_and_forgotten_when_moved() {
+        let mut table = TermTable::new();
+        table.begin(fake_env());
+        let unknown = table.push(t(1)).unwrap();
+        let made = table.push_flat(t(2), Flat::binary(10)).unwrap();
+        let after = table.push(t(3)).unwrap();
+        assert_eq!(table.flat(unknown), None);
+        assert_eq!(table.flat(made), Some(Flat::binary(10)));
+        assert_eq!(table.flat(after), None, "past the end of the sizes");
+        table.set_flat(after, Flat::LEAF);
+        assert_eq!(table.flat(after), Some(Flat::LEAF));
+        table.set(made, t(4));
+        assert_eq!(table.flat(made), None, "a cursor moved on");
+        table.resume(fake_env(), &[t(1)]);
+        assert_eq!(table.flat(unknown), None);
+        table.end();
+        table.begin(fake_env());
+        let fresh = table.push(t(5)).unwrap();
+        assert_eq!(table.flat(fresh), None, "sizes die with their call");
+    }
+
+    #[test]
+    fn flat_sums_saturate_and_respect_the_limit() {
+        let big = Flat {
+            nodes: u64::MAX - 1,
+            bytes: 1,
+        };
+        assert_eq!(big.plus(big).nodes, u64::MAX);
+        assert!(!big.within(super::super::MAX_FLAT));
+        assert!(Flat::LEAF
+            .plus(Flat::binary(1 << 30))
+            .within(super::super::MAX_FLAT));
+        assert!(!Flat::binary((1 << 30) + 1).within(super::super::MAX_FLAT));
     }
 }
