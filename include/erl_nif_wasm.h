@@ -31,10 +31,11 @@
  *    traps with term_limit, whatever the function returns;
  *  - a buffer the guest declares (pointer and size) must lie in linear
  *    memory as a whole, even where the answer would need less of it;
- *  - a term a guest makes, or asks the host to walk whole (compare, hash as
- *    a map key, encode, flatten, send), may reach at most 4,194,304 terms
- *    and 1 GiB of binaries, shared subterms counted each time they are
- *    reached; past that the call traps with term_limit;
+ *  - a term a guest makes may reach at most 4,194,304 terms and 1 GiB of
+ *    binaries, shared subterms counted each time they are reached (erl_nif
+ *    walks terms whole when it compares, hashes, encodes or copies them);
+ *    past that the call traps with term_limit. A term of the caller's is
+ *    measured when a guest first builds on it;
  *  - integer sizes and lengths are 32-bit (wasm32's size_t and unsigned).
  *
  * Build a guest with, for example:
@@ -314,7 +315,8 @@ int enif_wasm_make_map_remove(ErlNifEnv* env, ERL_NIF_TERM map_in, ERL_NIF_TERM 
                               ERL_NIF_TERM* map_out);
 
 /* 1 and *map_out = the map of keys[i] => values[i], else 0 (a duplicate
- * key, an invalid handle, cnt over 65536). */
+ * key, an invalid handle, cnt over 2048: building a map costs about 0.5 us
+ * a pair, so larger maps are built with enif_wasm_make_map_put). */
 ERL_NIF_WASM_IMPORT(enif_wasm_make_map_from_arrays)
 int enif_wasm_make_map_from_arrays(ErlNifEnv* env, const ERL_NIF_TERM* keys, const ERL_NIF_TERM* values,
                                    uint32_t cnt, ERL_NIF_TERM* map_out);
@@ -457,7 +459,8 @@ ERL_NIF_TERM enif_wasm_self(ErlNifEnv* env);
 
 /* Sends a copy of msg to the local process to_pid. 1 if it was sent, 0 if
  * to_pid is not a local pid, the process is not alive, or a handle is
- * invalid. A message may reach at most 524,288 terms (about 8 MiB of heap),
+ * invalid. A message may reach at most 65,536 terms (about 1 MiB of heap;
+ * binaries over 64 bytes are shared, not copied),
  * and each send counts 16 bytes a term (64 at least) against the call's
  * 256 MiB; past either the call traps with term_limit. */
 ERL_NIF_WASM_IMPORT(enif_wasm_send)

@@ -426,14 +426,14 @@ term_max(Config) ->
     Tuple = {1, [2.0, <<"3">>]},
     ?assertEqual(Tuple, call(Config, term_max, [Tuple, {1, [2.0, <<"3">>]}])),
     ?assert(call(Config, term_max, [{1, [2, x]}, {1.0, [2.0, x]}]) =:= {1, [2, x]}),
-    %% compare walks both terms: past 4,194,304 terms reached (shared subterms
-    %% counted each time) the call traps with term_limit (erl_nif_wasm.h).
+    %% Terms the caller passed are compared as Erlang compares them, shared
+    %% subterms and all (2^23 leaves here); only terms a guest makes are
+    %% bounded (erl_nif_wasm.h). Checked with =:= so that a failure does not
+    %% print the flattened tree.
     Deep = shared_tree(23),
-    assert_trap(term_limit, ?config(instance, Config), term_max, [Deep, shared_tree(23)]),
-    %% A smaller one is fine on a new instance.
-    I = fresh(Config),
+    ?assert(call(Config, term_max, [Deep, shared_tree(23)]) =:= Deep),
     Small = shared_tree(10),
-    ?assertEqual(Small, wasm_runtime_nif:call(I, term_max, [Small, shared_tree(10)])).
+    ?assertEqual(Small, call(Config, term_max, [Small, shared_tree(10)])).
 
 %% ---------------------------------------------------------------------------
 %% is_container(T) -> true for lists, tuples and maps.

@@ -352,11 +352,11 @@ huge_array_counts(Config) ->
     [trap(Config, [bad_argument, term_limit, bad_pointer], Name,
           #{a => x, b => y, c => z, p1 => ?ARR, p2 => Count})
      || Name <- [m_tuple, m_list], Count <- [16#7fffffff, 16#ffffffff]],
-    %% make_map_from_arrays answers 0 instead.
+    %% make_map_from_arrays answers 0 instead, past its 2,048 pairs.
     I = ?config(instance, Config),
-    ?assertEqual({1, 1}, decode(wasm_runtime_nif:call(I, g_map_big, [65536]))),
+    ?assertEqual({1, 1}, decode(wasm_runtime_nif:call(I, g_map_big, [2048]))),
     [?assertEqual({Count, {0, 0}}, {Count, decode(wasm_runtime_nif:call(I, g_map_big, [Count]))})
-     || Count <- [65537, 16#7fffffff, 16#ffffffff]],
+     || Count <- [2049, 65537, 16#7fffffff, 16#ffffffff]],
     healthy(Config).
 
 %% ---------------------------------------------------------------------------
@@ -535,10 +535,11 @@ processes(Config) ->
     no_messages(),
     getter(Config, g_alive, #{a => self()}, {1, 0}, [1], []),
     [refused(I, g_alive, #{a => P}) || P <- NotPids],
-    %% A message may take 8 MiB once copied: 1,000,000 cells (16 MB) trap.
-    ?assertEqual({1, 0}, g(I, g_send, #{a => self(), b => lists:seq(1, 100000)})),
-    receive L when is_list(L) -> ?assertEqual(100000, length(L)) after 2000 -> ct:fail(not_sent) end,
-    trap(Config, [term_limit], g_send, #{a => self(), b => lists:seq(1, 1000000)}),
+    %% A message may reach 65,536 terms: 30,000 cells (60,001 terms) go,
+    %% 40,000 (80,001) trap.
+    ?assertEqual({1, 0}, g(I, g_send, #{a => self(), b => lists:seq(1, 30000)})),
+    receive L when is_list(L) -> ?assertEqual(30000, length(L)) after 2000 -> ct:fail(not_sent) end,
+    trap(Config, [term_limit], g_send, #{a => self(), b => lists:seq(1, 40000)}),
     no_messages(),
     maker(Config, m_self, #{}, self(), [], []),
     maker(Config, m_make_ref, #{}, fun erlang:is_reference/1, [], []),
@@ -602,11 +603,11 @@ cyclic_attempts(Config) ->
     ?assertEqual({1, 1}, g(I, g_t2b, #{a => Shared(12), p1 => ?OUT})),
     ?assertEqual({1, 0}, g(I, g_send, #{a => self(), b => Shared(12)})),
     receive Msg -> ?assert(Msg =:= Shared(12)) after 2000 -> ct:fail(not_sent) end,
-    %% A message is as large as its copy, which shares nothing: 17 handles
-    %% make 2^17 cells (2 MiB, sent), 20 handles 2^20 cells (16 MiB, over
-    %% the 8 MiB a message may take).
-    ?assertEqual(1, wasm_runtime_nif:call(I, cyc_send, [x, 16])),
-    receive Shared16 -> ?assert(Shared16 =:= Shared(16)) after 2000 -> ct:fail(not_sent) end,
+    %% A message is as large as its copy, which shares nothing: 15 levels of
+    %% cells reach 65,535 terms (sent), 20 levels about 2 million (over the
+    %% 65,536 terms a message may reach).
+    ?assertEqual(1, wasm_runtime_nif:call(I, cyc_send, [x, 14])),
+    receive Shared14 -> ?assert(Shared14 =:= Shared(14)) after 2000 -> ct:fail(not_sent) end,
     trap_call(Config, [term_limit], cyc_send, [x, 19]),
     no_messages(),
     healthy(Config).

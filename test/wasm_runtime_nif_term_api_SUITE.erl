@@ -628,8 +628,9 @@ processes(Config) ->
     Big = binary:copy(<<"z">>, 100000),
     ?assertEqual(1, call(Config, send_to, [self(), Big])),
     received(Big),
-    %% A message may take 8 MiB: 100,000 cells (1.6 MB) go, 1,000,000 (16 MB) trap.
-    Long = lists:seq(1, 100000),
+    %% A message may reach 65,536 terms: 30,000 cells (60,001 terms) go,
+    %% 1,000,000 trap.
+    Long = lists:seq(1, 30000),
     ?assertEqual(1, call(Config, send_to, [self(), Long])),
     received(Long),
     trap(Config, [term_limit], send_to, [self(), lists:seq(1, 1000000)]),
@@ -708,9 +709,11 @@ array_limits(Config) ->
     L65536 = lists:seq(1, 65536),
     ?assertEqual(list_to_tuple(L65536), call(Config, list_to_tuple, [L65536])),
     trap(Config, [bad_argument, term_limit], list_to_tuple, [lists:seq(1, 65537)]),
-    M = call(Config, map_from_lists, [L65536, L65536]),
-    ?assertEqual(65536, map_size(M)),
-    ?assertEqual(badarg, err(Config, map_from_lists, [lists:seq(1, 65537), lists:seq(1, 65537)])),
+    %% make_map_from_arrays takes 2,048 pairs, and answers 0 past them.
+    L2048 = lists:seq(1, 2048),
+    M = call(Config, map_from_lists, [L2048, L2048]),
+    ?assertEqual(2048, map_size(M)),
+    ?assertEqual(badarg, err(Config, map_from_lists, [lists:seq(1, 2049), lists:seq(1, 2049)])),
     %% Beyond 65,536 elements the guest builds lists cell by cell instead.
     ?assertEqual([2 * X || X <- lists:seq(1, 65537)], call(Config, double_all, [lists:seq(1, 65537)])),
     still_works(Config).

@@ -31,6 +31,8 @@
 #define EXPORT(name) ERL_NIF_WASM_EXPORT(name)
 #define MAX_DEPTH 256
 #define MAX_ARRAY 65536u
+/* Most pairs make_map_from_arrays takes. */
+#define MAX_MAP_PAIRS 2048u
 
 /* ------------------------------------------------------------------------
  * Memory
@@ -269,7 +271,7 @@ static ERL_NIF_TERM rebuild_map(ErlNifEnv* env, ERL_NIF_TERM t, int depth) {
             if (!values[i]) break;
         }
         if (i == n) {
-            if (n <= MAX_ARRAY) {
+            if (n <= MAX_MAP_PAIRS) {
                 if (!enif_wasm_make_map_from_arrays(env, keys, values, n, &out)) out = 0;
             } else {
                 out = enif_wasm_make_new_map(env);
@@ -738,7 +740,7 @@ EXPORT(map_incr) ERL_NIF_TERM map_incr(ErlNifEnv* env, ERL_NIF_TERM m, ERL_NIF_T
 
 /* maps:from_list(lists:zip(Keys, Values)) through make_map_from_arrays:
  * badarg for a duplicate key, lists of different lengths, or more than
- * 65536 pairs (the import answers 0 then). */
+ * 2048 pairs (the import answers 0 then). */
 EXPORT(map_from_lists) ERL_NIF_TERM map_from_lists(ErlNifEnv* env, ERL_NIF_TERM ks, ERL_NIF_TERM vs) {
     begin();
     uint32_t nk, nv;

@@ -177,10 +177,9 @@ pub fn make_sub_binary(
     new_term(&mut caller, sub)
 }
 
-/// The env and term of a handle that erl_nif is about to walk whole, in
-/// one go: it must be no larger than a guest may make, and its binaries
-/// must fit in what is left of the call's heap budget. `None` for an
-/// invalid handle.
+/// The env and term of a handle that erl_nif is about to flatten into a
+/// binary: if a guest made it, its binaries must fit in what is left of the
+/// call's heap budget. `None` for an invalid handle.
 fn walkable(
     caller: &Caller<'_, HostState>,
     import: &str,
@@ -191,9 +190,11 @@ fn walkable(
     let Some((env_ptr, term)) = table.term(env, handle) else {
         return Ok(None);
     };
-    match flat::of_handle(table, env_ptr, handle) {
-        Some(size) if size.bytes <= table.heap_left() => Ok(Some((env_ptr, term))),
-        _ => Err(flat::too_large(import).into()),
+    // A term the caller passed is not measured: flattening it costs what
+    // the caller's data costs, and the result is charged when it is made.
+    match flat::known(table, handle) {
+        Some(size) if size.bytes > table.heap_left() => Err(flat::too_large(import).into()),
+        _ => Ok(Some((env_ptr, term))),
     }
 }
 

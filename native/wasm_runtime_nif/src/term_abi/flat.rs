@@ -77,6 +77,15 @@ pub fn too_large(import: &str) -> HostTrap {
     )
 }
 
+/// The flattened size of a handle's term if it is known: every term a guest
+/// builds of others has one, within [`MAX_FLAT`]. A term of unknown size is
+/// the caller's (or part of one, or a leaf), and walking it costs what the
+/// caller's own data costs: imports that only walk a term (compare, hash,
+/// encode) need not measure it first.
+pub fn known(table: &TermTable, handle: i64) -> Option<Flat> {
+    table.flat(handle)
+}
+
 /// The flattened size of the term behind `handle` (which must resolve),
 /// measured now if it was not known; `None` if it exceeds [`MAX_FLAT`].
 pub fn of_handle(table: &mut TermTable, env: *mut ErlNifEnv, handle: i64) -> Option<Flat> {
@@ -85,7 +94,10 @@ pub fn of_handle(table: &mut TermTable, env: *mut ErlNifEnv, handle: i64) -> Opt
     }
     let term = table.term_of(handle)?;
     let flat = measure(env, term, MAX_FLAT)?;
-    table.set_flat(handle, flat);
+    // Leaves are measured in O(1) again; only walks are worth keeping.
+    if flat != Flat::LEAF {
+        table.set_flat(handle, flat);
+    }
     Some(flat)
 }
 
@@ -104,6 +116,18 @@ pub fn of_handles(table: &mut TermTable, env: *mut ErlNifEnv, handles: &[i64]) -
 
 /// Walks `term` flattened, stopping as soon as it exceeds `limit`.
 pub fn measure(env: *mut ErlNifEnv, term: ErlNifTerm, limit: Flat) -> Option<Flat> {
+    use ErlNifTermType::*;
+    // SAFETY: env and term belong to the NIF call running on this thread.
+    match unsafe { sys::enif_term_type(env, term) } {
+        // Most terms met are numbers and atoms: no walk, no allocation.
+        ERL_NIF_TERM_TYPE_ATOM
+        | ERL_NIF_TERM_TYPE_INTEGER
+        | ERL_NIF_TERM_TYPE_FLOAT
+        | ERL_NIF_TERM_TYPE_PID
+        | ERL_NIF_TERM_TYPE_PORT
+        | ERL_NIF_TERM_TYPE_REFERENCE => return Some(Flat::LEAF),
+        _ => {}
+    }
     let mut flat = Flat { nodes: 0, bytes: 0 };
     let mut pending = vec![term];
     while let Some(term) = pending.pop() {

@@ -5,7 +5,7 @@ use std::ptr;
 use rustler::sys::{self, ErlNifEnv, ErlNifTerm};
 use wasmtime::Caller;
 
-use super::flat::{self, Flat};
+use super::flat::{self, Flat, MAX_FLAT};
 use super::{
     load_handles, new_term_flat, operand, store_bytes, store_results, store_term, store_term_array,
     table, term_limit, yield_now, HostState, MAX_ARRAY_LEN,
@@ -147,23 +147,31 @@ pub async fn make_reverse_list(
     if table(&caller).term(env, list).is_none() {
         return Ok(0);
     }
-    // The reversed list reaches the same terms as the list.
-    let Some(size) = flat::of_handle(table(&caller), env_ptr, list) else {
-        return Err(flat::too_large("enif_wasm_make_reverse_list").into());
-    };
+    // The reversed list reaches the same terms as the list: its size is
+    // summed cell by cell on the way, as the walk yields between chunks.
+    let mut size = Flat::LEAF;
     // SAFETY: env_ptr is the env of the slice running now.
     let mut acc = [unsafe { sys::enif_make_list_from_array(env_ptr, ptr::null(), 0) }];
     let walked = walk_list(&mut caller, env, list, &mut acc, 16, |env, head, acc| {
+        let left = Flat {
+            nodes: MAX_FLAT.nodes.saturating_sub(size.nodes),
+            bytes: MAX_FLAT.bytes.saturating_sub(size.bytes),
+        };
+        let Some(head_size) = flat::measure(env, head, left) else {
+            return false;
+        };
+        size = size.plus(head_size).plus(Flat::LEAF);
         // SAFETY: env is the env of the slice running now; head and acc
         // are terms of this call found in it.
         acc[0] = unsafe { sys::enif_make_list_cell(env, head, acc[0]) };
         true
     })
     .await?;
-    if walked != Walked::Proper {
-        return Ok(0);
+    match walked {
+        Walked::Proper => store_term(&mut caller, out, acc[0], size),
+        Walked::Stopped => Err(flat::too_large("enif_wasm_make_reverse_list").into()),
+        Walked::Improper => Ok(0),
     }
-    store_term(&mut caller, out, acc[0], size)
 }
 
 pub fn make_list_cell(

@@ -41,29 +41,19 @@ pub fn get_map_size(mut caller: Caller<'_, HostState>, env: i32, map: i64, out: 
     }
 }
 
-/// The env and the terms of `handles`, if all belong to the call, and
-/// their flattened size together: erl_nif hashes a key whole, so a key
-/// larger than a guest may make traps.
-#[allow(clippy::type_complexity)]
+/// The env and the terms of `handles`, if all belong to the call.
 fn operands(
     caller: &Caller<'_, HostState>,
-    import: &str,
     env: i32,
     handles: &[i64],
-) -> wasmtime::Result<Option<(*mut ErlNifEnv, Vec<ErlNifTerm>, Flat)>> {
+) -> Option<(*mut ErlNifEnv, Vec<ErlNifTerm>)> {
     let table = table(caller);
-    let Some(env_ptr) = table.env(env) else {
-        return Ok(None);
-    };
-    let mut terms = Vec::with_capacity(handles.len());
-    for &handle in handles {
-        match table.term(env, handle) {
-            Some((_, term)) => terms.push(term),
-            None => return Ok(None),
-        }
-    }
-    let size = flat::of_handles(table, env_ptr, handles).ok_or_else(|| flat::too_large(import))?;
-    Ok(Some((env_ptr, terms, size)))
+    let env_ptr = table.env(env)?;
+    let terms = handles
+        .iter()
+        .map(|&handle| Some(table.term(env, handle)?.1))
+        .collect::<Option<Vec<_>>>()?;
+    Some((env_ptr, terms))
 }
 
 pub fn get_map_value(
@@ -73,8 +63,7 @@ pub fn get_map_value(
     key: i64,
     out: i32,
 ) -> wasmtime::Result<i32> {
-    const IMPORT: &str = "enif_wasm_get_map_value";
-    let Some((env, t, _)) = operands(&caller, IMPORT, env, &[map, key])? else {
+    let Some((env, t)) = operands(&caller, env, &[map, key]) else {
         return Ok(0);
     };
     let mut value = ErlNifTerm::default();
@@ -94,10 +83,12 @@ fn update(
     out: i32,
     op: impl FnOnce(*mut ErlNifEnv, &[ErlNifTerm], &mut ErlNifTerm) -> i32,
 ) -> wasmtime::Result<i32> {
-    let Some((env, found, size)) = operands(&caller, import, env, handles)? else {
+    let Some((env, found)) = operands(&caller, env, handles) else {
         return Ok(0);
     };
-    let size = size.check(import)?;
+    // The new map holds the key and value: its size is theirs and the map's.
+    let size =
+        flat::of_handles(table(&caller), env, handles).ok_or_else(|| flat::too_large(import))?;
     let mut map_out = ErlNifTerm::default();
     if op(env, &found, &mut map_out) == 0 {
         return Ok(0);
@@ -175,6 +166,9 @@ pub fn make_map_from_arrays(
         return Ok(0);
     };
     let cnt = cnt as u32;
+    if cnt > MAX_MAP_PAIRS {
+        return Ok(0);
+    }
     let loaded = load_handles(&caller, env, keys, cnt)
         .and_then(|k| Ok((k, load_handles(&caller, env, values, cnt)?)));
     let ((keys, key_size), (values, value_size)) = match loaded {
@@ -195,6 +189,11 @@ pub fn make_map_from_arrays(
     }
     store_term(&mut caller, out, map, size)
 }
+
+/// Most pairs `enif_wasm_make_map_from_arrays` takes: building a map costs
+/// about 0.5 µs a pair (it hashes and sorts), so 2,048 take about 1 ms.
+/// Larger maps are built with `enif_wasm_make_map_put`, a pair per call.
+pub const MAX_MAP_PAIRS: u32 = 2048;
 
 /// Layout of the guest's `ErlNifMapIterator`: the map handle, its size,
 /// and the position.

@@ -4,7 +4,7 @@ use rustler::sys::{self, ErlNifEnv, ErlNifTerm};
 use rustler::Encoder;
 use wasmtime::Caller;
 
-use super::flat::{self, Flat};
+use super::flat::Flat;
 use super::{call_env, operand, store_term, table, Exception, HostState, Resolved};
 use crate::atoms;
 
@@ -57,31 +57,24 @@ pub fn term_type(caller: Caller<'_, HostState>, env: i32, term: i64) -> i32 {
     }
 }
 
-/// The terms of two handles, if both belong to the call; and whether
-/// erl_nif may walk them in one go (see `flat`).
+/// The terms of two handles, if both belong to the call. Walking them whole
+/// is bounded: a term a guest made is within `flat::MAX_FLAT`, and one the
+/// caller passed costs what comparing it in Erlang would.
 fn pair(
     caller: &Caller<'_, HostState>,
     env: i32,
     lhs: i64,
     rhs: i64,
-) -> Option<(ErlNifTerm, ErlNifTerm, bool)> {
+) -> Option<(ErlNifTerm, ErlNifTerm)> {
     let table = table(caller);
-    let ((env_ptr, l), (_, r)) = (table.term(env, lhs)?, table.term(env, rhs)?);
-    let walkable = flat::of_handles(table, env_ptr, &[lhs, rhs]).is_some();
-    Some((l, r, walkable))
+    Some((table.term(env, lhs)?.1, table.term(env, rhs)?.1))
 }
 
-pub fn is_identical(
-    caller: Caller<'_, HostState>,
-    env: i32,
-    lhs: i64,
-    rhs: i64,
-) -> wasmtime::Result<i32> {
+pub fn is_identical(caller: Caller<'_, HostState>, env: i32, lhs: i64, rhs: i64) -> i32 {
     match pair(&caller, env, lhs, rhs) {
-        None => Ok(0),
-        Some((_, _, false)) => Err(flat::too_large("enif_wasm_is_identical").into()),
         // SAFETY: both terms belong to the NIF call on this thread.
-        Some((l, r, true)) => Ok((unsafe { sys::enif_is_identical(l, r) } != 0) as i32),
+        Some((l, r)) => (unsafe { sys::enif_is_identical(l, r) } != 0) as i32,
+        None => 0,
     }
 }
 
@@ -93,13 +86,10 @@ pub fn compare(
     rhs: i64,
 ) -> wasmtime::Result<i32> {
     const IMPORT: &str = "enif_wasm_compare";
-    operand(&caller, IMPORT, env, lhs)?;
-    operand(&caller, IMPORT, env, rhs)?;
-    match pair(&caller, env, lhs, rhs) {
-        // SAFETY: both terms belong to the NIF call on this thread.
-        Some((l, r, true)) => Ok(unsafe { sys::enif_compare(l, r) }.signum()),
-        _ => Err(flat::too_large(IMPORT).into()),
-    }
+    let (_, l) = operand(&caller, IMPORT, env, lhs)?;
+    let (_, r) = operand(&caller, IMPORT, env, rhs)?;
+    // SAFETY: both terms belong to the NIF call on this thread.
+    Ok(unsafe { sys::enif_compare(l, r) }.signum())
 }
 
 pub fn make_badarg(caller: Caller<'_, HostState>, env: i32) -> wasmtime::Result<i64> {

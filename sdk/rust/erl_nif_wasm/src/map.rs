@@ -154,14 +154,14 @@ impl<'a> Term<'a> {
 }
 
 /// The map of `keys[i] => values[i]` (same lengths); `BadArg` on a repeated
-/// key. The host takes at most `MAX_ARRAY_TERMS` pairs per call: the rest
+/// key. The host takes at most `MAX_MAP_PAIRS` pairs per call: the rest
 /// are put one at a time.
 pub(crate) fn make_map_raw<'a>(
     env: Env<'a>,
     keys: &[sys::ErlNifTerm],
     values: &[sys::ErlNifTerm],
 ) -> NifResult<Term<'a>> {
-    let first = keys.len().min(sys::MAX_ARRAY_TERMS);
+    let first = keys.len().min(sys::MAX_MAP_PAIRS);
     let mut map = 0;
     // SAFETY: both arrays are readable for `first` handles, `map` writable.
     let made = unsafe {

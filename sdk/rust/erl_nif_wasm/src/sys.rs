@@ -41,8 +41,11 @@ pub const ERL_NIF_TERM_TYPE_TUPLE: i32 = 11;
 /// it were given.
 pub const ERL_NIF_BIN2TERM_SAFE: u32 = 0x2000_0000;
 
-/// Most handles one array import (tuple, list, map from arrays) copies.
+/// Most handles one array import (tuple, list) copies.
 pub const MAX_ARRAY_TERMS: usize = 65536;
+
+/// Most pairs [`enif_wasm_make_map_from_arrays`] takes.
+pub const MAX_MAP_PAIRS: usize = 2048;
 
 /// Where a map iterator starts (`ErlNifMapIteratorEntry`).
 pub const ERL_NIF_MAP_ITERATOR_FIRST: i32 = 1;
