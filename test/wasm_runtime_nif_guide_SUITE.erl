@@ -12,7 +12,7 @@
 -include_lib("common_test/include/ct.hrl").
 -include_lib("stdlib/include/assert.hrl").
 
--import(wasm_test_util, [raised/1]).
+-import(wasm_test_util, [raised/1, new_instance/1, call/3, expect_trap/4, a_port/0]).
 
 -define(INT32_MIN, -16#80000000).
 -define(INT32_MAX, 16#7fffffff).
@@ -38,7 +38,7 @@ end_per_suite(_Config) ->
     ok.
 
 init_per_testcase(_Case, Config) ->
-    [{instance, fresh(Config)} | Config].
+    [{instance, new_instance(Config)} | Config].
 
 end_per_testcase(_Case, _Config) ->
     ok.
@@ -46,13 +46,6 @@ end_per_testcase(_Case, _Config) ->
 %% ---------------------------------------------------------------------------
 %% Helpers
 %% ---------------------------------------------------------------------------
-
-fresh(Config) ->
-    {ok, Instance} = wasm_runtime_nif:instantiate(?config(module, Config)),
-    Instance.
-
-call(Config, Name, Args) ->
-    wasm_runtime_nif:call(?config(instance, Config), Name, Args).
 
 %% The reason of the error the call raises (see wasm_test_util:raised/1).
 err(Config, Name, Args) ->
@@ -66,15 +59,10 @@ badargs(Config, Name, ArgLists) ->
 %% A trap ends the call with error:{trap, Kind, Message} and invalidates
 %% the instance: later calls raise {instance_invalidated, Trap}.
 assert_trap(Kind, Instance, Name, Args) ->
-    case raised(fun() -> wasm_runtime_nif:call(Instance, Name, Args) end) of
-        {trap, Kind, Message} = Trap when is_binary(Message) ->
-            ?assertEqual({instance_invalidated, Trap},
-                         raised(fun() -> wasm_runtime_nif:call(Instance, is_container, [[]]) end)),
-            Trap;
-        Other ->
-            ct:fail({expected_trap, Kind, Name, Other})
-    end.
-
+    Trap = expect_trap(Instance, [Kind], Name, Args),
+    ?assertEqual({instance_invalidated, Trap},
+                 raised(fun() -> wasm_runtime_nif:call(Instance, is_container, [[]]) end)),
+    Trap.
 %% Runs Fun in a new process (a mailbox of its own) and returns what it
 %% returned; a crash fails the case. No timeout: the timetrap bounds it.
 in_new_process(Fun) ->
@@ -102,9 +90,6 @@ shared_tree(0) -> [leaf];
 shared_tree(Depth) ->
     T = shared_tree(Depth - 1),
     {T, T}.
-
-a_port() ->
-    hd(erlang:ports()).
 
 %% An atom name that exists nowhere (the binary itself creates no atom).
 missing_atom_name() ->
@@ -531,7 +516,7 @@ progress(Config) ->
 %% (checking their order and reference) and returns {Result, Count}. A trap
 %% also invalidates the instance.
 send_and_count(Config, N) ->
-    Instance = fresh(Config),
+    Instance = new_instance(Config),
     Result = case raised(fun() -> wasm_runtime_nif:call(Instance, progress, [N]) end) of
                  {no_error, done} ->
                      done;

@@ -26,7 +26,7 @@
 -include_lib("common_test/include/ct.hrl").
 -include_lib("stdlib/include/assert.hrl").
 
--import(wasm_test_util, [raised/1]).
+-import(wasm_test_util, [raised/1, expect_trap/4, remote_pid/0, dead_pid/0]).
 
 %% The memory map of hostile_api.wat.
 -define(OUT, 16).
@@ -147,14 +147,7 @@ trap(Config, Kinds, Name, Opts) ->
 
 trap_call(Config, Kinds, Name, Args) ->
     I = fresh(Config),
-    Trap = case raised(fun() -> wasm_runtime_nif:call(I, Name, Args) end) of
-               {trap, Kind, Message} = T when is_binary(Message) ->
-                   lists:member(Kind, Kinds) orelse
-                       ct:fail({unexpected_trap_kind, Name, Args, Kind, Kinds, Message}),
-                   T;
-               Other ->
-                   ct:fail({expected_trap, Name, Args, Kinds, Other})
-           end,
+    Trap = expect_trap(I, Kinds, Name, Args),
     ?assertEqual({instance_invalidated, Trap}, raised(fun() -> wasm_runtime_nif:call(I, healthy, []) end)),
     healthy(Config),
     Trap.
@@ -167,15 +160,6 @@ healthy(Config) ->
 
 poke(I, At, Bin) ->
     ?assertEqual(1, wasm_runtime_nif:call(I, poke, [At, Bin])).
-
-%% A pid of another node, made without distribution (NEW_PID_EXT).
-remote_pid() ->
-    Node = <<"wasm_hostile_api_remote@nohost">>,
-    binary_to_term(<<131, 88, 119, (byte_size(Node)), Node/binary, 1:32, 0:32, 1:32>>).
-
-dead_pid() ->
-    {Pid, Ref} = spawn_monitor(fun() -> ok end),
-    receive {'DOWN', Ref, process, Pid, _} -> Pid end.
 
 no_messages() ->
     receive Msg -> ct:fail({unexpected_message, Msg}) after 50 -> ok end.

@@ -6,6 +6,8 @@
          binary_reverse_agrees/1, f64_round_trips/1]).
 
 -include_lib("common_test/include/ct.hrl").
+
+-import(wasm_test_util, [quickcheck/2]).
 -include_lib("proper/include/proper.hrl").
 
 all() ->
@@ -19,11 +21,6 @@ init_per_suite(Config) ->
 end_per_suite(_Config) ->
     ok.
 
-check(Property) ->
-    case proper:quickcheck(Property, [{numtests, 500}, quiet]) of
-        true -> ok;
-        _ -> ct:fail({counterexample, proper:counterexample()})
-    end.
 
 int32() -> integer(-16#80000000, 16#7fffffff).
 int64() -> integer(-16#8000000000000000, 16#7fffffffffffffff).
@@ -37,26 +34,26 @@ wrap(Bits, N) ->
 
 add_i64_wraps_like_wasm(_Config) ->
     I = wasm_runtime_nif:new(),
-    check(?FORALL({A, B}, {int64(), int64()},
-                  wasm_runtime_nif:call_raw(I, add_I64, [A, B]) =:= wrap(64, A + B))).
+    quickcheck(?FORALL({A, B}, {int64(), int64()},
+                  wasm_runtime_nif:call_raw(I, add_I64, [A, B]) =:= wrap(64, A + B)), 500).
 
 add_terms_agrees(_Config) ->
     I = wasm_runtime_nif:new(),
-    check(?FORALL({A, B}, {int32(), int32()},
-                  wasm_runtime_nif:call(I, add_terms, [A, B]) =:= wrap(32, A + B))).
+    quickcheck(?FORALL({A, B}, {int32(), int32()},
+                  wasm_runtime_nif:call(I, add_terms, [A, B]) =:= wrap(32, A + B)), 500).
 
 list_sum_agrees(_Config) ->
     I = wasm_runtime_nif:new(),
-    check(?FORALL(L, list(int32()),
-                  wasm_runtime_nif:call(I, add_list_terms, [L]) =:= wrap(32, lists:sum(L)))).
+    quickcheck(?FORALL(L, list(int32()),
+                  wasm_runtime_nif:call(I, add_list_terms, [L]) =:= wrap(32, lists:sum(L))), 500).
 
 binary_reverse_agrees(_Config) ->
     I = wasm_runtime_nif:new(),
-    check(?FORALL(B, binary(),
+    quickcheck(?FORALL(B, binary(),
                   wasm_runtime_nif:call(I, binary_reverse, [B])
-                      =:= list_to_binary(lists:reverse(binary_to_list(B))))).
+                      =:= list_to_binary(lists:reverse(binary_to_list(B)))), 500).
 
 f64_round_trips(_Config) ->
     I = wasm_runtime_nif:new(),
-    check(?FORALL({A, B}, {float(), float()},
-                  wasm_runtime_nif:call_raw(I, add_F64, [A, B]) =:= A + B)).
+    quickcheck(?FORALL({A, B}, {float(), float()},
+                  wasm_runtime_nif:call_raw(I, add_F64, [A, B]) =:= A + B), 500).

@@ -14,6 +14,8 @@
          prop_describe_agrees/1]).
 
 -include_lib("common_test/include/ct.hrl").
+
+-import(wasm_test_util, [call/3, quickcheck/2]).
 -include_lib("stdlib/include/assert.hrl").
 -include_lib("proper/include/proper.hrl").
 
@@ -35,14 +37,10 @@ end_per_suite(_Config) ->
     ok.
 
 init_per_testcase(_Case, Config) ->
-    {ok, Instance} = wasm_runtime_nif:instantiate(?config(module, Config)),
-    [{instance, Instance} | Config].
+    [{instance, wasm_test_util:new_instance(Config)} | Config].
 
 end_per_testcase(_Case, _Config) ->
     ok.
-
-call(Config, Name, Args) ->
-    wasm_runtime_nif:call(?config(instance, Config), Name, Args).
 
 %% The value of call/3, or {raised, Reason} for error:Reason.
 outcome(Config, Name, Args) ->
@@ -250,18 +248,9 @@ errors_leave_the_instance_usable(Config) ->
 %% Properties
 %% ------------------------------------------------------------------
 
-check(Property) ->
-    check(Property, 300).
-
-check(Property, NumTests) ->
-    case proper:quickcheck(Property, [{numtests, NumTests}, quiet]) of
-        true -> ok;
-        _ -> ct:fail({counterexample, proper:counterexample()})
-    end.
-
 prop_rebuild_is_identity(Config) ->
     I = ?config(instance, Config),
-    check(?FORALL(T, any_term(),
+    quickcheck(?FORALL(T, any_term(),
                   T =:= wasm_runtime_nif:call(I, rebuild, [T])), 500).
 
 prop_sum_list_agrees(Config) ->
@@ -271,23 +260,23 @@ prop_sum_iter_agrees(Config) ->
     sum_agrees(Config, sum_iter).
 
 sum_agrees(Config, Name) ->
-    check(?FORALL(L, list(some_int64()),
-                  outcome(Config, Name, [L]) =:= in_int64(lists:sum(L)))).
+    quickcheck(?FORALL(L, list(some_int64()),
+                  outcome(Config, Name, [L]) =:= in_int64(lists:sum(L))), 300).
 
 prop_double_all_agrees(Config) ->
-    check(?FORALL(L, list(some_int64()),
+    quickcheck(?FORALL(L, list(some_int64()),
                   outcome(Config, double_all, [L])
                       =:= case lists:all(fun(X) -> in_int64(2 * X) =:= 2 * X end, L) of
                               true -> lists:map(fun(X) -> 2 * X end, L);
                               false -> {raised, overflow}
-                          end)).
+                          end), 300).
 
 prop_reverse_bytes_agrees(Config) ->
-    check(?FORALL(B, oneof([binary(), ?LET(N, integer(0, 100000), binary(N))]),
-                  call(Config, reverse_bytes, [B]) =:= reverse(B))).
+    quickcheck(?FORALL(B, oneof([binary(), ?LET(N, integer(0, 100000), binary(N))]),
+                  call(Config, reverse_bytes, [B]) =:= reverse(B)), 300).
 
 prop_map_incr_agrees(Config) ->
-    check(?FORALL({Pairs, Fresh, Pick}, {list({small_term(), integer()}), small_term(), integer()},
+    quickcheck(?FORALL({Pairs, Fresh, Pick}, {list({small_term(), integer()}), small_term(), integer()},
                   begin
                       Map = maps:from_list(Pairs),
                       Key = case Pairs of
@@ -297,10 +286,10 @@ prop_map_incr_agrees(Config) ->
                             end,
                       outcome(Config, map_incr, [Map, Key])
                           =:= maps:update_with(Key, fun(V) -> V + 1 end, 1, Map)
-                  end)).
+                  end), 300).
 
 prop_describe_agrees(Config) ->
-    check(?FORALL(T, any_term(), call(Config, describe, [T]) =:= type_of(T))).
+    quickcheck(?FORALL(T, any_term(), call(Config, describe, [T]) =:= type_of(T)), 300).
 
 %% ------------------------------------------------------------------
 %% Helpers and generators

@@ -23,7 +23,8 @@
 -include_lib("stdlib/include/assert.hrl").
 -include_lib("proper/include/proper.hrl").
 
--import(wasm_test_util, [raised/1]).
+-import(wasm_test_util, [raised/1, new_instance/1, call/3, expect_trap/4, quickcheck/2,
+                         remote_pid/0, dead_pid/0, a_port/0]).
 
 -define(INT32_MIN, -16#80000000).
 -define(INT32_MAX, 16#7fffffff).
@@ -71,7 +72,7 @@ end_per_suite(_Config) ->
     ok.
 
 init_per_testcase(_Case, Config) ->
-    [{instance, fresh(Config)} | Config].
+    [{instance, new_instance(Config)} | Config].
 
 end_per_testcase(_Case, _Config) ->
     ok.
@@ -80,30 +81,13 @@ end_per_testcase(_Case, _Config) ->
 %% Helpers
 %% ---------------------------------------------------------------------------
 
-fresh(Config) ->
-    {ok, I} = wasm_runtime_nif:instantiate(?config(module, Config)),
-    I.
-
-call(Config, Name, Args) ->
-    wasm_runtime_nif:call(?config(instance, Config), Name, Args).
-
 err(Config, Name, Args) ->
     raised(fun() -> call(Config, Name, Args) end).
 
 %% The trap a call raises on an instance of its own (a trap invalidates the
 %% instance); fails unless it is {trap, Kind, Message} with Kind in Kinds.
 trap(Config, Kinds, Name, Args) ->
-    I = fresh(Config),
-    case raised(fun() -> wasm_runtime_nif:call(I, Name, Args) end) of
-        {trap, Kind, Message} = Trap when is_binary(Message) ->
-            case lists:member(Kind, Kinds) of
-                true -> Trap;
-                false -> ct:fail({unexpected_trap_kind, Name, Kind, Kinds, Message})
-            end;
-        Other ->
-            ct:fail({expected_trap, Name, Kinds, Other})
-    end.
-
+    expect_trap(new_instance(Config), Kinds, Name, Args).
 %% The instance still answers (used after exceptions that are not traps).
 still_works(Config) ->
     ?assertEqual(6, call(Config, sum, [[1, 2, 3]])).
@@ -127,18 +111,6 @@ a255() -> list_to_atom(lists:duplicate(255, $x)).
 new_atom_name() ->
     iolist_to_binary(["term_api_new_atom_", integer_to_list(erlang:unique_integer([positive])),
                       "_", integer_to_list(erlang:system_time())]).
-
-%% A pid of another node, made without distribution (NEW_PID_EXT).
-remote_pid() ->
-    Node = <<"wasm_term_api_remote@nohost">>,
-    binary_to_term(<<131, 88, 119, (byte_size(Node)), Node/binary, 1:32, 0:32, 1:32>>).
-
-dead_pid() ->
-    {Pid, Ref} = spawn_monitor(fun() -> ok end),
-    receive {'DOWN', Ref, process, Pid, _} -> Pid end.
-
-a_port() ->
-    hd(erlang:ports()).
 
 %% ---------------------------------------------------------------------------
 %% Numbers
@@ -722,15 +694,6 @@ array_limits(Config) ->
 %% Properties
 %% ---------------------------------------------------------------------------
 
-check(Property) ->
-    check(Property, 300).
-
-check(Property, NumTests) ->
-    case proper:quickcheck(Property, [{numtests, NumTests}, quiet]) of
-        true -> ok;
-        _ -> ct:fail({counterexample, proper:counterexample()})
-    end.
-
 int32() -> integer(?INT32_MIN, ?INT32_MAX).
 int64() -> integer(?INT64_MIN, ?INT64_MAX).
 uint64() -> integer(0, ?UINT64_MAX).
@@ -772,53 +735,53 @@ term_list() ->
 
 prop_rebuild(Config) ->
     I = ?config(instance, Config),
-    check(?FORALL(T, any_term(), wasm_runtime_nif:call(I, rebuild, [T]) =:= T), 500).
+    quickcheck(?FORALL(T, any_term(), wasm_runtime_nif:call(I, rebuild, [T]) =:= T), 500).
 
 prop_external_format(Config) ->
     I = ?config(instance, Config),
-    check(?FORALL(T, any_term(),
+    quickcheck(?FORALL(T, any_term(),
                   begin
                       Enc = wasm_runtime_nif:call(I, t2b, [T]),
                       Enc =:= term_to_binary(T) andalso
                           wasm_runtime_nif:call(I, b2t, [Enc, 0]) =:= {T, byte_size(Enc)}
-                  end)).
+                  end), 300).
 
 prop_sum(Config) ->
     I = ?config(instance, Config),
-    check(?FORALL(L, list(int32()), wasm_runtime_nif:call(I, sum, [L]) =:= lists:sum(L)), 500),
-    check(?FORALL({L, Bad}, {list(int32()), oneof([float(), latin1_atom(), binary(), bignum()])},
-                  raised(fun() -> wasm_runtime_nif:call(I, sum, [L ++ [Bad]]) end) =:= badarg)).
+    quickcheck(?FORALL(L, list(int32()), wasm_runtime_nif:call(I, sum, [L]) =:= lists:sum(L)), 500),
+    quickcheck(?FORALL({L, Bad}, {list(int32()), oneof([float(), latin1_atom(), binary(), bignum()])},
+                  raised(fun() -> wasm_runtime_nif:call(I, sum, [L ++ [Bad]]) end) =:= badarg), 300).
 
 prop_double_all(Config) ->
     I = ?config(instance, Config),
     Elem = oneof([int32(), integer(-(1 bsl 62), (1 bsl 62) - 1), float(-1.0e300, 1.0e300)]),
-    check(?FORALL(L, list(Elem),
+    quickcheck(?FORALL(L, list(Elem),
                   wasm_runtime_nif:call(I, double_all, [L]) =:= lists:map(fun(X) -> 2 * X end, L)),
           500).
 
 prop_upcase(Config) ->
     I = ?config(instance, Config),
     Ref = fun(B) -> << <<(if C >= $a, C =< $z -> C - 32; true -> C end)>> || <<C>> <= B >> end,
-    check(?FORALL(B, binary(), wasm_runtime_nif:call(I, upcase, [B]) =:= Ref(B)), 500),
+    quickcheck(?FORALL(B, binary(), wasm_runtime_nif:call(I, upcase, [B]) =:= Ref(B)), 500),
     %% On ASCII text it is string:uppercase/1.
     Ascii = list(choose(0, 127)),
-    check(?FORALL(S, Ascii,
+    quickcheck(?FORALL(S, Ascii,
                   wasm_runtime_nif:call(I, upcase, [list_to_binary(S)])
-                      =:= list_to_binary(string:uppercase(S)))).
+                      =:= list_to_binary(string:uppercase(S))), 300).
 
 prop_map_incr(Config) ->
     I = ?config(instance, Config),
     Key = oneof([integer(0, 10), elements([a, b, c, <<"k">>, {k}, 1.0])]),
     Map = ?LET(Pairs, list({Key, int32()}), maps:from_list(Pairs)),
-    check(?FORALL({M, K}, {Map, Key},
+    quickcheck(?FORALL({M, K}, {Map, Key},
                   wasm_runtime_nif:call(I, map_incr, [M, K])
                       =:= maps:update_with(K, fun(V) -> V + 1 end, 1, M)),
           500).
 
 prop_reverse(Config) ->
     I = ?config(instance, Config),
-    check(?FORALL(L, term_list(), wasm_runtime_nif:call(I, reverse, [L]) =:= lists:reverse(L))),
-    check(?FORALL(L, list(int32()), wasm_runtime_nif:call(I, list_len, [L]) =:= length(L))).
+    quickcheck(?FORALL(L, term_list(), wasm_runtime_nif:call(I, reverse, [L]) =:= lists:reverse(L)), 300),
+    quickcheck(?FORALL(L, list(int32()), wasm_runtime_nif:call(I, list_len, [L]) =:= length(L)), 300).
 
 prop_compare(Config) ->
     I = ?config(instance, Config),
@@ -826,14 +789,14 @@ prop_compare(Config) ->
                (A, B) when A == B -> 0;
                (_, _) -> 1
             end,
-    check(?FORALL({A, B}, {any_term(), any_term()},
+    quickcheck(?FORALL({A, B}, {any_term(), any_term()},
                   wasm_runtime_nif:call(I, compare, [A, B]) =:= Order(A, B) andalso
                       wasm_runtime_nif:call(I, compare, [A, A]) =:= 0 andalso
                       wasm_runtime_nif:call(I, identical, [A, B]) =:= bool(A =:= B) andalso
-                      wasm_runtime_nif:call(I, identical, [A, A]) =:= 1)),
+                      wasm_runtime_nif:call(I, identical, [A, A]) =:= 1), 300),
     %% Numbers compare by value across types.
-    check(?FORALL({A, B}, {oneof([int32(), float(), bignum()]), oneof([int32(), float(), bignum()])},
-                  wasm_runtime_nif:call(I, compare, [A, B]) =:= Order(A, B))).
+    quickcheck(?FORALL({A, B}, {oneof([int32(), float(), bignum()]), oneof([int32(), float(), bignum()])},
+                  wasm_runtime_nif:call(I, compare, [A, B]) =:= Order(A, B)), 300).
 
 bool(true) -> 1;
 bool(false) -> 0.
@@ -842,7 +805,7 @@ prop_map_iteration(Config) ->
     I = ?config(instance, Config),
     Map = ?LET(Pairs, resize(15, list({any_term(), any_term()})), maps:from_list(Pairs)),
     AsSet = fun(Keys) -> maps:from_list([{K, true} || K <- Keys]) end,
-    check(?FORALL(M, Map,
+    quickcheck(?FORALL(M, Map,
                   begin
                       Forward = wasm_runtime_nif:call(I, map_keys, [M]),
                       length(Forward) =:= map_size(M) andalso
@@ -850,50 +813,50 @@ prop_map_iteration(Config) ->
                           wasm_runtime_nif:call(I, map_keys_backward, [M]) =:= lists:reverse(Forward) andalso
                           maps:from_list(wasm_runtime_nif:call(I, map_pairs, [M])) =:= M andalso
                           wasm_runtime_nif:call(I, map_size, [M]) =:= map_size(M)
-                  end)),
+                  end), 300),
     %% Small maps walk in the order of maps:keys/1.
     Small = ?LET(Pairs, list({integer(), latin1_atom()}), maps:from_list(lists:sublist(Pairs, 32))),
-    check(?FORALL(M, Small, wasm_runtime_nif:call(I, map_keys, [M]) =:= maps:keys(M))).
+    quickcheck(?FORALL(M, Small, wasm_runtime_nif:call(I, map_keys, [M]) =:= maps:keys(M)), 300).
 
 prop_strings_and_atoms(Config) ->
     I = ?config(instance, Config),
-    check(?FORALL(S, list(choose(0, 255)), wasm_runtime_nif:call(I, string_roundtrip, [S]) =:= S)),
-    check(?FORALL(S, list(choose(0, 255)),
-                  wasm_runtime_nif:call(I, make_string, [list_to_binary(S)]) =:= S)),
-    check(?FORALL(A, latin1_atom(),
+    quickcheck(?FORALL(S, list(choose(0, 255)), wasm_runtime_nif:call(I, string_roundtrip, [S]) =:= S), 300),
+    quickcheck(?FORALL(S, list(choose(0, 255)),
+                  wasm_runtime_nif:call(I, make_string, [list_to_binary(S)]) =:= S), 300),
+    quickcheck(?FORALL(A, latin1_atom(),
                   wasm_runtime_nif:call(I, atom_roundtrip, [A]) =:= A andalso
                       wasm_runtime_nif:call(I, atom_length, [A]) =:= length(atom_to_list(A)) andalso
-                      wasm_runtime_nif:call(I, existing_atom, [atom_to_binary(A, latin1)]) =:= A)),
+                      wasm_runtime_nif:call(I, existing_atom, [atom_to_binary(A, latin1)]) =:= A), 300),
     %% A buffer too small by any amount: -Size and a truncated, NUL-terminated copy.
-    check(?FORALL({S, Short}, {non_empty(list(choose(1, 255))), integer(1, 300)},
+    quickcheck(?FORALL({S, Short}, {non_empty(list(choose(1, 255))), integer(1, 300)},
                   begin
                       Size = max(1, min(Short, length(S))),
                       {R, Buf} = wasm_runtime_nif:call(I, get_string_sized, [S, Size]),
                       R =:= -Size andalso
                           Buf =:= <<(list_to_binary(lists:sublist(S, Size - 1)))/binary, 0>>
-                  end)).
+                  end), 300).
 
 prop_tuples_and_lists(Config) ->
     I = ?config(instance, Config),
-    check(?FORALL(L, term_list(),
+    quickcheck(?FORALL(L, term_list(),
                   wasm_runtime_nif:call(I, list_to_tuple, [L]) =:= list_to_tuple(L) andalso
-                      wasm_runtime_nif:call(I, tuple_to_list, [list_to_tuple(L)]) =:= L)),
-    check(?FORALL({A, B}, {any_term(), any_term()},
+                      wasm_runtime_nif:call(I, tuple_to_list, [list_to_tuple(L)]) =:= L), 300),
+    quickcheck(?FORALL({A, B}, {any_term(), any_term()},
                   wasm_runtime_nif:call(I, tuple_swap, [{A, B}]) =:= {B, A} andalso
-                      wasm_runtime_nif:call(I, cons, [A, B]) =:= [A | B])).
+                      wasm_runtime_nif:call(I, cons, [A, B]) =:= [A | B]), 300).
 
 prop_sub_binary_and_iolists(Config) ->
     I = ?config(instance, Config),
-    check(?FORALL({B, X, Y}, {binary(), non_neg_integer(), non_neg_integer()},
+    quickcheck(?FORALL({B, X, Y}, {binary(), non_neg_integer(), non_neg_integer()},
                   begin
                       Pos = min(X, byte_size(B)),
                       Len = min(Y, byte_size(B) - Pos),
                       wasm_runtime_nif:call(I, sub_binary, [B, Pos, Len]) =:= binary:part(B, Pos, Len)
-                  end)),
+                  end), 300),
     IoList = ?SIZED(Size, iolist(min(Size, 20))),
-    check(?FORALL(Io, IoList,
+    quickcheck(?FORALL(Io, IoList,
                   wasm_runtime_nif:call(I, iolist_to_binary, [Io]) =:= iolist_to_binary(Io) andalso
-                      wasm_runtime_nif:call(I, iolist_size, [Io]) =:= iolist_size(Io))).
+                      wasm_runtime_nif:call(I, iolist_size, [Io]) =:= iolist_size(Io)), 300).
 
 iolist(Size) when Size =< 1 ->
     list(oneof([byte(), binary()]));

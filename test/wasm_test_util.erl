@@ -2,7 +2,8 @@
 -module(wasm_test_util).
 
 -export([load/2, instance/2, instance/3, fixture/2, load_fixture/2, raised/1,
-         call_in_new_process/1, wait_until/2]).
+         call_in_new_process/1, wait_until/2, new_instance/1, call/3, expect_trap/4,
+         quickcheck/2, remote_pid/0, dead_pid/0, a_port/0]).
 
 -include_lib("common_test/include/ct.hrl").
 
@@ -54,3 +55,44 @@ wait_until(Check, Ms) ->
             timer:sleep(20),
             wait_until(Check, Ms - 20)
     end.
+
+%% A new instance of the suite's module, `?config(module)'.
+new_instance(Config) ->
+    {ok, Instance} = wasm_runtime_nif:instantiate(?config(module, Config)),
+    Instance.
+
+%% call/3 on the test case's instance, `?config(instance)'.
+call(Config, Name, Args) ->
+    wasm_runtime_nif:call(?config(instance, Config), Name, Args).
+
+%% The trap the call raises, {trap, Kind, Message} with Kind in Kinds; the
+%% case fails on anything else.
+expect_trap(Instance, Kinds, Name, Args) ->
+    case raised(fun() -> wasm_runtime_nif:call(Instance, Name, Args) end) of
+        {trap, Kind, Message} = Trap when is_binary(Message) ->
+            lists:member(Kind, Kinds) orelse
+                ct:fail({unexpected_trap_kind, Name, Kind, Kinds, Message}),
+            Trap;
+        Other ->
+            ct:fail({expected_trap, Name, Kinds, Other})
+    end.
+
+%% Runs a PropEr property; a counterexample fails the case.
+quickcheck(Property, NumTests) ->
+    case proper:quickcheck(Property, [{numtests, NumTests}, quiet]) of
+        true -> ok;
+        _ -> ct:fail({counterexample, proper:counterexample()})
+    end.
+
+%% A pid of another node, made without distribution (NEW_PID_EXT).
+remote_pid() ->
+    Node = <<"wasm_test_remote@nohost">>,
+    binary_to_term(<<131, 88, 119, (byte_size(Node)), Node/binary, 1:32, 0:32, 1:32>>).
+
+%% The pid of a process that has exited.
+dead_pid() ->
+    {Pid, Ref} = spawn_monitor(fun() -> ok end),
+    receive {'DOWN', Ref, process, Pid, _} -> Pid end.
+
+a_port() ->
+    hd(erlang:ports()).

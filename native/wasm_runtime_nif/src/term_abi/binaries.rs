@@ -190,9 +190,10 @@ fn walkable(
     let Some((env_ptr, term)) = table.term(env, handle) else {
         return Ok(None);
     };
-    // A term the caller passed is not measured: flattening it costs what
-    // the caller's data costs, and the result is charged when it is made.
-    match flat::known(table, handle) {
+    // A term the caller passed has no size recorded and is not measured:
+    // flattening it costs what the caller's data costs, and the result is
+    // charged when it is made. A guest's own term is within `MAX_FLAT`.
+    match table.flat(handle) {
         Some(size) if size.bytes > table.heap_left() => Err(flat::too_large(import).into()),
         _ => Ok(Some((env_ptr, term))),
     }

@@ -77,15 +77,6 @@ pub fn too_large(import: &str) -> HostTrap {
     )
 }
 
-/// The flattened size of a handle's term if it is known: every term a guest
-/// builds of others has one, within [`MAX_FLAT`]. A term of unknown size is
-/// the caller's (or part of one, or a leaf), and walking it costs what the
-/// caller's own data costs: imports that only walk a term (compare, hash,
-/// encode) need not measure it first.
-pub fn known(table: &TermTable, handle: i64) -> Option<Flat> {
-    table.flat(handle)
-}
-
 /// The flattened size of the term behind `handle` (which must resolve),
 /// measured now if it was not known; `None` if it exceeds [`MAX_FLAT`].
 pub fn of_handle(table: &mut TermTable, env: *mut ErlNifEnv, handle: i64) -> Option<Flat> {

@@ -4,7 +4,7 @@
 use rustler::sys::{self, ErlNifEnv, ErlNifTerm};
 use wasmtime::Caller;
 
-use super::{call_env, new_term, store_bytes, table, Exception, HostState};
+use super::{call_env, new_term, store_bytes, table, HostState};
 
 /// Reads a term with `read` and stores the result at `out`: 1, or 0 when
 /// the handle, the term or the out-pointer is not right.
@@ -97,8 +97,7 @@ pub fn make_uint64(caller: Caller<'_, HostState>, env: i32, value: i64) -> wasmt
 /// As in erl_nif, a float that is not finite gives the badarg exception.
 pub fn make_double(caller: Caller<'_, HostState>, env: i32, value: f64) -> wasmtime::Result<i64> {
     if !value.is_finite() {
-        call_env(&caller, env)?;
-        return Ok(table(&caller).raise(Exception::Badarg));
+        return super::types::make_badarg(caller, env);
     }
     make(caller, env, |env| unsafe {
         sys::enif_make_double(env, value)
