@@ -18,8 +18,6 @@
          load/1, load/2, compile/1, compile/2, instantiate/1, instantiate/2,
          exports/1, default_module/0, live_counts/0, release/1]).
 
--on_load(load_nif/0).
-
 -define(DEFAULT_MODULE_KEY, {?MODULE, default_module}).
 %% Raised by the call NIFs when the instance is busy: the caller has been
 %% queued and will receive {?TURN, Id} when it may try again.
@@ -35,6 +33,8 @@
 -define(MAX_TIMEOUT, 16#ffffffff).
 -define(IS_TIMEOUT(T), (T =:= infinity orelse (is_integer(T) andalso T >= 0 andalso T =< ?MAX_TIMEOUT))).
 -define(IS_FUEL(F), (F =:= infinity orelse (is_integer(F) andalso F >= 0 andalso F < 1 bsl 64))).
+%% The largest module file load/1,2 and init/1 read unless told otherwise.
+-define(MAX_FILE_SIZE, (256 * 1024 * 1024)).
 
 -type wasm_module() :: reference().
 %% A compiled module: immutable, shareable between processes.
@@ -70,12 +70,21 @@
 %% may burn (about one per wasm instruction), for modules compiled with
 %% `[fuel]'. Both override the instance's.
 -type compile_option() :: fuel | {cache, file:name_all()}.
+-type load_option() :: compile_option() | {max_file_size, non_neg_integer()}.
+%% `{max_file_size, Bytes}': the largest file {@link load/2} reads
+%% (default 256 MiB); a larger one is `{error, {file, Path, {too_large,
+%% Size, Max}}}'.
 %% `fuel': compile with fuel metering, so that calls can be limited by
 %% deterministic `fuel' rather than only by time. Metered code runs slower.
 %% `{cache, Dir}': keep and reuse compiled code in `Dir'.
 -type trap_reason() :: {trap, Kind :: atom(), Message :: binary()}.
--type load_error() :: {file, file:filename_all(), file:posix() | badarg | terminated | system_limit}
-                    | compile_error().
+-type load_error() :: {file, file:name_all(), file_error()} | compile_error().
+-type file_error() :: file:posix() | {not_a_regular_file, directory | fifo | character_device
+                                                          | block_device | socket | other}
+                    | {too_large, Size :: non_neg_integer(), Max :: non_neg_integer()}.
+%% Why a module file was not read: what the OS said, or that the path names
+%% something other than a regular file, or a file larger than the ceiling
+%% (`max_file_size').
 -type compile_error() :: {invalid_module, Message :: binary()}
                        | {unknown_import, Module :: binary(), Name :: binary(), Kind :: atom()}
                        | {import_type_mismatch, Name :: binary(), Expected :: binary(), Actual :: binary()}
@@ -86,8 +95,8 @@
                               Expected :: non_neg_integer(), Given :: non_neg_integer()}.
 
 -export_type([wasm_module/0, instance/0, func_name/0, value/0, value_type/0, export/0,
-              instance_option/0, call_option/0, compile_option/0, trap_reason/0, load_error/0, compile_error/0,
-              instantiate_error/0]).
+              instance_option/0, call_option/0, compile_option/0, load_option/0, trap_reason/0,
+              load_error/0, file_error/0, compile_error/0, instantiate_error/0]).
 
 %%% ------------------------------------------------------------------
 %%% The seed API
@@ -141,7 +150,7 @@ new(Options) ->
 %% traps, after which the instance raises `{instance_invalidated, Trap}'.
 -spec call_raw(instance(), func_name(), [value()]) -> void | value() | tuple().
 call_raw(Instance, Name, Args) ->
-    run(fun call_raw_nif/4, Instance, Name, Args, default).
+    run(fun wasm_runtime_nif_nif:call_raw/4, Instance, Name, Args, default).
 
 %% @doc {@link call_raw/3} with options: `[{timeout, Ms | infinity}]'.
 %%
@@ -151,7 +160,7 @@ call_raw(Instance, Name, Args) ->
 %% `timeout' and leaves the instance alone.
 -spec call_raw(instance(), func_name(), [value()], [call_option()]) -> void | value() | tuple().
 call_raw(Instance, Name, Args, Options) ->
-    run(fun call_raw_nif/4, Instance, Name, Args, call_limits(Options, {default, default})).
+    run(fun wasm_runtime_nif_nif:call_raw/4, Instance, Name, Args, call_limits(Options, {default, default})).
 
 %% @doc Calls the exported term-ABI function `Name' with Erlang terms.
 %%
@@ -161,12 +170,12 @@ call_raw(Instance, Name, Args, Options) ->
 %% `enif_wasm_make_badarg(env)', and as {@link call_raw/3} otherwise.
 -spec call(instance(), func_name(), [term()]) -> term().
 call(Instance, Name, Args) ->
-    run(fun call_nif/4, Instance, Name, Args, default).
+    run(fun wasm_runtime_nif_nif:call/4, Instance, Name, Args, default).
 
 %% @doc {@link call/3} with options, as {@link call_raw/4}.
 -spec call(instance(), func_name(), [term()], [call_option()]) -> term().
 call(Instance, Name, Args, Options) ->
-    run(fun call_nif/4, Instance, Name, Args, call_limits(Options, {default, default})).
+    run(fun wasm_runtime_nif_nif:call/4, Instance, Name, Args, call_limits(Options, {default, default})).
 
 %% @doc Prints the signature of the exported function `Name', as
 %% `add_I32(i32, i32) -> i32'.
@@ -179,18 +188,44 @@ print_func(ModuleOrInstance, Name) ->
 %%% Modules and instances
 %%% ------------------------------------------------------------------
 
-%% @doc Reads and compiles the wasm binary or WAT text file `Path'.
+%% @doc Reads and compiles the wasm binary or WAT text file `Path'. Only a
+%% regular file of at most 256 MiB is read: a directory, a device, a FIFO
+%% or a larger file is `{error, {file, Path, Reason}}'.
 -spec load(file:name_all()) -> {ok, wasm_module()} | {error, load_error()}.
 load(Path) ->
     load(Path, []).
 
-%% @doc {@link load/1} with compile options (see {@link compile/2}).
--spec load(file:name_all(), [compile_option()]) -> {ok, wasm_module()} | {error, load_error()}.
+%% @doc {@link load/1} with compile options (see {@link compile/2}) and
+%% `{max_file_size, Bytes}'.
+-spec load(file:name_all(), [load_option()]) -> {ok, wasm_module()} | {error, load_error()}.
 load(Path, Options) ->
-    _ = compile_options(Options, {false, undefined}),
-    case file:read_file(Path) of
-        {ok, Bytes} -> compile(Bytes, Options);
+    {MaxSize, CompileOptions} = load_options(Options, ?MAX_FILE_SIZE, []),
+    _ = compile_options(CompileOptions, {false, undefined}),
+    case wasm_runtime_nif_nif:read_module_file(native_name(Path), MaxSize) of
+        {ok, Bytes} -> compile(Bytes, CompileOptions);
         {error, Reason} -> {error, {file, Path, Reason}}
+    end.
+
+%% Splits max_file_size off the compile options; anything malformed is
+%% compile_options/2's to refuse.
+load_options([{max_file_size, Max} | Rest], _, Acc)
+  when is_integer(Max), Max >= 0, Max < 1 bsl 64 ->
+    load_options(Rest, Max, Acc);
+load_options([Other | Rest], Max, Acc) ->
+    load_options(Rest, Max, [Other | Acc]);
+load_options(Tail, Max, Acc) ->
+    {Max, lists:reverse(Acc, Tail)}.
+
+%% The bytes of a file name as the OS takes them.
+native_name(Path) when is_binary(Path) ->
+    Path;
+native_name(Path) ->
+    try unicode:characters_to_binary(filename:flatten(Path), unicode,
+                                     file:native_name_encoding()) of
+        Name when is_binary(Name) -> Name;
+        _ -> erlang:error(badarg, [Path])
+    catch
+        error:_ -> erlang:error(badarg, [Path])
     end.
 
 %% @doc Compiles a wasm binary or WAT text. Runs on a dirty CPU scheduler.
@@ -213,7 +248,7 @@ compile(Bytes, Options) when is_binary(Bytes) ->
                 undefined -> undefined;
                 Dir -> {Dir, binary:encode_hex(crypto:hash(sha256, Bytes))}
             end,
-    compile_module(Bytes, Fuel, Entry);
+    wasm_runtime_nif_nif:compile_module(Bytes, Fuel, Entry);
 compile(Bytes, Options) ->
     erlang:error(badarg, [Bytes, Options]).
 
@@ -223,9 +258,11 @@ compile_options([fuel | Rest], {_, Cache}) ->
     compile_options(Rest, {true, Cache});
 compile_options([{cache, Dir} = Option | Rest], {Fuel, _})
   when is_list(Dir); is_binary(Dir); is_atom(Dir) ->
-    case unicode:characters_to_binary(filename:absname(Dir)) of
+    try unicode:characters_to_binary(filename:absname(Dir)) of
         Path when is_binary(Path) -> compile_options(Rest, {Fuel, Path});
         _ -> erlang:error({bad_option, Option})
+    catch
+        error:_ -> erlang:error({bad_option, Option})
     end;
 compile_options([Bad | _], _) ->
     erlang:error({bad_option, Bad});
@@ -253,7 +290,7 @@ instantiate(Module) ->
           {ok, instance()} | {error, instantiate_error()}.
 instantiate(Module, Options) when is_list(Options) ->
     {Settings, Imports} = instance_options(Options, {false, 256 * 1024 * 1024, 1000000, infinity, infinity}, []),
-    instantiate_module(Module, Settings, Imports);
+    wasm_runtime_nif_nif:instantiate_module(Module, Settings, Imports);
 instantiate(Module, Options) ->
     erlang:error(badarg, [Module, Options]).
 
@@ -261,7 +298,7 @@ instantiate(Module, Options) ->
 %% of the functions.
 -spec exports(wasm_module() | instance()) -> [export()].
 exports(ModuleOrInstance) ->
-    module_exports(ModuleOrInstance).
+    wasm_runtime_nif_nif:module_exports(ModuleOrInstance).
 
 %% @doc The module that {@link new/0} instantiates; raises
 %% `no_default_module' before {@link init/0,1}.
@@ -277,8 +314,8 @@ default_module() ->
 %% calls, and callers waiting for the instance, raise `instance_released'.
 %% Releasing twice is harmless.
 -spec release(instance()) -> ok.
-release(_Instance) ->
-    erlang:nif_error(nif_not_loaded).
+release(Instance) ->
+    wasm_runtime_nif_nif:release(Instance).
 
 %% @doc How many modules, instances and suspended calls (calls between two
 %% slices) are alive in this VM. All are freed by the garbage collector once
@@ -287,7 +324,7 @@ release(_Instance) ->
 -spec live_counts() -> #{modules := non_neg_integer(), instances := non_neg_integer(),
                          calls := non_neg_integer()}.
 live_counts() ->
-    erlang:nif_error(nif_not_loaded).
+    wasm_runtime_nif_nif:live_counts().
 
 %%% ------------------------------------------------------------------
 %%% Internals
@@ -316,7 +353,7 @@ result({?HOST_CALL, Call, Carried, Fun, Args}) ->
             catch
                 Class:Reason:Stack -> {raised, Class, Reason, Stack}
             end,
-    result(host_return(Call, Carried, Reply));
+    result(wasm_runtime_nif_nif:host_return(Call, Carried, Reply));
 result({?HOST_RAISED, Class, Reason, Stack}) ->
     erlang:raise(Class, Reason, Stack);
 result({?VALUE, Result}) ->
@@ -342,11 +379,11 @@ await_turn(Instance, Id, Timeout) ->
                     %% Our turn came too late to run anything: a call
                     %% started now would time out at once and invalidate
                     %% the instance for everyone. Pass the turn on.
-                    leave_queue(Instance),
+                    wasm_runtime_nif_nif:leave_queue(Instance),
                     erlang:error(timeout)
             end
     after Timeout ->
-        leave_queue(Instance),
+        wasm_runtime_nif_nif:leave_queue(Instance),
         %% The turn may have come just as we gave up: drop the message.
         receive {?TURN, Id} -> ok after 0 -> ok end,
         erlang:error(timeout)
@@ -424,53 +461,3 @@ priv_dir() ->
         {error, bad_name} -> erlang:error({no_priv_dir, wasm_runtime_nif});
         Dir -> Dir
     end.
-
-%% The engine is configured once, when the library loads, from the
-%% application environment (sys.config, or `-wasm_runtime_nif Key Value' on
-%% the command line): `max_wasm_stack' (bytes of guest stack) and
-%% `instance_pool_size' (use the pooling allocator with that many slots).
-load_nif() ->
-    whereis(application_controller) =/= undefined andalso application:load(?MODULE),
-    Info = maps:from_list([{Key, Value} || Key <- [max_wasm_stack, instance_pool_size],
-                                           {ok, Value} <- [application:get_env(?MODULE, Key)],
-                                           is_integer(Value), Value > 0]),
-    erlang:load_nif(filename:join(priv_dir(), "libwasm_runtime_nif"), Info).
-
-%%% NIF stubs, replaced when the library loads.
-
--type limits() :: default | {timeout() | default, non_neg_integer() | infinity | default}.
-
--spec call_raw_nif(instance(), func_name(), [value()], limits()) ->
-          void | value() | tuple().
-call_raw_nif(_Instance, _Name, _Args, _Timeout) ->
-    erlang:nif_error(nif_not_loaded).
-
--spec call_nif(instance(), func_name(), [term()], limits()) -> term().
-call_nif(_Instance, _Name, _Args, _Timeout) ->
-    erlang:nif_error(nif_not_loaded).
-
--spec leave_queue(instance()) -> ok.
-leave_queue(_Instance) ->
-    erlang:nif_error(nif_not_loaded).
-
--spec compile_module(binary(), boolean(), undefined | {binary(), binary()}) ->
-          {ok, wasm_module()} | {error, compile_error()}.
-compile_module(_Bytes, _Fuel, _Cache) ->
-    erlang:nif_error(nif_not_loaded).
-
--spec instantiate_module(wasm_module(),
-                         {boolean(), pos_integer(), non_neg_integer(), timeout(),
-                          non_neg_integer() | infinity},
-                         [{binary(), binary(), function(), arity()}]) ->
-          {ok, instance()} | {error, instantiate_error()}.
-instantiate_module(_Module, _Settings, _Imports) ->
-    erlang:nif_error(nif_not_loaded).
-
--spec host_return(reference(), tuple() | undefined,
-                  {ok, term()} | {raised, error | exit | throw, term(), list()}) -> term().
-host_return(_Call, _Carried, _Reply) ->
-    erlang:nif_error(nif_not_loaded).
-
--spec module_exports(wasm_module() | instance()) -> [export()].
-module_exports(_ModuleOrInstance) ->
-    erlang:nif_error(nif_not_loaded).

@@ -657,14 +657,7 @@ unsupported_encodings_and_options(Config) ->
 %% atoms that exist stay available, and the limit is not per instance.
 atom_limit(Config) ->
     Fixture = filename:join(?config(data_dir, Config), "hostile_api.wat"),
-    Paths = [filename:dirname(code:which(M)) || M <- [wasm_runtime_nif, ?MODULE, wasm_test_util]],
-    {ok, Peer, _} = peer:start_link(#{connection => standard_io,
-                                      args => ["+t", "2000000" | lists:append([["-pa", P] || P <- Paths])]}),
-    Report = try
-                 peer:call(Peer, ?MODULE, atom_limit_on_peer, [Fixture], 240000)
-             after
-                 peer:stop(Peer)
-             end,
+    Report = wasm_test_util:on_peer(["+t", "2000000"], ?MODULE, atom_limit_on_peer, [Fixture], 240000),
     ct:log("~p", [Report]),
     #{made := Made, trap := Trap, existing := Existing, again := Again, first_exists := First,
       atom_count := Count, atom_limit := Limit, atoms_before := Before} = Report,

@@ -167,15 +167,8 @@ release_during_a_call(_Config) ->
 %% With `instance_pool_size', instances come from a fixed pool: creating one
 %% makes no mmap calls, and the pool's size caps the instances alive.
 pooling_allocator(_Config) ->
-    Paths = [filename:dirname(code:which(M)) || M <- [wasm_runtime_nif, ?MODULE, wasm_test_util]],
-    {ok, Peer, _} = peer:start_link(#{connection => standard_io,
-                                      args => ["-wasm_runtime_nif", "instance_pool_size", "8"]
-                                              ++ lists:append([["-pa", P] || P <- Paths])}),
-    try
-        ?assertEqual(ok, peer:call(Peer, ?MODULE, with_a_pool_of_8, [], 60000))
-    after
-        peer:stop(Peer)
-    end.
+    ?assertEqual(ok, wasm_test_util:on_peer(["-wasm_runtime_nif", "instance_pool_size", "8"],
+                                            ?MODULE, with_a_pool_of_8, [], 60000)).
 
 with_a_pool_of_8() ->
     ok = wasm_runtime_nif:init(),

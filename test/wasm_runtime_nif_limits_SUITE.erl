@@ -123,14 +123,7 @@ guest_stack_size_is_configurable(Config) ->
                  on_peer(["-wasm_runtime_nif", "max_wasm_stack", "4194304"], Fixture, Depths)).
 
 on_peer(Args, Fixture, Depths) ->
-    Paths = [filename:dirname(code:which(M)) || M <- [wasm_runtime_nif, ?MODULE]],
-    {ok, Peer, _} = peer:start_link(#{connection => standard_io,
-                                      args => Args ++ lists:append([["-pa", P] || P <- Paths])}),
-    try
-        peer:call(Peer, ?MODULE, depths, [Fixture, Depths], 30000)
-    after
-        peer:stop(Peer)
-    end.
+    wasm_test_util:on_peer(Args, ?MODULE, depths, [Fixture, Depths], 30000).
 
 depths(Fixture, Depths) ->
     {ok, M} = wasm_runtime_nif:load(Fixture),

@@ -7,7 +7,10 @@
          instances_have_their_own_state/1, exports_with_types/1, print_func_output/1,
          compile_errors/1, import_errors/1, module_outlives_its_binary/1,
          modules_are_freed_by_gc/1, any_bytes_are_safe/1, compiled_module_cache/1,
-         cache_survives_damage/1]).
+         cache_survives_damage/1, cache_entries_are_checked_before_use/1,
+         cache_entry_rewritten_while_in_use/1, only_regular_files_are_read/1]).
+%% Run on peer nodes.
+-export([rewrite_entries_in_place/1, read_special_files/3]).
 
 -include_lib("common_test/include/ct.hrl").
 -include_lib("stdlib/include/assert.hrl").
@@ -18,7 +21,8 @@ all() ->
     [compile_wat_and_wasm, load_files, several_modules_at_once, instances_have_their_own_state,
      exports_with_types, print_func_output, compile_errors, import_errors,
      module_outlives_its_binary, modules_are_freed_by_gc, any_bytes_are_safe,
-     compiled_module_cache, cache_survives_damage].
+     compiled_module_cache, cache_survives_damage, cache_entries_are_checked_before_use,
+     cache_entry_rewritten_while_in_use, only_regular_files_are_read].
 
 -define(ADD_WAT, <<"(module (func (export \"add\") (param i32 i32) (result i32)"
                    " (i32.add (local.get 0) (local.get 1))))">>).
@@ -226,13 +230,15 @@ compiled_module_cache(Config) ->
     {ok, I2} = wasm_runtime_nif:instantiate(M2),
     ?assertEqual(5, wasm_runtime_nif:call_raw(I2, add, [2, 3])),
     ?assertEqual({ok, Info}, file:read_file_info(Entry)),
-    %% It really is the entry that is used: put add's code under sub's name.
+    %% An entry copied under another module's name is not that module's:
+    %% it is found out, and the module compiled and written anew.
     {ok, _} = wasm_runtime_nif:compile(?SUB_WAT, [{cache, Dir}]),
     [SubEntry] = cache_files(Dir) -- [Entry],
     {ok, _} = file:copy(Entry, SubEntry),
     {ok, Swapped} = wasm_runtime_nif:compile(?SUB_WAT, [{cache, Dir}]),
     {ok, I3} = wasm_runtime_nif:instantiate(Swapped),
-    ?assertEqual(5, wasm_runtime_nif:call_raw(I3, add, [2, 3])),
+    ?assertEqual(-1, wasm_runtime_nif:call_raw(I3, add, [2, 3])),
+    ?assertNotEqual(file:read_file(Entry), file:read_file(SubEntry)),
     %% Metered code is kept apart, and load/2 takes the same options.
     Path = filename:join(?config(priv_dir, Config), "sub.wat"),
     ok = file:write_file(Path, ?SUB_WAT),
@@ -258,3 +264,110 @@ cache_survives_damage(Config) ->
     {ok, M2} = wasm_runtime_nif:compile(?ADD_WAT, [{cache, "/proc/no/such/dir"}]),
     {ok, I2} = wasm_runtime_nif:instantiate(M2),
     ?assertEqual(5, wasm_runtime_nif:call_raw(I2, add, [2, 3])).
+
+-define(FIB_WAT, <<"(module (func $fib (export \"fib\") (param i32) (result i32)"
+                   " (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))"
+                   "  (then (local.get 0))"
+                   "  (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))"
+                   "                 (call $fib (i32.sub (local.get 0) (i32.const 2))))))))">>).
+
+%% Whatever happens to an entry's bytes, a module from the cache computes
+%% what the module computes: every damaged entry is found out before
+%% Wasmtime sees it (before, random single-byte flips crashed the VM or
+%% gave fib(20) = 520). Some flips land in the header, most in the code.
+cache_entries_are_checked_before_use(Config) ->
+    Dir = filename:join(?config(priv_dir, Config), "flips"),
+    {ok, _} = wasm_runtime_nif:compile(?FIB_WAT, [{cache, Dir}]),
+    [Entry] = cache_files(Dir),
+    {ok, Intact} = file:read_file(Entry),
+    Flips = 400,
+    [begin
+         Pos = rand:uniform(byte_size(Intact)) - 1,
+         <<Before:Pos/binary, Byte, After/binary>> = Intact,
+         Flipped = Byte bxor (1 bsl (rand:uniform(8) - 1)),
+         ok = file:write_file(Entry, <<Before/binary, Flipped, After/binary>>),
+         {ok, M} = wasm_runtime_nif:compile(?FIB_WAT, [{cache, Dir}]),
+         {ok, I} = wasm_runtime_nif:instantiate(M),
+         ?assertEqual({Pos, 6765}, {Pos, wasm_runtime_nif:call_raw(I, fib, [20])}),
+         %% Written anew, intact.
+         ?assertEqual({Pos, true}, {Pos, {ok, Intact} =:= file:read_file(Entry)})
+     end || _ <- lists:seq(1, Flips)],
+    %% Cut short, or grown, likewise.
+    [begin
+         ok = file:write_file(Entry, Damaged),
+         {ok, M} = wasm_runtime_nif:compile(?FIB_WAT, [{cache, Dir}]),
+         {ok, I} = wasm_runtime_nif:instantiate(M),
+         ?assertEqual(6765, wasm_runtime_nif:call_raw(I, fib, [20]))
+     end || Damaged <- [binary:part(Intact, 0, byte_size(Intact) div 2),
+                        binary:part(Intact, 0, 60), <<Intact/binary, 0>>]].
+
+%% A module loaded from the cache keeps working while its entry is
+%% rewritten in place (truncated, overwritten with other bytes of the same
+%% size, overwritten byte by byte), and so do its instances. Before, the
+%% code ran from the file's pages: SIGBUS or SIGSEGV. On a node of its own,
+%% so that a crash fails this case only.
+cache_entry_rewritten_while_in_use(Config) ->
+    Dir = filename:join(?config(priv_dir, Config), "in_place"),
+    ?assertEqual(ok, wasm_test_util:on_peer([], ?MODULE, rewrite_entries_in_place, [Dir], 60000)).
+
+rewrite_entries_in_place(Dir) ->
+    {ok, _} = wasm_runtime_nif:compile(?FIB_WAT, [{cache, Dir}]),
+    [Entry] = cache_files(Dir),
+    {ok, Intact} = file:read_file(Entry),
+    {ok, Cached} = wasm_runtime_nif:compile(?FIB_WAT, [{cache, Dir}]),
+    {ok, Before} = wasm_runtime_nif:instantiate(Cached),
+    6765 = wasm_runtime_nif:call_raw(Before, fib, [20]),
+    Rewrites = [fun() -> ok = file:write_file(Entry, <<>>) end,
+                fun() -> ok = file:write_file(Entry, binary:copy(<<16#cc>>, byte_size(Intact))) end,
+                fun() ->
+                        {ok, F} = file:open(Entry, [read, write, raw, binary]),
+                        [ok = file:pwrite(F, Pos, <<0>>) || Pos <- lists:seq(0, byte_size(Intact) - 1, 7)],
+                        ok = file:close(F)
+                end],
+    [begin
+         Rewrite(),
+         6765 = wasm_runtime_nif:call_raw(Before, fib, [20]),
+         {ok, After} = wasm_runtime_nif:instantiate(Cached),
+         6765 = wasm_runtime_nif:call_raw(After, fib, [20]),
+         ok = file:write_file(Entry, Intact)
+     end || Rewrite <- Rewrites],
+    ok.
+
+%% load/1,2 and init/1 read regular files only, and no more than the
+%% ceiling. Before, /dev/zero grew the VM until the OOM killer ended it and
+%% a FIFO without a writer blocked the VM's file server for good. On a node
+%% of its own, so that a failure cannot take this one with it.
+only_regular_files_are_read(Config) ->
+    Priv = ?config(priv_dir, Config),
+    Fifo = filename:join(Priv, "no_writer"),
+    _ = file:delete(Fifo),
+    "" = os:cmd("mkfifo " ++ Fifo),
+    Large = filename:join(Priv, "large.wasm"),
+    ok = file:write_file(Large, add_wasm()),
+    Results = wasm_test_util:on_peer([], ?MODULE, read_special_files, [Fifo, Large, Priv], 60000),
+    ct:log("~p", [Results]),
+    ?assertEqual([{error, {file, "/dev/zero", {not_a_regular_file, character_device}}},
+                  {error, {file, <<"/dev/urandom">>, {not_a_regular_file, character_device}}},
+                  {error, {file, Fifo, {not_a_regular_file, fifo}}},
+                  {error, {file, Priv, {not_a_regular_file, directory}}},
+                  {error, {file, Large, {too_large, byte_size(add_wasm()), 10}}},
+                  {error, {file, "/dev/zero", {not_a_regular_file, character_device}}},
+                  {error, {file, Fifo, {not_a_regular_file, fifo}}},
+                  ok,
+                  {ok, add_wasm()}],
+                 Results),
+    ?assertEqual({bad_option, {max_file_size, -1}},
+                 raised(fun() -> wasm_runtime_nif:load(Large, [{max_file_size, -1}]) end)),
+    ?assertEqual(badarg, raised(fun() -> wasm_runtime_nif:load([$a | $b]) end)).
+
+read_special_files(Fifo, Large, Priv) ->
+    Loads = [wasm_runtime_nif:load("/dev/zero"),
+             wasm_runtime_nif:load(<<"/dev/urandom">>),
+             wasm_runtime_nif:load(Fifo),
+             wasm_runtime_nif:load(Priv),
+             wasm_runtime_nif:load(Large, [{max_file_size, 10}]),
+             wasm_runtime_nif:init("/dev/zero"),
+             wasm_runtime_nif:init(Fifo),
+             element(1, wasm_runtime_nif:load(Large, [{max_file_size, byte_size(add_wasm())}]))],
+    %% The VM's file server is not stuck behind the FIFO.
+    Loads ++ [file:read_file(Large)].

@@ -80,19 +80,13 @@ trap_after_many_slices(Config) ->
 %% keeps ticking while a two-second guest call runs. Without slicing it
 %% would be starved for the whole call.
 ticker_runs_during_a_long_call_on_one_scheduler(_Config) ->
-    Paths = [filename:dirname(code:which(M)) || M <- [wasm_runtime_nif, ?MODULE, wasm_test_util]],
-    {ok, Peer, _Node} = peer:start_link(#{connection => standard_io,
-                                          args => ["+S", "1"] ++ lists:append([["-pa", P] || P <- Paths])}),
-    try
-        Fixture = wasm_test_util:fixture(?MODULE, "slow.wat"),
-        {Result, Ticks, MaxLateMs} = peer:call(Peer, ?MODULE, lateness_during_spin, [Fixture], 60000),
-        ct:log("ticks: ~p, max lateness: ~p ms", [Ticks, MaxLateMs]),
-        ?assertEqual(2 * ?SECOND, Result),
-        ?assert(Ticks >= 50),
-        ?assert(MaxLateMs < 500)
-    after
-        peer:stop(Peer)
-    end.
+    Fixture = wasm_test_util:fixture(?MODULE, "slow.wat"),
+    {Result, Ticks, MaxLateMs} =
+        wasm_test_util:on_peer(["+S", "1"], ?MODULE, lateness_during_spin, [Fixture], 60000),
+    ct:log("ticks: ~p, max lateness: ~p ms", [Ticks, MaxLateMs]),
+    ?assertEqual(2 * ?SECOND, Result),
+    ?assert(Ticks >= 50),
+    ?assert(MaxLateMs < 500).
 
 lateness_during_spin(Fixture) ->
     1 = erlang:system_info(schedulers_online),

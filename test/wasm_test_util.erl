@@ -3,7 +3,7 @@
 
 -export([load/2, instance/2, instance/3, fixture/2, load_fixture/2, raised/1,
          call_in_new_process/1, wait_until/2, new_instance/1, call/3, expect_trap/4,
-         quickcheck/2, remote_pid/0, dead_pid/0, a_port/0]).
+         quickcheck/2, remote_pid/0, dead_pid/0, a_port/0, on_peer/5]).
 
 -include_lib("common_test/include/ct.hrl").
 
@@ -96,3 +96,18 @@ dead_pid() ->
 
 a_port() ->
     hd(erlang:ports()).
+
+%% Module:Function(Args...) run on a fresh peer node started with the
+%% emulator arguments ExtraArgs and this node's code path for the library,
+%% the test helpers and Module; the peer is stopped afterwards. A peer that
+%% dies (a VM crash) fails the caller: the peer is linked to it.
+on_peer(ExtraArgs, Module, Function, Args, Timeout) ->
+    Paths = lists:usort([filename:dirname(code:which(M))
+                         || M <- [wasm_runtime_nif, ?MODULE, Module]]),
+    {ok, Peer, _} = peer:start_link(#{connection => standard_io,
+                                      args => ExtraArgs ++ lists:append([["-pa", P] || P <- Paths])}),
+    try
+        peer:call(Peer, Module, Function, Args, Timeout)
+    after
+        catch peer:stop(Peer)
+    end.

@@ -7,4 +7,8 @@
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rustc-link-arg=-Wl,--unresolved-symbols=ignore-all");
+    // The library runs threads of its own (the epoch ticker, the reaper)
+    // that outlive any module: it must never be unmapped, even when the
+    // VM unloads it after `wasm_runtime_nif_nif` is deleted and purged.
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-z,nodelete");
 }

@@ -41,4 +41,6 @@ rustler::atoms! {
     instance_pool_size,
     instances,
     calls,
+    not_a_regular_file,
+    too_large,
 }

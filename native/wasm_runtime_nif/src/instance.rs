@@ -432,6 +432,14 @@ impl WasmInstance {
             .fun(env, index)
     }
 
+    /// A `process_bound` instance serves only the process that made it.
+    fn check_owner(&self, env: Env) -> NifResult<()> {
+        match self.owner {
+            Some(owner) if owner != env.pid() => Err(raise(charlist("called by wrong process"))),
+            _ => Ok(()),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Slot> {
         // The slot is only ever mutated by short sections that cannot panic
         // halfway; a poisoned lock still holds a consistent slot.
@@ -440,10 +448,8 @@ impl WasmInstance {
 
     /// Takes the instance for a call by the calling process, or queues it.
     pub fn take(this: &ResourceArc<Self>, env: Env) -> NifResult<Turn> {
+        this.check_owner(env)?;
         let me = env.pid();
-        if this.owner.is_some_and(|owner| owner != me) {
-            return Err(raise(charlist("called by wrong process")));
-        }
         let mut slot = this.lock();
         if slot.released {
             return Err(raise(atoms::instance_released()));
@@ -494,7 +500,8 @@ impl WasmInstance {
     /// collector gets to the instance; a call in progress finishes first
     /// (and frees it when it ends). Later calls raise
     /// `instance_released`, and so do the callers waiting in the queue.
-    pub fn release(&self, env: Env) {
+    pub fn release(&self, env: Env) -> NifResult<()> {
+        self.check_owner(env)?;
         let mut slot = self.lock();
         slot.released = true;
         let live = slot.live.take();
@@ -503,6 +510,7 @@ impl WasmInstance {
         // Freed here, not by the reaper: when `release/1` returns, the
         // memory (or the pool slot) is free for the next instance.
         drop(live);
+        Ok(())
     }
 
     /// Ends the instance after a trap, timeout or cancellation: the call that

@@ -18,6 +18,7 @@ pub mod module;
 mod module_cache;
 pub mod printf;
 mod reaper;
+mod regular_file;
 mod slicing;
 pub mod term_abi;
 pub mod trap;
@@ -109,9 +110,25 @@ fn host_return<'a>(
 
 /// Frees an instance's store now; see `WasmInstance::release`.
 #[rustler::nif]
-fn release(env: Env, instance: ResourceArc<WasmInstance>) -> rustler::Atom {
-    instance.release(env);
-    atoms::ok()
+fn release(env: Env, instance: ResourceArc<WasmInstance>) -> NifResult<rustler::Atom> {
+    instance.release(env)?;
+    Ok(atoms::ok())
+}
+
+/// `{ok, Bytes} | {error, Reason}`: the regular file at `path` (the OS's
+/// bytes for the name), if it holds at most `max` bytes.
+#[rustler::nif(schedule = "DirtyIo")]
+fn read_module_file<'a>(env: Env<'a>, path: Binary<'a>, max: u64) -> Term<'a> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::path::Path::new(std::ffi::OsStr::from_bytes(path.as_slice()));
+    match regular_file::read(path, max) {
+        Ok(bytes) => {
+            let mut binary = rustler::OwnedBinary::new(bytes.len());
+            binary.as_mut_slice().copy_from_slice(&bytes);
+            (atoms::ok(), binary.release(env)).encode(env)
+        }
+        Err(reason) => (atoms::error(), reason).encode(env),
+    }
 }
 
 /// Takes the caller out of the instance's queue after its wait timed out.
@@ -121,7 +138,7 @@ fn leave_queue(env: Env, instance: ResourceArc<WasmInstance>) -> rustler::Atom {
     atoms::ok()
 }
 
-#[rustler::nif(name = "call_raw_nif")]
+#[rustler::nif]
 fn call_raw<'a>(
     env: Env<'a>,
     instance: ResourceArc<WasmInstance>,
@@ -132,7 +149,7 @@ fn call_raw<'a>(
     call::call(env, instance, call::Abi::Raw, name, arguments, limits)
 }
 
-#[rustler::nif(name = "call_nif")]
+#[rustler::nif]
 fn call<'a>(
     env: Env<'a>,
     instance: ResourceArc<WasmInstance>,
@@ -192,4 +209,4 @@ fn load(_env: Env, info: Term) -> bool {
     }
 }
 
-rustler::init!("wasm_runtime_nif", load = load);
+rustler::init!("wasm_runtime_nif_nif", load = load);
