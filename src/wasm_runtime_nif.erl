@@ -32,7 +32,9 @@
 %% The longest wait `receive ... after' accepts, in milliseconds.
 -define(MAX_TIMEOUT, 16#ffffffff).
 -define(IS_TIMEOUT(T), (T =:= infinity orelse (is_integer(T) andalso T >= 0 andalso T =< ?MAX_TIMEOUT))).
--define(IS_FUEL(F), (F =:= infinity orelse (is_integer(F) andalso F >= 0 andalso F < 1 bsl 64))).
+%% A byte count or a number of things, as the NIF takes it (64 bits).
+-define(IS_COUNT(N), (is_integer(N) andalso N >= 0 andalso N < 1 bsl 64)).
+-define(IS_FUEL(F), (F =:= infinity orelse ?IS_COUNT(F))).
 %% The largest module file load/1,2 and init/1 read unless told otherwise.
 -define(MAX_FILE_SIZE, (256 * 1024 * 1024)).
 
@@ -53,13 +55,17 @@
                          | {imports, #{{import_name(), import_name()} => function()}}
                          | {max_memory, pos_integer()}
                          | {max_table_elements, non_neg_integer()}
+                         | {max_memories, non_neg_integer()}
+                         | {max_tables, non_neg_integer()}
                          | {timeout, timeout()}
                          | {fuel, non_neg_integer() | infinity}.
 %% `process_bound': only the creating process may call. `imports': Erlang
 %% funs implementing the module's imports, by module and name (see
-%% {@link instantiate/2}). `max_memory': bytes
-%% of linear memory the instance may grow to (default 256 MiB). 
-%% `max_table_elements': elements a table may grow to (default 1,000,000).
+%% {@link instantiate/2}). `max_memory': bytes of linear memory the
+%% instance may grow to, all its memories together (default 256 MiB).
+%% `max_table_elements': elements all its tables together may grow to
+%% (default 1,000,000). `max_memories' and `max_tables': how many memories
+%% (default 16) and tables (default 100) its module may define.
 %% `timeout': default wall-clock limit of each call in milliseconds
 %% (default `infinity'). `fuel': default fuel of each call (default
 %% `infinity'; only for modules compiled with `[fuel]').
@@ -289,7 +295,7 @@ instantiate(Module) ->
 -spec instantiate(wasm_module(), [instance_option()]) ->
           {ok, instance()} | {error, instantiate_error()}.
 instantiate(Module, Options) when is_list(Options) ->
-    {Settings, Imports} = instance_options(Options, {false, 256 * 1024 * 1024, 1000000, infinity, infinity}, []),
+    {Settings, Imports} = instance_options(Options, #{}, []),
     wasm_runtime_nif_nif:instantiate_module(Module, Settings, Imports);
 instantiate(Module, Options) ->
     erlang:error(badarg, [Module, Options]).
@@ -403,15 +409,16 @@ call_limits(Bad, _) ->
 instance_options([], Settings, Imports) ->
     {Settings, Imports};
 instance_options([process_bound | Rest], Settings, Imports) ->
-    instance_options(Rest, setelement(1, Settings, true), Imports);
-instance_options([{max_memory, M} | Rest], Settings, Imports) when is_integer(M), M > 0 ->
-    instance_options(Rest, setelement(2, Settings, M), Imports);
-instance_options([{max_table_elements, N} | Rest], Settings, Imports) when is_integer(N), N >= 0 ->
-    instance_options(Rest, setelement(3, Settings, N), Imports);
+    instance_options(Rest, Settings#{process_bound => true}, Imports);
+instance_options([{Key, N} | Rest], Settings, Imports)
+  when (Key =:= max_memory andalso ?IS_COUNT(N) andalso N > 0);
+       ((Key =:= max_table_elements orelse Key =:= max_memories orelse Key =:= max_tables)
+        andalso ?IS_COUNT(N)) ->
+    instance_options(Rest, Settings#{Key => N}, Imports);
 instance_options([{timeout, T} | Rest], Settings, Imports) when ?IS_TIMEOUT(T) ->
-    instance_options(Rest, setelement(4, Settings, T), Imports);
+    instance_options(Rest, Settings#{timeout => T}, Imports);
 instance_options([{fuel, F} | Rest], Settings, Imports) when ?IS_FUEL(F) ->
-    instance_options(Rest, setelement(5, Settings, F), Imports);
+    instance_options(Rest, Settings#{fuel => F}, Imports);
 instance_options([{imports, Map} = Option | Rest], Settings, _) when is_map(Map) ->
     Imports = [import_entry(Key, Fun, Option) || {Key, Fun} <- maps:to_list(Map)],
     %% #{{env, f} => F, {<<"env">>, <<"f">>} => G} names one import twice.

@@ -46,9 +46,7 @@ priv_dir() ->
 compile_module(_Bytes, _Fuel, _Cache) ->
     erlang:nif_error(nif_not_loaded).
 
--spec instantiate_module(wasm_runtime_nif:wasm_module(),
-                         {boolean(), pos_integer(), non_neg_integer(), timeout(),
-                          non_neg_integer() | infinity},
+-spec instantiate_module(wasm_runtime_nif:wasm_module(), #{atom() => term()},
                          [{binary(), binary(), function(), arity()}]) ->
           {ok, wasm_runtime_nif:instance()} | {error, wasm_runtime_nif:instantiate_error()}.
 instantiate_module(_Module, _Settings, _Imports) ->

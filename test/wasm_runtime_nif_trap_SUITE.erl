@@ -6,7 +6,8 @@
 -export([every_trap_kind/1, trapped_instance_is_invalidated/1,
          other_instances_are_unaffected/1, stack_overflow_on_every_scheduler/1,
          start_function_trap_fails_instantiation/1, memory_growth_is_capped/1,
-         trapping_in_a_loop_does_not_leak/1]).
+         trapping_in_a_loop_does_not_leak/1, runtime_failures_have_kinds/1,
+         start_function_failures_are_traps/1]).
 
 -include_lib("common_test/include/ct.hrl").
 -include_lib("stdlib/include/assert.hrl").
@@ -16,7 +17,8 @@
 all() ->
     [every_trap_kind, trapped_instance_is_invalidated, other_instances_are_unaffected,
      stack_overflow_on_every_scheduler, start_function_trap_fails_instantiation,
-     memory_growth_is_capped, trapping_in_a_loop_does_not_leak].
+     memory_growth_is_capped, trapping_in_a_loop_does_not_leak, runtime_failures_have_kinds,
+     start_function_failures_are_traps].
 
 traps() ->
     [{unreachable, unreachable, []},
@@ -99,3 +101,25 @@ trapping_in_a_loop_does_not_leak(Config) ->
     erlang:garbage_collect(),
     ?assert(wasm_test_util:wait_until(
               fun() -> maps:get(instances, wasm_runtime_nif:live_counts()) =< Before end, 5000)).
+
+%% What ends a call without being a wasm trap has a kind of its own too
+%% (these were all host_error before).
+runtime_failures_have_kinds(Config) ->
+    Module = wasm_test_util:load(Config, "runtime_failures.wat"),
+    {ok, I} = wasm_runtime_nif:instantiate(Module),
+    ?assertEqual(7, wasm_runtime_nif:call_raw(I, throw_caught, [])),
+    ?assertMatch({trap, uncaught_exception, _},
+                 raised(fun() -> wasm_runtime_nif:call_raw(I, throw_uncaught, []) end)),
+    %% The GC heap counts against max_memory, with the linear memories.
+    {ok, J} = wasm_runtime_nif:instantiate(Module, [{max_memory, 1 bsl 20}]),
+    ?assertEqual(1000, wasm_runtime_nif:call_raw(J, hoard, [1000])),
+    ?assertMatch({trap, gc_heap_out_of_memory, _},
+                 raised(fun() -> wasm_runtime_nif:call_raw(J, hoard, [1000000]) end)).
+
+%% A start function fails the way a call does: {trap, Kind, Message}, not
+%% {instantiation_failed, _}.
+start_function_failures_are_traps(Config) ->
+    ?assertMatch({error, {trap, uncaught_exception, _}},
+                 wasm_runtime_nif:instantiate(wasm_test_util:load(Config, "start_throws.wat"))),
+    ?assertMatch({error, {trap, bad_env, _}},
+                 wasm_runtime_nif:instantiate(wasm_test_util:load(Config, "start_calls_term_abi.wat"))).

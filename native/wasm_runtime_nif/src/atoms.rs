@@ -43,4 +43,11 @@ rustler::atoms! {
     calls,
     not_a_regular_file,
     too_large,
+    too_many,
+    process_bound,
+    max_memory,
+    max_table_elements,
+    max_memories,
+    max_tables,
+    timeout,
 }

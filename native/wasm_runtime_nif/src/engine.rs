@@ -74,8 +74,8 @@ fn pooling(size: u32) -> PoolingAllocationConfig {
         .total_memories(size)
         .total_tables(size)
         .total_stacks(size)
-        .max_memory_size(crate::instance::DEFAULT_MAX_MEMORY)
-        .table_elements(crate::instance::DEFAULT_MAX_TABLE_ELEMENTS);
+        .max_memory_size(crate::instance::limits::DEFAULT_MAX_MEMORY)
+        .table_elements(crate::instance::limits::DEFAULT_MAX_TABLE_ELEMENTS);
     pool
 }
 

@@ -6,13 +6,15 @@
 //! instance busy is queued (in arrival order) and told by message when its
 //! turn comes; it never waits on a lock.
 
+pub mod limits;
+
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rustler::sys::ErlNifTerm;
 use rustler::{Encoder, Env, Error, LocalPid, Monitor, NifResult, Resource, ResourceArc, Term};
-use wasmtime::{Func, Instance, Store, StoreLimitsBuilder, Val, ValType};
+use wasmtime::{Func, Instance, Store, Val, ValType};
 
 use crate::atoms;
 use crate::call::{self, Limits};
@@ -25,13 +27,6 @@ use crate::reaper;
 use crate::term_abi::{HostState, TermCell};
 use crate::trap::TrapReason;
 use crate::values::NumType;
-
-/// Linear memory an instance may grow to. Wasm32 allows 4 GiB per instance;
-/// a hostile guest should not get that by default.
-pub const DEFAULT_MAX_MEMORY: usize = 256 * 1024 * 1024;
-
-/// Elements a table may grow to.
-pub const DEFAULT_MAX_TABLE_ELEMENTS: usize = 1_000_000;
 
 /// How an export can be called, worked out once per instance and export.
 pub enum Shape {
@@ -190,6 +185,8 @@ pub struct Options {
     pub process_bound: bool,
     pub max_memory: usize,
     pub max_table_elements: usize,
+    pub max_memories: usize,
+    pub max_tables: usize,
     /// Default limits of a call.
     pub limits: Limits,
 }
@@ -198,8 +195,10 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             process_bound: false,
-            max_memory: DEFAULT_MAX_MEMORY,
-            max_table_elements: DEFAULT_MAX_TABLE_ELEMENTS,
+            max_memory: limits::DEFAULT_MAX_MEMORY,
+            max_table_elements: limits::DEFAULT_MAX_TABLE_ELEMENTS,
+            max_memories: limits::DEFAULT_MAX_MEMORIES,
+            max_tables: limits::DEFAULT_MAX_TABLES,
             limits: Limits {
                 timeout: None,
                 fuel: None,
@@ -250,6 +249,9 @@ impl Drop for WasmInstance {
 /// Why instantiation failed.
 pub enum InstantiateError {
     Trap(TrapReason),
+    /// The module defines more memories or tables than the instance may
+    /// have: `memories` or `tables`, how many, the most allowed.
+    TooMany(&'static str, usize, usize),
     Failed(String),
     UnknownImport(String, String),
     ImportArity {
@@ -264,6 +266,10 @@ impl Encoder for InstantiateError {
     fn encode<'a>(&self, env: Env<'a>) -> Term<'a> {
         match self {
             InstantiateError::Trap(reason) => reason.encode(env),
+            InstantiateError::TooMany(what, defined, max) => {
+                let what = rustler::Atom::from_str(env, what).expect("an atom");
+                (atoms::too_many(), what, *defined, *max).encode(env)
+            }
             InstantiateError::Failed(msg) => {
                 (atoms::instantiation_failed(), msg.as_str()).encode(env)
             }
@@ -359,10 +365,22 @@ impl WasmInstance {
         options: &Options,
         offered: &[OfferedImport],
     ) -> Result<Prepared, InstantiateError> {
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(options.max_memory)
-            .table_elements(options.max_table_elements)
-            .build();
+        let required = module.module.resources_required();
+        let counts = [
+            ("memories", required.num_memories, options.max_memories),
+            ("tables", required.num_tables, options.max_tables),
+        ];
+        for (what, defined, max) in counts {
+            if defined as usize > max {
+                return Err(InstantiateError::TooMany(what, defined as usize, max));
+            }
+        }
+        let limits = limits::InstanceLimits::new(
+            options.max_memory,
+            options.max_table_elements,
+            options.max_memories,
+            options.max_tables,
+        );
         let mut store = call::new_store(module, HostState::new(limits));
         store.limiter(|state| &mut state.limits);
         let (linker, host_funs) = match module.pre {

@@ -102,10 +102,9 @@ pub fn instantiate<'a>(
 }
 
 fn failure<'a>(env: Env<'a>, error: &wasmtime::Error) -> Term<'a> {
-    let reason = if error.downcast_ref::<wasmtime::Trap>().is_some() {
-        InstantiateError::Trap(TrapReason::from_error(error))
-    } else {
-        InstantiateError::Failed(format!("{error:#}"))
+    let reason = match TrapReason::of_guest(error) {
+        Some(trap) => InstantiateError::Trap(trap),
+        None => InstantiateError::Failed(format!("{error:#}")),
     };
     (atoms::error(), reason).encode(env)
 }

@@ -65,23 +65,37 @@ fn compile_module<'a>(
     )
 }
 
-/// `{ok, Instance} | {error, Reason}`. `options` is
-/// `{ProcessBound, MaxMemory, MaxTableElements, Timeout}`, checked in Erlang.
+/// `{ok, Instance} | {error, Reason}`. `options` is a map of the options
+/// given (checked in Erlang); those missing take their defaults here.
 #[rustler::nif]
 fn instantiate_module<'a>(
     env: Env<'a>,
     module: ResourceArc<WasmModule>,
-    options: (bool, usize, usize, Term<'a>, Term<'a>),
+    options: Term<'a>,
     imports: Vec<instance::OfferedImport<'a>>,
 ) -> NifResult<Term<'a>> {
-    let (process_bound, max_memory, max_table_elements, timeout, fuel) = options;
+    let defaults = instance::Options::default();
+    let size = |key, default| match options.map_get(key) {
+        Ok(value) => value.decode::<usize>(),
+        Err(_) => Ok(default),
+    };
+    let limit = |key| {
+        options
+            .map_get(key)
+            .unwrap_or(atoms::default().to_term(env))
+    };
     let options = instance::Options {
-        process_bound,
-        max_memory,
-        max_table_elements,
+        process_bound: match options.map_get(atoms::process_bound()) {
+            Ok(value) => value.decode()?,
+            Err(_) => defaults.process_bound,
+        },
+        max_memory: size(atoms::max_memory(), defaults.max_memory)?,
+        max_table_elements: size(atoms::max_table_elements(), defaults.max_table_elements)?,
+        max_memories: size(atoms::max_memories(), defaults.max_memories)?,
+        max_tables: size(atoms::max_tables(), defaults.max_tables)?,
         limits: call::Limits {
-            timeout: call::timeout_of(timeout, None)?,
-            fuel: call::fuel_of(fuel, None)?,
+            timeout: call::timeout_of(limit(atoms::timeout()), None)?,
+            fuel: call::fuel_of(limit(atoms::fuel()), None)?,
         },
     };
     if let (Some(units), engine::Metering::Off) = (options.limits.fuel, module.metering) {

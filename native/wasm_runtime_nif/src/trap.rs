@@ -3,7 +3,7 @@
 use std::fmt;
 
 use rustler::{Encoder, Env, Term};
-use wasmtime::Trap;
+use wasmtime::{GcHeapOutOfMemory, OutOfMemory, ThrownException, Trap};
 
 use crate::atoms;
 use crate::host_fun::FunRaised;
@@ -62,17 +62,43 @@ fn trap_kind(trap: Trap) -> &'static str {
     }
 }
 
+/// The kind of a failure of running guest code: a wasm trap, one of our
+/// host functions' traps, or what the runtime could not give the guest.
+/// `None` for errors that are not about running code (linking, say).
+fn guest_failure_kind(error: &wasmtime::Error) -> Option<&'static str> {
+    let kind = if let Some(trap) = error.downcast_ref::<Trap>() {
+        trap_kind(*trap)
+    } else if let Some(host) = error.downcast_ref::<HostTrap>() {
+        host.kind
+    } else if error.is::<FunRaised>() {
+        "import_raised"
+    } else if error.is::<ThrownException>() {
+        "uncaught_exception"
+    } else if error.is::<GcHeapOutOfMemory<()>>() {
+        "gc_heap_out_of_memory"
+    } else if error.is::<OutOfMemory>()
+        || error.downcast_ref::<rustix::io::Errno>() == Some(&rustix::io::Errno::NOMEM)
+    {
+        "out_of_memory"
+    } else {
+        return None;
+    };
+    Some(kind)
+}
+
 impl TrapReason {
+    /// Why running guest code failed, if that is what `error` says.
+    pub fn of_guest(error: &wasmtime::Error) -> Option<Self> {
+        guest_failure_kind(error).map(|kind| TrapReason {
+            kind,
+            message: error.root_cause().to_string(),
+        })
+    }
+
+    /// Why a call failed: a guest failure, or else `host_error` (an error
+    /// of the runtime's with no kind of its own).
     pub fn from_error(error: &wasmtime::Error) -> Self {
-        let kind = if let Some(trap) = error.downcast_ref::<Trap>() {
-            trap_kind(*trap)
-        } else if let Some(host) = error.downcast_ref::<HostTrap>() {
-            host.kind
-        } else if error.downcast_ref::<FunRaised>().is_some() {
-            "import_raised"
-        } else {
-            "host_error"
-        };
+        let kind = guest_failure_kind(error).unwrap_or("host_error");
         TrapReason {
             kind,
             message: error.root_cause().to_string(),
@@ -107,5 +133,22 @@ mod tests {
         let reason = TrapReason::from_error(&host);
         assert_eq!(reason.kind, "bad_env");
         assert_eq!(reason.message, "env 3 is not this call's");
+    }
+
+    #[test]
+    fn what_the_runtime_cannot_give_is_out_of_memory() {
+        let table = wasmtime::Error::from(OutOfMemory::new(1 << 40));
+        assert_eq!(TrapReason::from_error(&table).kind, "out_of_memory");
+        // A fiber stack that cannot be mapped.
+        let stack = wasmtime::Error::from(rustix::io::Errno::NOMEM);
+        assert_eq!(TrapReason::from_error(&stack).kind, "out_of_memory");
+        let context = stack.context("while calling");
+        assert_eq!(
+            TrapReason::of_guest(&context).map(|r| r.kind),
+            Some("out_of_memory")
+        );
+        let link = wasmtime::format_err!("unknown import");
+        assert!(TrapReason::of_guest(&link).is_none());
+        assert_eq!(TrapReason::from_error(&link).kind, "host_error");
     }
 }

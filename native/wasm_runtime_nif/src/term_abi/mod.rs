@@ -31,9 +31,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use rustler::sys::{ErlNifEnv, ErlNifTerm};
-use wasmtime::{Caller, Linker, Memory, StoreLimits, ValType};
+use wasmtime::{Caller, Linker, Memory, ValType};
 
 use crate::host_fun::HostCell;
+use crate::instance::limits::InstanceLimits;
 use crate::printf;
 use crate::slicing::SliceCell;
 use crate::trap::HostTrap;
@@ -62,11 +63,11 @@ pub struct HostState {
     pub terms: Arc<TermCell>,
     /// Requests to Erlang imports and their replies.
     pub host: Arc<HostCell>,
-    pub limits: StoreLimits,
+    pub limits: InstanceLimits,
 }
 
 impl HostState {
-    pub fn new(limits: StoreLimits) -> Self {
+    pub fn new(limits: InstanceLimits) -> Self {
         HostState {
             memory: None,
             terms: Arc::default(),
