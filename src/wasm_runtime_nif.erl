@@ -327,8 +327,16 @@ release(Instance) ->
 %% slices) are alive in this VM. All are freed by the garbage collector once
 %% no process refers to them; an instance keeps its module alive, and a
 %% suspended call is freed when it finishes or its caller dies.
+%%
+%% `mappings' and `address_space' are what live instances have reserved of
+%% the VM's memory mappings and address space, `max_mappings' and
+%% `max_address_space' the ceilings past which instantiation fails with
+%% `{system_limit, Message}' (`infinity' with the pooling allocator).
 -spec live_counts() -> #{modules := non_neg_integer(), instances := non_neg_integer(),
-                         calls := non_neg_integer()}.
+                         calls := non_neg_integer(), mappings := non_neg_integer(),
+                         address_space := non_neg_integer(),
+                         max_mappings := non_neg_integer() | infinity,
+                         max_address_space := non_neg_integer() | infinity}.
 live_counts() ->
     wasm_runtime_nif_nif:live_counts().
 

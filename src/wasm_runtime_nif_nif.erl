@@ -13,11 +13,14 @@
 
 %% The engine is configured once, when the library loads, from the
 %% application environment (sys.config, or `-wasm_runtime_nif Key Value' on
-%% the command line): `max_wasm_stack' (bytes of guest stack) and
-%% `instance_pool_size' (use the pooling allocator with that many slots).
+%% the command line): `max_wasm_stack' (bytes of guest stack),
+%% `instance_pool_size' (use the pooling allocator with that many slots) and
+%% `max_instance_mappings' (the VM memory mappings live instances may
+%% reserve; by default half of vm.max_map_count).
 load() ->
     whereis(application_controller) =/= undefined andalso application:load(wasm_runtime_nif),
-    Info = maps:from_list([{Key, Value} || Key <- [max_wasm_stack, instance_pool_size],
+    Keys = [max_wasm_stack, instance_pool_size, max_instance_mappings],
+    Info = maps:from_list([{Key, Value} || Key <- Keys,
                                            {ok, Value} <- [application:get_env(wasm_runtime_nif, Key)],
                                            is_integer(Value), Value > 0]),
     case erlang:load_nif(filename:join(priv_dir(), "libwasm_runtime_nif"), Info) of

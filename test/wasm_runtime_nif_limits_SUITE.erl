@@ -7,9 +7,10 @@
          memory_ceiling/1, initial_memory_above_ceiling/1, table_ceiling/1,
          bad_limit_options/1, guest_stack_size_is_configurable/1,
          memories_share_the_ceiling/1, tables_share_the_ceiling/1,
-         numbers_of_memories_and_tables_are_bounded/1]).
+         numbers_of_memories_and_tables_are_bounded/1, live_instances_leave_the_vm_its_mappings/1,
+         mapping_ceiling_is_configurable/1]).
 %% Run on peer nodes.
--export([depths/2]).
+-export([depths/2, instances_until_refused/1]).
 
 -include_lib("common_test/include/ct.hrl").
 -include_lib("stdlib/include/assert.hrl").
@@ -21,7 +22,8 @@ all() ->
      metered_module_without_limit_runs, memory_ceiling, initial_memory_above_ceiling,
      table_ceiling, bad_limit_options, guest_stack_size_is_configurable,
      memories_share_the_ceiling, tables_share_the_ceiling,
-     numbers_of_memories_and_tables_are_bounded].
+     numbers_of_memories_and_tables_are_bounded, live_instances_leave_the_vm_its_mappings,
+     mapping_ceiling_is_configurable].
 
 init_per_suite(Config) ->
     Path = filename:join(?config(data_dir, Config), "limits.wat"),
@@ -193,3 +195,66 @@ numbers_of_memories_and_tables_are_bounded(_Config) ->
     ?assertMatch({ok, _}, wasm_runtime_nif:instantiate(Module(table, 100))),
     ?assertEqual({error, {too_many, tables, 3, 2}},
                  wasm_runtime_nif:instantiate(Module(table, 3), [{max_tables, 2}])).
+
+%% Every live instance holds mappings of the VM (its memories' reservations,
+%% a fiber stack): before, about 13,300 instances reached vm.max_map_count,
+%% after which the BEAM's own allocators failed and the VM aborted. Now
+%% instantiation is refused with system_limit well before: on a node of its
+%% own, instances are made (and called) until refused, and the VM can then
+%% still map memory of its own.
+live_instances_leave_the_vm_its_mappings(_Config) ->
+    Report = wasm_test_util:on_peer([], ?MODULE, instances_until_refused,
+                                    [code:priv_dir(wasm_runtime_nif) ++ "/example.wasm"], 300000),
+    ct:log("~p", [Report]),
+    #{made := Made, refused := Refused, vm_mappings := Mappings, max_map_count := MaxMapCount,
+      counts := #{max_mappings := Ceiling}, after_release := After} = Report,
+    ?assertMatch({error, {system_limit, _}}, Refused),
+    ?assertEqual(MaxMapCount div 2, Ceiling),
+    ?assert(Made > 1000),
+    %% The estimate is an upper bound: the VM keeps at least half.
+    ?assert(Mappings < MaxMapCount div 2 + 1000),
+    ?assertMatch(#{mappings := 0, address_space := 0}, After).
+
+instances_until_refused(Path) ->
+    {ok, M} = wasm_runtime_nif:load(Path),
+    {Instances, Refused} = instantiate_until_refused(M, []),
+    Counts = wasm_runtime_nif:live_counts(),
+    {ok, Maps} = file:read_file("/proc/self/maps"),
+    {ok, MaxMapCount} = file:read_file("/proc/sys/vm/max_map_count"),
+    %% The VM maps memory of its own: a large binary, many processes.
+    Big = binary:copy(<<7>>, 64 * 1024 * 1024),
+    Pids = [spawn(fun() -> receive stop -> ok end end) || _ <- lists:seq(1, 10000)],
+    [Pid ! stop || Pid <- Pids],
+    64 * 1024 * 1024 = byte_size(Big),
+    [ok = wasm_runtime_nif:release(I) || I <- Instances],
+    {ok, Again} = wasm_runtime_nif:instantiate(M),
+    3 = wasm_runtime_nif:call_raw(Again, add_I32, [1, 2]),
+    ok = wasm_runtime_nif:release(Again),
+    #{made => length(Instances), refused => Refused, counts => Counts,
+      vm_mappings => length(binary:split(Maps, <<"\n">>, [global])),
+      max_map_count => binary_to_integer(string:trim(MaxMapCount)),
+      after_release => wasm_runtime_nif:live_counts()}.
+
+instantiate_until_refused(M, Acc) ->
+    case wasm_runtime_nif:instantiate(M) of
+        {ok, I} ->
+            3 = wasm_runtime_nif:call_raw(I, add_I32, [1, 2]),
+            instantiate_until_refused(M, [I | Acc]);
+        Refused ->
+            {Acc, Refused}
+    end.
+
+%% The ceiling is the application variable max_instance_mappings where set.
+%% What an instance reserves: 2 mappings for its fiber stack, 5 per memory
+%% (the GC heap counted as one), 1 per table; example.wasm has a memory and
+%% a table.
+mapping_ceiling_is_configurable(_Config) ->
+    Report = wasm_test_util:on_peer(["-wasm_runtime_nif", "max_instance_mappings", "100"],
+                                    ?MODULE, instances_until_refused,
+                                    [code:priv_dir(wasm_runtime_nif) ++ "/example.wasm"], 60000),
+    ?assertMatch(#{made := 12, refused := {error, {system_limit, _}},
+                   counts := #{max_mappings := 100, mappings := 96}}, Report),
+    %% The pooling allocator maps its slots up front: no ceiling then.
+    ?assertMatch(#{max_mappings := infinity},
+                 wasm_test_util:on_peer(["-wasm_runtime_nif", "instance_pool_size", "4"],
+                                        wasm_runtime_nif, live_counts, [], 30000)).

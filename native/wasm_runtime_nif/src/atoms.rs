@@ -50,4 +50,10 @@ rustler::atoms! {
     max_memories,
     max_tables,
     timeout,
+    system_limit,
+    max_instance_mappings,
+    mappings,
+    address_space,
+    max_mappings,
+    max_address_space,
 }

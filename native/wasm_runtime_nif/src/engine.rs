@@ -38,6 +38,8 @@ pub enum Metering {
 }
 
 struct Runtime {
+    /// Bytes of each fiber stack, the guard page aside.
+    stack: usize,
     engine: Engine,
     linker: Linker<HostState>,
 }
@@ -97,7 +99,11 @@ fn runtime_for(metering: Metering, settings: Settings) -> Result<Runtime, String
         Engine::new(&config(metering, settings)).map_err(|e| format!("wasmtime engine: {e:#}"))?;
     let mut linker = Linker::new(&engine);
     term_abi::define_imports(&mut linker).map_err(|e| format!("wasmtime linker: {e:#}"))?;
-    Ok(Runtime { engine, linker })
+    Ok(Runtime {
+        stack: settings.max_wasm_stack + HOST_STACK_HEADROOM,
+        engine,
+        linker,
+    })
 }
 
 /// Builds the engines and linkers; called once when the NIF library loads.
@@ -127,6 +133,11 @@ fn runtime(metering: Metering) -> &'static Runtime {
         .get()
         .expect("engine::init runs in the NIF load callback before any NIF");
     &runtimes[metering as usize]
+}
+
+/// Bytes of the fiber stack every store runs its guest on.
+pub fn fiber_stack_size() -> usize {
+    runtime(Metering::Off).stack
 }
 
 pub fn engine(metering: Metering) -> &'static Engine {

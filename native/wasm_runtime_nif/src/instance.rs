@@ -17,6 +17,7 @@ use rustler::{Encoder, Env, Error, LocalPid, Monitor, NifResult, Resource, Resou
 use wasmtime::{Func, Instance, Store, Val, ValType};
 
 use crate::atoms;
+use crate::budget;
 use crate::call::{self, Limits};
 use crate::engine;
 use crate::fast_path::Fast;
@@ -252,6 +253,9 @@ pub enum InstantiateError {
     /// The module defines more memories or tables than the instance may
     /// have: `memories` or `tables`, how many, the most allowed.
     TooMany(&'static str, usize, usize),
+    /// Live instances have reserved the VM's share of mappings or address
+    /// space (see `budget.rs`).
+    SystemLimit(String),
     Failed(String),
     UnknownImport(String, String),
     ImportArity {
@@ -266,6 +270,7 @@ impl Encoder for InstantiateError {
     fn encode<'a>(&self, env: Env<'a>) -> Term<'a> {
         match self {
             InstantiateError::Trap(reason) => reason.encode(env),
+            InstantiateError::SystemLimit(msg) => (atoms::system_limit(), msg.as_str()).encode(env),
             InstantiateError::TooMany(what, defined, max) => {
                 let what = rustler::Atom::from_str(env, what).expect("an atom");
                 (atoms::too_many(), what, *defined, *max).encode(env)
@@ -375,6 +380,12 @@ impl WasmInstance {
                 return Err(InstantiateError::TooMany(what, defined as usize, max));
             }
         }
+        let cost = budget::Cost::of_instance(
+            u64::from(required.num_memories) + u64::from(module.gc_heap),
+            u64::from(required.num_tables),
+            engine::fiber_stack_size() as u64,
+        );
+        let reservation = budget::reserve(cost).map_err(InstantiateError::SystemLimit)?;
         let limits = limits::InstanceLimits::new(
             options.max_memory,
             options.max_table_elements,
@@ -382,6 +393,7 @@ impl WasmInstance {
             options.max_tables,
         );
         let mut store = call::new_store(module, HostState::new(limits));
+        store.data_mut().budget = Some(reservation);
         store.limiter(|state| &mut state.limits);
         let (linker, host_funs) = match module.pre {
             Some(_) => (None, None),

@@ -6,6 +6,7 @@
 //! ABI), [`values`] (numbers across the boundary) and [`trap`] (errors).
 
 mod atoms;
+mod budget;
 mod call;
 pub mod engine;
 mod epoch;
@@ -197,7 +198,20 @@ fn live_counts(env: Env) -> Term {
                 live_count::get(&live_count::SUSPENDED_CALLS),
             )
         })
-        .expect("putting into a fresh map cannot fail")
+        .and_then(|m| {
+            let used = budget::used();
+            m.map_put(atoms::mappings(), used.mappings)?
+                .map_put(atoms::address_space(), used.address_space)
+        })
+        .and_then(|m| match budget::ceiling() {
+            Some(max) => m
+                .map_put(atoms::max_mappings(), max.mappings)?
+                .map_put(atoms::max_address_space(), max.address_space),
+            None => m
+                .map_put(atoms::max_mappings(), atoms::infinity())?
+                .map_put(atoms::max_address_space(), atoms::infinity()),
+        })
+        .expect("putting new keys into a map cannot fail")
 }
 
 /// `info` is `#{max_wasm_stack => Bytes, instance_pool_size => N}`, each
@@ -214,6 +228,11 @@ fn load(_env: Env, info: Term) -> bool {
             .and_then(|t| t.decode::<u32>())
             .ok(),
     };
+    let max_mappings = info
+        .map_get(atoms::max_instance_mappings())
+        .and_then(|t| t.decode::<u64>())
+        .ok();
+    budget::init(max_mappings, settings.instance_pool.is_some());
     match engine::init(settings) {
         Ok(()) => true,
         Err(message) => {

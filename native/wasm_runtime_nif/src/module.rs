@@ -23,6 +23,8 @@ pub struct WasmModule {
     pub pre: Option<InstancePre<HostState>>,
     pub host_imports: Vec<HostImport>,
     pub metering: Metering,
+    /// Whether instances may allocate a GC heap (GC types, exceptions).
+    pub gc_heap: bool,
     _live: live_count::Token,
 }
 
@@ -175,17 +177,47 @@ fn check_imports(module: &Module) -> Result<Vec<HostImport>, CompileError> {
     Ok(host_imports)
 }
 
+/// Whether instances of a module may need a GC heap, which maps memory of
+/// its own: it allocates structs, arrays or exceptions. `binary` is valid
+/// wasm or will be refused by the compiler; whatever it holds, the answer
+/// errs on the side of yes.
+fn needs_gc_heap(binary: &[u8]) -> bool {
+    use wasmparser::{CompositeInnerType, Parser, Payload};
+    for payload in Parser::new(0).parse_all(binary) {
+        match payload {
+            Ok(Payload::TypeSection(types)) => {
+                for group in types {
+                    let Ok(group) = group else { return true };
+                    let gc = group
+                        .types()
+                        .any(|ty| !matches!(ty.composite_type.inner, CompositeInnerType::Func(_)));
+                    if gc {
+                        return true;
+                    }
+                }
+            }
+            Ok(Payload::TagSection(_)) => return true,
+            Ok(Payload::CodeSectionStart { .. }) => return false,
+            Ok(_) => {}
+            Err(_) => return true,
+        }
+    }
+    false
+}
+
 fn compile_here(
     bytes: &[u8],
     metering: Metering,
     cache: Option<CacheEntry>,
 ) -> Result<WasmModule, CompileError> {
     let engine = engine::engine(metering);
+    let binary = wat::parse_bytes(bytes).map_err(|e| CompileError::Invalid(format!("{e:#}")))?;
+    let gc_heap = needs_gc_heap(&binary);
     let module = match cache.as_ref().and_then(|entry| entry.load(engine)) {
         Some(module) => module,
         None => {
-            let module =
-                Module::new(engine, bytes).map_err(|e| CompileError::Invalid(format!("{e:#}")))?;
+            let module = Module::from_binary(engine, &binary)
+                .map_err(|e| CompileError::Invalid(format!("{e:#}")))?;
             if let Some(entry) = &cache {
                 entry.store(&module);
             }
@@ -206,6 +238,7 @@ fn compile_here(
         pre,
         host_imports,
         metering,
+        gc_heap,
         _live: live_count::Token::new(&live_count::MODULES),
     })
 }

@@ -64,6 +64,8 @@ pub struct HostState {
     /// Requests to Erlang imports and their replies.
     pub host: Arc<HostCell>,
     pub limits: InstanceLimits,
+    /// The VM mappings the instance reserved, given back with the store.
+    pub budget: Option<crate::budget::Reservation>,
 }
 
 impl HostState {
@@ -73,6 +75,7 @@ impl HostState {
             terms: Arc::default(),
             host: Arc::default(),
             limits,
+            budget: None,
         }
     }
 }
