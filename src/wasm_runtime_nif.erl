@@ -29,6 +29,11 @@
 -define(HOST_RAISED, wasm_runtime_nif_host_raised).
 %% A guest's result that starts with one of these tags comes wrapped in it.
 -define(VALUE, wasm_runtime_nif_value).
+%% What a guest printed, to write to the caller's group leader before going
+%% on with what follows it: {?OUTPUT, Bytes, Then}. Then is what the NIF
+%% would have returned, or {?RESUME, Call, Carried} for a call to go on.
+-define(OUTPUT, wasm_runtime_nif_output).
+-define(RESUME, wasm_runtime_nif_resume).
 %% The longest wait `receive ... after' accepts, in milliseconds.
 -define(MAX_TIMEOUT, 16#ffffffff).
 -define(IS_TIMEOUT(T), (T =:= infinity orelse (is_integer(T) andalso T >= 0 andalso T =< ?MAX_TIMEOUT))).
@@ -85,7 +90,7 @@
 %% `{cache, Dir}': keep and reuse compiled code in `Dir'.
 -type trap_reason() :: {trap, Kind :: atom(), Message :: binary()}.
 -type load_error() :: {file, file:name_all(), file_error()} | compile_error().
--type file_error() :: file:posix() | {not_a_regular_file, directory | fifo | character_device
+-type file_error() :: file:posix() | {not_a_regular_file, fifo | character_device
                                                           | block_device | socket | other}
                     | {too_large, Size :: non_neg_integer(), Max :: non_neg_integer()}.
 %% Why a module file was not read: what the OS said, or that the path names
@@ -296,7 +301,13 @@ instantiate(Module) ->
           {ok, instance()} | {error, instantiate_error()}.
 instantiate(Module, Options) when is_list(Options) ->
     {Settings, Imports} = instance_options(Options, #{}, []),
-    wasm_runtime_nif_nif:instantiate_module(Module, Settings, Imports);
+    case wasm_runtime_nif_nif:instantiate_module(Module, Settings, Imports) of
+        {?OUTPUT, Bytes, Result} ->
+            print(Bytes),
+            Result;
+        Result ->
+            Result
+    end;
 instantiate(Module, Options) ->
     erlang:error(badarg, [Module, Options]).
 
@@ -368,12 +379,29 @@ result({?HOST_CALL, Call, Carried, Fun, Args}) ->
                 Class:Reason:Stack -> {raised, Class, Reason, Stack}
             end,
     result(wasm_runtime_nif_nif:host_return(Call, Carried, Reply));
+result({?OUTPUT, Bytes, Then}) ->
+    print(Bytes),
+    case Then of
+        {?RESUME, Call, Carried} -> result(wasm_runtime_nif_nif:resume(Call, Carried));
+        _ -> result(Then)
+    end;
 result({?HOST_RAISED, Class, Reason, Stack}) ->
     erlang:raise(Class, Reason, Stack);
 result({?VALUE, Result}) ->
     Result;
 result(Result) ->
     Result.
+
+%% Writes what a guest printed to the calling process's group leader, as
+%% io:put_chars/1 would: UTF-8 when it is, Latin-1 bytes otherwise. A group
+%% leader that is gone costs the output, not the call.
+print(Bytes) ->
+    Encoding = case unicode:characters_to_binary(Bytes) of
+                   Bytes -> unicode;
+                   _ -> latin1
+               end,
+    _ = io:request(group_leader(), {put_chars, Encoding, Bytes}),
+    ok.
 
 %% Waits, without holding a scheduler, for the message saying the instance
 %% is ours, and returns what is left of the timeout; raises timeout when it

@@ -6,7 +6,7 @@
 %% docs/design.md, "Reloading").
 -module(wasm_runtime_nif_nif).
 
--export([compile_module/3, instantiate_module/3, call_raw/4, call/4, host_return/3,
+-export([compile_module/3, instantiate_module/3, call_raw/4, call/4, host_return/3, resume/2,
          release/1, leave_queue/1, module_exports/1, live_counts/0, read_module_file/2]).
 
 -on_load(load/0).
@@ -51,7 +51,8 @@ compile_module(_Bytes, _Fuel, _Cache) ->
 
 -spec instantiate_module(wasm_runtime_nif:wasm_module(), #{atom() => term()},
                          [{binary(), binary(), function(), arity()}]) ->
-          {ok, wasm_runtime_nif:instance()} | {error, wasm_runtime_nif:instantiate_error()}.
+          {ok, wasm_runtime_nif:instance()} | {error, wasm_runtime_nif:instantiate_error()}
+          | {wasm_runtime_nif_output, binary(), term()}.
 instantiate_module(_Module, _Settings, _Imports) ->
     erlang:nif_error(nif_not_loaded).
 
@@ -68,6 +69,10 @@ call(_Instance, _Name, _Args, _Limits) ->
 -spec host_return(reference(), tuple() | undefined,
                   {ok, term()} | {raised, error | exit | throw, term(), list()}) -> term().
 host_return(_Call, _Carried, _Reply) ->
+    erlang:nif_error(nif_not_loaded).
+
+-spec resume(reference(), tuple()) -> term().
+resume(_Call, _Carried) ->
     erlang:nif_error(nif_not_loaded).
 
 -spec release(wasm_runtime_nif:instance()) -> ok.

@@ -349,7 +349,7 @@ only_regular_files_are_read(Config) ->
     ?assertEqual([{error, {file, "/dev/zero", {not_a_regular_file, character_device}}},
                   {error, {file, <<"/dev/urandom">>, {not_a_regular_file, character_device}}},
                   {error, {file, Fifo, {not_a_regular_file, fifo}}},
-                  {error, {file, Priv, {not_a_regular_file, directory}}},
+                  {error, {file, Priv, eisdir}},
                   {error, {file, Large, {too_large, byte_size(add_wasm()), 10}}},
                   {error, {file, "/dev/zero", {not_a_regular_file, character_device}}},
                   {error, {file, Fifo, {not_a_regular_file, fifo}}},

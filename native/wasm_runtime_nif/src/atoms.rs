@@ -56,4 +56,6 @@ rustler::atoms! {
     address_space,
     max_mappings,
     max_address_space,
+    wasm_runtime_nif_output,
+    wasm_runtime_nif_resume,
 }

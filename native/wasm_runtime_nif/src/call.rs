@@ -31,6 +31,7 @@ use crate::host_fun::{FunRaised, HostCell};
 use crate::instance::{name_of, raise, Live, Name, Shape, Turn, WasmInstance};
 use crate::live_count;
 use crate::module::WasmModule;
+use crate::output::{self, OutputCell};
 use crate::reaper;
 use crate::slicing;
 use crate::term_abi::{Exception, HostState, Resolved, TermCell};
@@ -85,6 +86,8 @@ struct InFlight {
     /// Class, reason and stack of an exception the fun raised: re-raised in
     /// the caller once the guest has unwound (within the same NIF call).
     raised: Option<[ErlNifTerm; 3]>,
+    /// What the guest prints, handed to the caller at the end of a slice.
+    output: Arc<OutputCell>,
 }
 
 /// What a call may use: wall-clock time and fuel (`None`: no limit).
@@ -157,8 +160,21 @@ impl Encoder for TimeoutTerm {
 
 /// A call between two slices, kept alive by the rescheduled NIF's arguments.
 pub struct SuspendedCall {
-    flight: Mutex<Option<InFlight>>,
+    flight: Mutex<Option<Parked>>,
+}
+
+/// A call waiting for its next slice, counted as such while it waits.
+struct Parked {
+    flight: InFlight,
     _live: live_count::Token,
+}
+
+impl SuspendedCall {
+    /// The call, if it is parked here; it stops counting as suspended.
+    fn take(&self) -> Option<InFlight> {
+        let parked = self.flight.lock().unwrap_or_else(|p| p.into_inner()).take();
+        parked.map(|parked| parked.flight)
+    }
 }
 
 #[rustler::resource_impl]
@@ -167,8 +183,7 @@ impl Resource for SuspendedCall {
 
     /// The process exited between slices: cancel the guest.
     fn destructor(self, env: Env<'_>) {
-        let flight = self.flight.into_inner().unwrap_or_else(|p| p.into_inner());
-        if let Some(flight) = flight {
+        if let Some(flight) = self.take() {
             flight.abandon(
                 env,
                 TrapReason {
@@ -357,6 +372,9 @@ fn start<'a>(
 ) -> NifResult<Term<'a>> {
     let deadline = limits.timeout.map(|limit| (Instant::now() + limit, limit));
     let host = instance.module().pre.is_none().then(|| live.host.clone());
+    let output = live.output.clone();
+    // SAFETY: no slice of this instance is running: we hold its `Live`.
+    unsafe { output.get() }.begin();
     live.store.set_epoch_deadline(1);
     if instance.module().metering == engine::Metering::Fuel {
         // Each call gets its own allowance: a store's fuel does not carry
@@ -392,6 +410,7 @@ fn start<'a>(
         host,
         awaiting: None,
         raised: None,
+        output,
     };
     drive(env, flight, None)
 }
@@ -405,21 +424,36 @@ fn drive<'a>(
     epoch::note_activity();
     let started = epoch::now();
     let mut cx = Context::from_waker(Waker::noop());
-    match flight.future.as_mut().poll(&mut cx) {
-        Poll::Ready((live, outcome)) => finish(env, flight, live, outcome),
+    let poll = flight.future.as_mut().poll(&mut cx);
+    // SAFETY: the guest is not running; nothing else looks.
+    let printed = unsafe { flight.output.get() }.take();
+    match poll {
+        Poll::Ready((live, outcome)) => {
+            output::deliver(env, printed, finish(env, flight, live, outcome))
+        }
         Poll::Pending => {
             if let Some((deadline, limit)) = flight.deadline {
                 if Instant::now() >= deadline {
-                    return Err(time_out(env, flight, limit));
+                    return output::deliver(env, printed, Err(time_out(env, flight, limit)));
                 }
             }
             let request = flight.host.as_ref().and_then(|cell| {
                 // SAFETY: the guest is suspended; nothing else looks.
                 unsafe { cell.get() }.request.take()
             });
-            match request {
-                Some((index, args)) => host_call(env, flight, parked, started, index, &args),
-                None => Ok(suspend(env, flight, parked, started)),
+            match (request, printed) {
+                (Some((index, args)), printed) => output::deliver(
+                    env,
+                    printed,
+                    host_call(env, flight, parked, started, index, &args),
+                ),
+                (None, None) => Ok(suspend(env, flight, parked, started)),
+                // The output goes first; the Erlang side resumes the call.
+                (None, printed) => {
+                    let (call, carried) = park(env, flight, parked, started);
+                    let resume = (atoms::wasm_runtime_nif_resume(), call, carried).encode(env);
+                    output::deliver(env, printed, Ok(resume))
+                }
             }
         }
     }
@@ -459,10 +493,12 @@ fn park<'a>(
     let call = parked.unwrap_or_else(|| {
         ResourceArc::new(SuspendedCall {
             flight: Mutex::new(None),
-            _live: live_count::Token::new(&live_count::SUSPENDED_CALLS),
         })
     });
-    *call.flight.lock().unwrap_or_else(|p| p.into_inner()) = Some(flight);
+    *call.flight.lock().unwrap_or_else(|p| p.into_inner()) = Some(Parked {
+        flight,
+        _live: live_count::Token::new(&live_count::SUSPENDED_CALLS),
+    });
     (call, carried)
 }
 
@@ -537,12 +573,12 @@ pub fn host_return<'a>(
         },
     };
     let mut slot = call.flight.lock().unwrap_or_else(|p| p.into_inner());
-    let index = match slot.as_mut().map(|flight| flight.awaiting.take()) {
+    let index = match slot.as_mut().map(|parked| parked.flight.awaiting.take()) {
         Some(Some(index)) => index,
         // Not waiting for a fun.
         _ => return Err(Error::BadArg),
     };
-    let mut flight = slot.take().ok_or(Error::BadArg)?;
+    let mut flight = slot.take().ok_or(Error::BadArg)?.flight;
     drop(slot);
     carry_terms_in(&flight, env, carried);
     // The fun's time counts: a call past its deadline does not go on.
@@ -625,15 +661,19 @@ unsafe extern "C" fn resume_slice(
     })
 }
 
-fn continue_call<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>) -> NifResult<Term<'a>> {
+/// Runs the next slice of a parked call: the scheduled continuation, or the
+/// Erlang side once it has printed the call's output.
+pub fn continue_call<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>) -> NifResult<Term<'a>> {
     let call: ResourceArc<SuspendedCall> = call.decode()?;
     let carried = carried_terms(env, carried)?;
-    let flight = call
-        .flight
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take()
-        .ok_or(Error::BadArg)?;
+    // A call waiting for a fun's result is resumed by `host_return` only.
+    let waiting = |parked: &Parked| parked.flight.awaiting.is_none();
+    let mut slot = call.flight.lock().unwrap_or_else(|p| p.into_inner());
+    if !slot.as_ref().is_some_and(waiting) {
+        return Err(Error::BadArg);
+    }
+    let flight = slot.take().ok_or(Error::BadArg)?.flight;
+    drop(slot);
     carry_terms_in(&flight, env, carried);
     drive(env, flight, Some(call))
 }
@@ -756,6 +796,7 @@ fn guest_result<'a>(env: Env<'a>, term: Term<'a>) -> Term<'a> {
         atoms::wasm_runtime_nif_host_call(),
         atoms::wasm_runtime_nif_host_raised(),
         atoms::wasm_runtime_nif_value(),
+        atoms::wasm_runtime_nif_output(),
     ];
     match rustler::types::tuple::get_tuple(term) {
         Ok(elements)

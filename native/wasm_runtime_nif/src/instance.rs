@@ -24,6 +24,7 @@ use crate::fast_path::Fast;
 use crate::host_fun::{self, HostCell, HostFuns, SharedHostFuns};
 use crate::live_count;
 use crate::module::WasmModule;
+use crate::output::OutputCell;
 use crate::reaper;
 use crate::term_abi::{HostState, TermCell};
 use crate::trap::TrapReason;
@@ -120,6 +121,8 @@ pub struct Live {
     pub terms: Arc<TermCell>,
     /// The store's exchange with Erlang imports, likewise.
     pub host: Arc<HostCell>,
+    /// What the guest prints, shared with the store likewise.
+    pub output: Arc<OutputCell>,
 }
 
 impl Live {
@@ -422,6 +425,7 @@ impl WasmInstance {
         store.data_mut().memory = memory;
         let terms = store.data().terms.clone();
         let host = store.data().host.clone();
+        let output = store.data().output.clone();
         let live = Live {
             store,
             instance,
@@ -431,6 +435,7 @@ impl WasmInstance {
             results: Vec::new(),
             terms,
             host,
+            output,
         };
         WasmInstance {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),

@@ -25,6 +25,7 @@ use crate::host_fun::{HostCell, HostFuns};
 use crate::instance::{InstantiateError, OfferedImport, Options, Prepared, WasmInstance};
 use crate::live_count;
 use crate::module::WasmModule;
+use crate::output::{self, OutputCell};
 use crate::slicing;
 use crate::term_abi::HostState;
 use crate::trap::TrapReason;
@@ -39,15 +40,25 @@ struct Pending {
     limits: Limits,
     host_funs: Option<HostFuns>,
     host: Arc<HostCell>,
+    /// What the start function prints: handed over when it ends.
+    output: Arc<OutputCell>,
     deadline: Option<(Instant, Duration)>,
+}
+
+impl Pending {
+    /// `term`, after what the start function printed.
+    fn ended<'a>(&self, env: Env<'a>, term: Term<'a>) -> Term<'a> {
+        // SAFETY: the start function is not running; nothing else looks.
+        output::deliver_value(env, unsafe { self.output.get() }.take(), term)
+    }
 }
 
 /// An instantiation between two slices, kept alive by the rescheduled
 /// NIF's arguments; dropped (with its store) if the caller dies.
 pub struct SuspendedInstantiation {
-    pending: Mutex<Option<Pending>>,
-    /// Counted with suspended calls: a start function is a call too.
-    _live: live_count::Token,
+    /// The instantiation, while it waits for its next slice; counted with
+    /// suspended calls meanwhile (a start function is a call too).
+    pending: Mutex<Option<(Pending, live_count::Token)>>,
 }
 
 #[rustler::resource_impl]
@@ -78,6 +89,9 @@ pub fn instantiate<'a>(
         }
     }
     let host = store.data().host.clone();
+    let output = store.data().output.clone();
+    // SAFETY: the store is not running anything yet.
+    unsafe { output.get() }.begin();
     let runner = module.clone();
     let future = Box::pin(async move {
         let result = match &linker {
@@ -96,6 +110,7 @@ pub fn instantiate<'a>(
         limits,
         host_funs,
         host,
+        output,
         deadline: limits.timeout.map(|limit| (Instant::now() + limit, limit)),
     };
     drive(env, pending, None)
@@ -118,11 +133,13 @@ fn drive<'a>(
     let started = epoch::now();
     let mut cx = Context::from_waker(Waker::noop());
     let (store, result) = match pending.future.as_mut().poll(&mut cx) {
-        Poll::Ready(output) => output,
+        Poll::Ready(done) => done,
         Poll::Pending => return suspend(env, pending, parked, started),
     };
     match result {
         Ok(instance) => {
+            // SAFETY: the start function has ended; nothing else looks.
+            let printed = unsafe { pending.output.get() }.take();
             let Pending {
                 module,
                 owner,
@@ -132,9 +149,10 @@ fn drive<'a>(
             } = pending;
             let instance =
                 WasmInstance::assemble(module, owner, limits, host_funs, store, instance);
-            (atoms::ok(), ResourceArc::new(instance)).encode(env)
+            let made = (atoms::ok(), ResourceArc::new(instance)).encode(env);
+            output::deliver_value(env, printed, made)
         }
-        Err(error) => failure(env, &error),
+        Err(error) => pending.ended(env, failure(env, &error)),
     }
 }
 
@@ -149,7 +167,7 @@ fn suspend<'a>(
         let error = wasmtime::format_err!(
             "the start function called an Erlang import; imports can only run during call_raw/call"
         );
-        return failure(env, &error);
+        return pending.ended(env, failure(env, &error));
     }
     if let Some((deadline, limit)) = pending.deadline {
         if Instant::now() >= deadline {
@@ -160,17 +178,17 @@ fn suspend<'a>(
                     limit.as_millis()
                 ),
             };
-            return (atoms::error(), reason).encode(env);
+            return pending.ended(env, (atoms::error(), reason).encode(env));
         }
     }
     rustler::schedule::consume_timeslice(env, epoch::timeslice_percent(started));
     let suspended = parked.unwrap_or_else(|| {
         ResourceArc::new(SuspendedInstantiation {
             pending: Mutex::new(None),
-            _live: live_count::Token::new(&live_count::SUSPENDED_CALLS),
         })
     });
-    *suspended.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(pending);
+    let counted = live_count::Token::new(&live_count::SUSPENDED_CALLS);
+    *suspended.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some((pending, counted));
     slicing::reschedule(
         env,
         c"wasm_instantiate_slice",
@@ -194,7 +212,8 @@ unsafe extern "C" fn resume(
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take()
-            .ok_or(Error::BadArg)?;
+            .ok_or(Error::BadArg)?
+            .0;
         Ok(drive(env, pending, Some(suspended)))
     })
 }

@@ -17,6 +17,7 @@ mod instantiation;
 mod live_count;
 pub mod module;
 mod module_cache;
+mod output;
 pub mod printf;
 mod reaper;
 mod regular_file;
@@ -121,6 +122,12 @@ fn host_return<'a>(
     reply: Term<'a>,
 ) -> NifResult<Term<'a>> {
     call::host_return(env, call, carried, reply)
+}
+
+/// Runs the next slice of a call parked while its output was printed.
+#[rustler::nif]
+fn resume<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>) -> NifResult<Term<'a>> {
+    call::continue_call(env, call, carried)
 }
 
 /// Frees an instance's store now; see `WasmInstance::release`.

@@ -50,11 +50,18 @@ struct Spec {
     int_bits: u32,
 }
 
-/// Formats `format` with `arg`; `string_at` reads guest strings for `%s`.
-pub fn format<'m>(format: &[u8], arg: Arg, string_at: impl Fn(i32) -> Option<&'m [u8]>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(format.len() + 16);
+/// Formats `format` with `arg`, at most `limit` bytes of it; `string_at`
+/// reads guest strings for `%s`. The flag says output was cut: formatting
+/// stops at the limit, so a format that asks for more costs no more.
+pub fn format<'m>(
+    format: &[u8],
+    arg: Arg,
+    string_at: impl Fn(i32) -> Option<&'m [u8]>,
+    limit: usize,
+) -> (Vec<u8>, bool) {
+    let mut out = Vec::with_capacity(format.len().min(limit) + 16);
     let mut i = 0;
-    while i < format.len() {
+    while i < format.len() && out.len() <= limit {
         let c = format[i];
         i += 1;
         if c != b'%' {
@@ -116,7 +123,9 @@ pub fn format<'m>(format: &[u8], arg: Arg, string_at: impl Fn(i32) -> Option<&'m
             _ => out.extend_from_slice(&format[start..i]),
         }
     }
-    out
+    let cut = out.len() > limit || i < format.len();
+    out.truncate(limit);
+    (out, cut)
 }
 
 fn digits(format: &[u8], i: &mut usize) -> usize {
@@ -314,7 +323,9 @@ mod tests {
     use super::*;
 
     fn fmt(f: &str, arg: Arg) -> String {
-        String::from_utf8(format(f.as_bytes(), arg, |_| Some(&b"str"[..]))).unwrap()
+        let (text, cut) = format(f.as_bytes(), arg, |_| Some(&b"str"[..]), usize::MAX);
+        assert!(!cut);
+        String::from_utf8(text).unwrap()
     }
 
     #[test]
@@ -365,8 +376,20 @@ mod tests {
         assert_eq!(fmt("%y", Arg::Int(0)), "%y");
         assert_eq!(fmt("end %", Arg::Int(0)), "end %");
         assert_eq!(fmt("%99999999999d", Arg::Int(1)).len(), 1 << 16);
-        let bad = String::from_utf8(format(b"%s", Arg::Int(9), |_| None)).unwrap();
-        assert_eq!(bad, "(bad pointer)");
+        let (bad, _) = format(b"%s", Arg::Int(9), |_| None, 100);
+        assert_eq!(bad, b"(bad pointer)");
+    }
+
+    #[test]
+    fn formatting_stops_at_the_limit() {
+        let wide = "%65536d".repeat(600);
+        let (text, cut) = format(wide.as_bytes(), Arg::Int(1), |_| None, 100_000);
+        assert_eq!(text.len(), 100_000);
+        assert!(cut);
+        let (text, cut) = format(b"exactly", Arg::Int(1), |_| None, 7);
+        assert_eq!((&text[..], cut), (&b"exactly"[..], false));
+        let (text, cut) = format(b"%d%d", Arg::Int(1), |_| None, 1);
+        assert_eq!((&text[..], cut), (&b"1"[..], true));
     }
 
     #[test]

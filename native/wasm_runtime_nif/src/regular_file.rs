@@ -38,10 +38,12 @@ pub fn read(path: &Path, max: u64) -> Result<Vec<u8>, ReadError> {
         .map_err(os_error)?;
     let meta = file.metadata().map_err(os_error)?;
     let kind = meta.file_type();
+    if kind.is_dir() {
+        // What reading a directory has always said.
+        return Err(ReadError::Os(libc::EISDIR));
+    }
     if !kind.is_file() {
-        let name = if kind.is_dir() {
-            "directory"
-        } else if kind.is_fifo() {
+        let name = if kind.is_fifo() {
             "fifo"
         } else if kind.is_char_device() {
             "character_device"
@@ -151,7 +153,7 @@ mod tests {
         );
         assert_eq!(
             read(Path::new("/"), 1 << 20),
-            Err(ReadError::NotRegular("directory"))
+            Err(ReadError::Os(libc::EISDIR))
         );
         let fifo = scratch("fifo");
         let _ = std::fs::remove_file(&fifo);

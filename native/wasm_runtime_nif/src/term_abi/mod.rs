@@ -19,13 +19,13 @@ mod flat;
 mod lists;
 mod maps;
 mod numbers;
+mod print;
 mod process;
 mod table;
 mod text;
 mod types;
 
 use std::future::Future;
-use std::io::Write;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -35,7 +35,7 @@ use wasmtime::{Caller, Linker, Memory, ValType};
 
 use crate::host_fun::HostCell;
 use crate::instance::limits::InstanceLimits;
-use crate::printf;
+use crate::output::OutputCell;
 use crate::slicing::SliceCell;
 use crate::trap::HostTrap;
 
@@ -63,6 +63,8 @@ pub struct HostState {
     pub terms: Arc<TermCell>,
     /// Requests to Erlang imports and their replies.
     pub host: Arc<HostCell>,
+    /// What the guest printed, for the calling process.
+    pub output: Arc<OutputCell>,
     pub limits: InstanceLimits,
     /// The VM mappings the instance reserved, given back with the store.
     pub budget: Option<crate::budget::Reservation>,
@@ -74,6 +76,7 @@ impl HostState {
             memory: None,
             terms: Arc::default(),
             host: Arc::default(),
+            output: Arc::default(),
             limits,
             budget: None,
         }
@@ -344,39 +347,6 @@ async fn yield_now() {
     YieldOnce(false).await
 }
 
-/// Longest format string `enif_printf_*` reads before giving up.
-const MAX_FORMAT_LEN: usize = 4096;
-
-fn print_one(caller: &mut Caller<'_, HostState>, fmt: i32, arg: printf::Arg) -> i64 {
-    let Some(memory) = caller.data().memory else {
-        return -1;
-    };
-    let mem = memory.data(&*caller);
-    let Some(format) = printf::c_string(mem, fmt, MAX_FORMAT_LEN) else {
-        return -1;
-    };
-    let text = printf::format(format, arg, |ptr| {
-        printf::c_string(mem, ptr, MAX_FORMAT_LEN)
-    });
-    let mut out = std::io::stdout().lock();
-    match out.write_all(&text).and_then(|_| out.flush()) {
-        Ok(()) => text.len() as i64,
-        Err(_) => -1,
-    }
-}
-
-fn printf_int(mut caller: Caller<'_, HostState>, fmt: i32, arg: i32) -> i32 {
-    print_one(&mut caller, fmt, printf::Arg::Int(arg as i64)) as i32
-}
-
-fn printf_long(mut caller: Caller<'_, HostState>, fmt: i32, arg: i64) -> i64 {
-    print_one(&mut caller, fmt, printf::Arg::Int(arg))
-}
-
-fn printf_double(mut caller: Caller<'_, HostState>, fmt: i32, arg: f64) -> i32 {
-    print_one(&mut caller, fmt, printf::Arg::Float(arg)) as i32
-}
-
 /// Module name every term-ABI import lives in.
 pub const IMPORT_MODULE: &str = "env";
 
@@ -416,9 +386,9 @@ imports! {
     "enif_wasm_get_binary_bytes" (I32, I64, I32, I32, I32) -> (I32)
         = async binaries::get_binary_bytes;
     "enif_wasm_make_binary" (I32, I32, I32) -> (I64) = async binaries::make_binary;
-    "enif_printf_I" (I32, I32) -> (I32) = sync printf_int;
-    "enif_printf_L" (I32, I64) -> (I64) = sync printf_long;
-    "enif_printf_F" (I32, F64) -> (I32) = sync printf_double;
+    "enif_printf_I" (I32, I32) -> (I32) = sync print::printf_int;
+    "enif_printf_L" (I32, I64) -> (I64) = sync print::printf_long;
+    "enif_printf_F" (I32, F64) -> (I32) = sync print::printf_double;
     // Numbers.
     "enif_wasm_get_int" (I32, I64, I32) -> (I32) = sync numbers::get_int;
     "enif_wasm_get_uint" (I32, I64, I32) -> (I32) = sync numbers::get_uint;

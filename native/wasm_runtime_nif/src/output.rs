@@ -1,0 +1,131 @@
+//! What a guest prints with `enif_printf_*`: kept in the store, bounded per
+//! call, and handed to the calling process, which writes it to its group
+//! leader (`io:request/2`) between slices. No scheduler ever writes to a
+//! file descriptor for a guest, so a stdout that nobody drains blocks the
+//! caller in `receive`, as `io:format/2` would, and never the VM.
+
+use rustler::{Encoder, Env, Error, NifResult, OwnedBinary, Term};
+
+use crate::atoms;
+use crate::slicing::SliceCell;
+
+/// Bytes one call (or one start function) may print: a debug aid, not a
+/// data channel. Past it, `enif_printf_*` returns -1 and prints nothing
+/// more; a note says the output was cut.
+pub const MAX_OUTPUT_PER_CALL: usize = 1 << 20;
+
+const CUT_NOTE: &[u8] = b"\n[wasm_runtime_nif: the rest of this call's output was cut at 1 MiB]\n";
+
+#[derive(Default)]
+pub struct Output {
+    /// Printed and not yet handed over.
+    pending: Vec<u8>,
+    /// Printed by the current call, handed over or not.
+    printed: usize,
+    cut: bool,
+}
+
+/// A store's output, shared by the printf imports (during a slice) and the
+/// driver (between slices).
+pub type OutputCell = SliceCell<Output>;
+
+impl Output {
+    /// A new call: its allowance is whole again.
+    pub fn begin(&mut self) {
+        self.printed = 0;
+        self.cut = false;
+    }
+
+    /// How many more bytes the current call may print.
+    pub fn room(&self) -> usize {
+        MAX_OUTPUT_PER_CALL.saturating_sub(self.printed)
+    }
+
+    /// Keeps `text` (which `room` bounded); `cut` says more was asked for.
+    pub fn print(&mut self, text: &[u8], cut: bool) {
+        let text = &text[..text.len().min(self.room())];
+        self.pending.extend_from_slice(text);
+        self.printed += text.len();
+        if cut && !self.cut {
+            self.cut = true;
+            self.pending.extend_from_slice(CUT_NOTE);
+        }
+    }
+
+    /// What is to be handed over, if anything.
+    pub fn take(&mut self) -> Option<Vec<u8>> {
+        (!self.pending.is_empty()).then(|| std::mem::take(&mut self.pending))
+    }
+}
+
+/// `{wasm_runtime_nif_output, Bytes, Then}` when there is output, where
+/// `Then` is what the NIF would have returned otherwise (an exception it
+/// would have raised becomes a request to raise it); `next` as it is when
+/// there is none.
+pub fn deliver<'a>(
+    env: Env<'a>,
+    output: Option<Vec<u8>>,
+    next: NifResult<Term<'a>>,
+) -> NifResult<Term<'a>> {
+    let Some(bytes) = output else {
+        return next;
+    };
+    let then = match next {
+        Ok(term) => term,
+        Err(error) => raise_request(env, error),
+    };
+    let mut binary = OwnedBinary::new(bytes.len());
+    binary.as_mut_slice().copy_from_slice(&bytes);
+    Ok((atoms::wasm_runtime_nif_output(), binary.release(env), then).encode(env))
+}
+
+/// `deliver` for a NIF that returns a value in every case.
+pub fn deliver_value<'a>(env: Env<'a>, output: Option<Vec<u8>>, value: Term<'a>) -> Term<'a> {
+    deliver(env, output, Ok(value)).unwrap_or(value)
+}
+
+/// What the Erlang side does once it has printed what came first: raise
+/// the exception (`{wasm_runtime_nif_host_raised, error, Reason, []}`), or
+/// return the value an error stands for.
+fn raise_request<'a>(env: Env<'a>, error: Error) -> Term<'a> {
+    let atom = |name| rustler::Atom::from_str(env, name).unwrap_or_else(|_| atoms::error());
+    let reason = match error {
+        Error::BadArg => atoms::badarg().encode(env),
+        Error::RaiseTerm(reason) => reason.encode(env),
+        Error::RaiseAtom(name) => atom(name).encode(env),
+        Error::Term(reason) => return (atoms::error(), reason.encode(env)).encode(env),
+        Error::Atom(name) => return atom(name).encode(env),
+    };
+    (
+        atoms::wasm_runtime_nif_host_raised(),
+        atoms::error(),
+        reason,
+        Vec::<Term>::new(),
+    )
+        .encode(env)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_prints_at_most_its_allowance() {
+        let mut output = Output::default();
+        output.begin();
+        output.print(b"hello", false);
+        assert_eq!(output.take().as_deref(), Some(&b"hello"[..]));
+        assert_eq!(output.take(), None);
+        let big = vec![b'x'; MAX_OUTPUT_PER_CALL];
+        output.print(&big, true);
+        let taken = output.take().unwrap();
+        assert_eq!(taken.len(), MAX_OUTPUT_PER_CALL - 5 + CUT_NOTE.len());
+        assert!(taken.ends_with(CUT_NOTE));
+        assert_eq!(output.room(), 0);
+        output.print(b"more", true);
+        assert_eq!(output.take(), None, "nothing past the allowance, one note");
+        output.begin();
+        output.print(b"next call", false);
+        assert_eq!(output.take().as_deref(), Some(&b"next call"[..]));
+    }
+}
