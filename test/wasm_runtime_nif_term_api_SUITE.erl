@@ -480,8 +480,24 @@ maps(Config) ->
     ?assertEqual(#{}, call(Config, map_from_lists, [[], []])),
     ?assertEqual(#{1 => a, 1.0 => b}, call(Config, map_from_lists, [[1, 1.0], [a, b]])),
     ?assertEqual(Big, call(Config, map_from_lists, [maps:keys(Big), maps:values(Big)])),
-    %% A duplicate key: the import answers 0.
+    %% A duplicate key: the import answers 0, whatever the size. Before,
+    %% past 32 pairs OTP 25 made a malformed map holding both (equal to the
+    %% right map with ==, not with =:=, lookups missing keys).
     ?assertEqual(badarg, err(Config, map_from_lists, [[a, b, a], [1, 2, 3]])),
+    [begin
+         Keys = lists:seq(1, N) ++ [Dup],
+         ?assertEqual({N, Dup, badarg},
+                      {N, Dup, err(Config, map_from_lists, [Keys, lists:seq(1, N + 1)])})
+     end || N <- [32, 33, 100, 2047], Dup <- [1, N div 2, N]],
+    [?assertEqual(badarg, err(Config, map_from_lists, [Keys, lists:seq(1, length(Keys))]))
+     || Keys <- [[{k, I} || I <- lists:seq(1, 40)] ++ [{k, 40}],
+                 [<<I:64>> || I <- lists:seq(1, 64)] ++ [<<1:64>>],
+                 [[I] || I <- lists:seq(1, 50)] ++ [[50]]]],
+    %% Equal but not the same key is no duplicate, at any size.
+    Mixed = lists:seq(1, 40) ++ [float(I) || I <- lists:seq(1, 40)],
+    Made = call(Config, map_from_lists, [Mixed, Mixed]),
+    ?assertEqual(maps:from_list([{K, K} || K <- Mixed]), Made),
+    ?assertEqual(80, map_size(Made)),
     ?assertEqual(badarg, err(Config, map_from_lists, [[a], [1, 2]])),
     [?assertEqual(M, call(Config, rebuild, [M]))
      || M <- [#{}, #{a => #{b => [1]}}, Big, #{{k} => [v], <<"k">> => 1.5, 1 => 1, 1.0 => 2}]].

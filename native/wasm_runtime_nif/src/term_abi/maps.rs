@@ -177,6 +177,9 @@ pub fn make_map_from_arrays(
         Err(_) => return Ok(0),
     };
     let size = key_size.plus(value_size).check(IMPORT)?;
+    if has_duplicate(&keys) {
+        return Ok(0);
+    }
     table(&caller).charge(24 * cnt as u64)?;
     let mut map = ErlNifTerm::default();
     // SAFETY: env and the terms belong to the NIF call on this thread; both
@@ -188,6 +191,33 @@ pub fn make_map_from_arrays(
         return Ok(0);
     }
     store_term(&mut caller, out, map, size)
+}
+
+/// Whether two of `keys` are the same term. erl_nif promises to refuse
+/// duplicate keys, but OTP 25 checks only maps of up to 32 pairs: above
+/// that it builds a malformed map that holds both (`H == Exp` yet
+/// `H =/= Exp`, lookups miss). Keys are grouped by hash and compared
+/// within a group, so this costs a hash of each key.
+fn has_duplicate(keys: &[ErlNifTerm]) -> bool {
+    let mut hashed: Vec<(u64, ErlNifTerm)> = keys
+        .iter()
+        // SAFETY: the keys are terms of this NIF call.
+        .map(|&key| {
+            (
+                unsafe { sys::enif_hash(sys::ErlNifHash::ERL_NIF_INTERNAL_HASH, key, 0) },
+                key,
+            )
+        })
+        .collect();
+    hashed.sort_unstable_by_key(|&(hash, _)| hash);
+    hashed.chunk_by(|a, b| a.0 == b.0).any(|same_hash| {
+        same_hash.iter().enumerate().any(|(i, &(_, a))| {
+            same_hash[i + 1..]
+                .iter()
+                // SAFETY: as above.
+                .any(|&(_, b)| unsafe { sys::enif_is_identical(a, b) } != 0)
+        })
+    })
 }
 
 /// Most pairs `enif_wasm_make_map_from_arrays` takes: building a map costs
