@@ -40,6 +40,9 @@
 %% A byte count or a number of things, as the NIF takes it (64 bits).
 -define(IS_COUNT(N), (is_integer(N) andalso N >= 0 andalso N < 1 bsl 64)).
 -define(IS_FUEL(F), (F =:= infinity orelse ?IS_COUNT(F))).
+%% The largest import fun, in external format, that the NIF copies into the
+%% caller's heap (a few microseconds); larger ones are decoded in Erlang.
+-define(MAX_COPIED_FUN, 4096).
 %% The largest module file load/1,2 and init/1 read unless told otherwise.
 -define(MAX_FILE_SIZE, (256 * 1024 * 1024)).
 
@@ -359,7 +362,7 @@ live_counts() ->
 %% call again with what is left of the timeout.
 run(Nif, Instance, Name, Args, Limits) ->
     try Nif(Instance, Name, Args, Limits) of
-        Result -> result(Result)
+        Result -> result(Result, #{})
     catch
         error:{?BUSY, Id, Timeout} ->
             Fuel = case Limits of
@@ -371,26 +374,38 @@ run(Nif, Instance, Name, Args, Limits) ->
 
 %% A call NIF returns the call's result, or asks us to run an Erlang import
 %% for the guest (and resumes the guest with its result), or to re-raise the
-%% exception such a fun raised.
-result({?HOST_CALL, Call, Carried, Fun, Args}) ->
+%% exception such a fun raised, or to print what the guest printed first.
+%% Funs is the import funs this call has had, by import index: the NIF
+%% hands each over once per call.
+result({?HOST_CALL, Call, Carried, Index, Given, Args}, Funs0) ->
+    {Fun, Funs} = import_fun(Index, Given, Funs0),
     Reply = try
                 {ok, erlang:apply(Fun, Args)}
             catch
                 Class:Reason:Stack -> {raised, Class, Reason, Stack}
             end,
-    result(wasm_runtime_nif_nif:host_return(Call, Carried, Reply));
-result({?OUTPUT, Bytes, Then}) ->
+    result(wasm_runtime_nif_nif:host_return(Call, Carried, Reply), Funs);
+result({?OUTPUT, Bytes, Then}, Funs) ->
     print(Bytes),
     case Then of
-        {?RESUME, Call, Carried} -> result(wasm_runtime_nif_nif:resume(Call, Carried));
-        _ -> result(Then)
+        {?RESUME, Call, Carried} -> result(wasm_runtime_nif_nif:resume(Call, Carried), Funs);
+        _ -> result(Then, Funs)
     end;
-result({?HOST_RAISED, Class, Reason, Stack}) ->
+result({?HOST_RAISED, Class, Reason, Stack}, _) ->
     erlang:raise(Class, Reason, Stack);
-result({?VALUE, Result}) ->
+result({?VALUE, Result}, _) ->
     Result;
-result(Result) ->
+result(Result, _) ->
     Result.
+
+import_fun(Index, cached, Funs) ->
+    {maps:get(Index, Funs), Funs};
+import_fun(Index, {encoded, Encoded}, Funs) ->
+    %% binary_to_term/1 yields on large input, unlike a copy in a NIF.
+    Fun = binary_to_term(Encoded),
+    {Fun, Funs#{Index => Fun}};
+import_fun(Index, Fun, Funs) ->
+    {Fun, Funs#{Index => Fun}}.
 
 %% Writes what a guest printed to the calling process's group leader, as
 %% io:put_chars/1 would: UTF-8 when it is, Latin-1 bytes otherwise. A group
@@ -470,9 +485,19 @@ instance_options(Improper, _, _) ->
 
 import_entry({Module, Name}, Fun, Option) when is_function(Fun) ->
     {arity, Arity} = erlang:fun_info(Fun, arity),
-    {import_name(Module, Option), import_name(Name, Option), Fun, Arity};
+    {import_name(Module, Option), import_name(Name, Option), kept_fun(Fun), Arity};
 import_entry(_, _, Option) ->
     erlang:error({bad_option, Option}).
+
+%% How the instance keeps an import's fun: as it is when it is small, for
+%% the NIF to copy into the caller's heap once per call; encoded when its
+%% closure is large, for the caller to decode (yielding, where a copy in
+%% the NIF could not). term_to_binary/1 yields too.
+kept_fun(Fun) ->
+    case term_to_binary(Fun) of
+        Encoded when byte_size(Encoded) > ?MAX_COPIED_FUN -> {encoded, Encoded};
+        _ -> Fun
+    end.
 
 import_name(Name, _) when is_atom(Name) -> atom_to_binary(Name, utf8);
 import_name(Name, Option) when is_binary(Name) ->

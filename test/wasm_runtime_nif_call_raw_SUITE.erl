@@ -6,9 +6,11 @@
          no_results_is_void/1, several_results_are_a_tuple/1, many_params/1,
          out_of_range_is_badarg/1, wrong_type_is_badarg/1, wrong_arity/1,
          undefined_functions/1, names_as_binaries/1, unsupported_signatures/1,
-         bad_arguments/1, term_functions_take_numbers_too/1]).
+         bad_arguments/1, term_functions_take_numbers_too/1, big_integers_as_floats/1,
+         prop_integers_round_to_the_nearest_float/1, names_beyond_latin1/1]).
 
 -include_lib("common_test/include/ct.hrl").
+-include_lib("proper/include/proper.hrl").
 -include_lib("stdlib/include/assert.hrl").
 
 -import(wasm_test_util, [raised/1]).
@@ -17,7 +19,8 @@ all() ->
     [i32_values, i64_values, f32_values, f64_values, non_finite_floats, no_results_is_void,
      several_results_are_a_tuple, many_params, out_of_range_is_badarg, wrong_type_is_badarg,
      wrong_arity, undefined_functions, names_as_binaries, unsupported_signatures,
-     bad_arguments, term_functions_take_numbers_too].
+     bad_arguments, term_functions_take_numbers_too, big_integers_as_floats,
+     prop_integers_round_to_the_nearest_float, names_beyond_latin1].
 
 init_per_suite(Config) ->
     [{instance, wasm_test_util:instance(Config, "numbers.wat")} | Config].
@@ -141,3 +144,102 @@ term_functions_take_numbers_too(_Config) ->
     ?assertEqual(5, wasm_runtime_nif:call_raw(I, echo, [0, 5])),
     ?assertEqual(x, wasm_runtime_nif:call(I, echo, [x])),
     ?assertEqual({bad_result_handle, five, 5}, raised(fun() -> wasm_runtime_nif:call(I, five, [x]) end)).
+
+%% A float parameter takes any integer within the float's range: before,
+%% integers outside -2^63..2^64-1 raised badarg.
+big_integers_as_floats(Config) ->
+    ?assertEqual(1.8446744073709552e19, call(Config, id_f64, [1 bsl 64])),
+    ?assertEqual(-1.2676506002282294e30, call(Config, id_f64, [-(1 bsl 100)])),
+    ?assertEqual(8.98846567431158e307, call(Config, id_f64, [1 bsl 1023])),
+    ?assertEqual(1.7976931348623157e308, call(Config, id_f64, [(1 bsl 1024) - (1 bsl 971)])),
+    %% Just below the tie between the largest float and 2^1024.
+    ?assertEqual(1.7976931348623157e308, call(Config, id_f64, [(1 bsl 1024) - (1 bsl 970) - 1])),
+    ?assertEqual(1.2676506002282294e30, call(Config, id_f32, [1 bsl 100])),
+    ?assertEqual(1.7014118346046923e38, call(Config, id_f32, [1 bsl 127])),
+    %% Past the range, as for floats: badarg rather than infinity.
+    [?assertEqual(badarg, raised(fun() -> call(Config, Name, [V]) end))
+     || {Name, V} <- [{id_f64, 1 bsl 1024}, {id_f64, -(1 bsl 2000)}, {id_f32, 1 bsl 128},
+                      {id_f32, -(1 bsl 129)}, {id_f64, (1 bsl 1024) - (1 bsl 970)}]],
+    ?assertEqual({1.8446744073709552e19, 1.8446744073709552e19},
+                 call(Config, mixed_floats, [1 bsl 64, 1 bsl 64])).
+
+%% Integers of any size round to the nearest float, ties to even, as the
+%% IEEE conversion of the exact value does (Erlang's float/1 may differ in
+%% the last place above 2^64; it rounds more than once).
+prop_integers_round_to_the_nearest_float(Config) ->
+    Property = ?FORALL({Magnitude, Keep, Near, Sign},
+                       {big_natural(), range(1, 60), oneof([exact, tie, below, above]),
+                        oneof([1, -1])},
+                       check(Config, Sign * near_a_tie(Magnitude, Keep, Near))),
+    wasm_test_util:quickcheck(Property, 3000).
+
+%% Naturals of up to 1,120 bits.
+big_natural() ->
+    ?LET(Bytes, ?LET(N, range(1, 140), vector(N, range(0, 255))),
+         binary:decode_unsigned(list_to_binary(Bytes))).
+
+%% X, or X cut to its Keep high bits and then exactly between two numbers
+%% of Keep bits, or next to that: where rounding errors show.
+near_a_tie(X, _, exact) ->
+    X;
+near_a_tie(X, Keep0, Near) ->
+    Len = bit_length(X),
+    Keep = min(Len, Keep0),
+    Low = Len - Keep,
+    Tie = ((X bsr Low) bsl Low) bor (case Low of 0 -> 0; _ -> 1 bsl (Low - 1) end),
+    case Near of
+        tie -> Tie;
+        below -> max(0, Tie - 1);
+        above -> Tie + 1
+    end.
+
+check(Config, X) ->
+    F64 = raised(fun() -> call(Config, id_f64, [X]) end),
+    F32 = raised(fun() -> call(Config, id_f32, [X]) end),
+    F64 =:= expected(rounded(X, 53, 1024)) andalso F32 =:= expected(rounded(X, 24, 128)).
+
+expected(badarg) -> badarg;
+expected(Float) -> {no_error, Float}.
+
+%% The float with Precision bits nearest to X (ties to even), or badarg
+%% when that is 2^MaxExp or more.
+rounded(X, Precision, MaxExp) when X < 0 ->
+    case rounded(-X, Precision, MaxExp) of
+        badarg -> badarg;
+        F -> -F
+    end;
+rounded(X, Precision, MaxExp) ->
+    Len = bit_length(X),
+    Shift = max(0, Len - Precision),
+    M = X bsr Shift,
+    Rest = X - (M bsl Shift),
+    Half = case Shift of 0 -> 1; _ -> 1 bsl (Shift - 1) end,
+    Up = Shift > 0 andalso (Rest > Half orelse (Rest =:= Half andalso M band 1 =:= 1)),
+    Mantissa = case Up of true -> M + 1; false -> M end,
+    case bit_length(Mantissa) + Shift > MaxExp of
+        true -> badarg;
+        false -> exact_float(Mantissa, Shift)
+    end.
+
+exact_float(Mantissa, Shift) when Shift > 900 ->
+    exact_float(Mantissa, Shift - 900) * math:pow(2, 900);
+exact_float(Mantissa, Shift) ->
+    float(Mantissa bsl Shift).
+
+bit_length(0) -> 0;
+bit_length(X) -> length(integer_to_list(X, 2)).
+
+%% Export names are atoms or UTF-8 binaries, whatever their characters:
+%% before, atoms above U+00FF raised badarg though print_func found them.
+names_beyond_latin1(_Config) ->
+    {ok, M} = wasm_runtime_nif:compile(
+                <<"(module (func (export \"\\u{3bb}\") (result i32) (i32.const 7))"
+                  " (func (export \"caf\\u{e9}\") (result i32) (i32.const 8)))">>),
+    {ok, I} = wasm_runtime_nif:instantiate(M),
+    Lambda = binary_to_atom(<<"λ"/utf8>>, utf8),
+    ?assertEqual(7, wasm_runtime_nif:call_raw(I, Lambda, [])),
+    ?assertEqual(7, wasm_runtime_nif:call_raw(I, Lambda, [])),
+    ?assertEqual(7, wasm_runtime_nif:call_raw(I, <<"λ"/utf8>>, [])),
+    ?assertEqual(8, wasm_runtime_nif:call_raw(I, binary_to_atom(<<"café"/utf8>>, utf8), [])),
+    ?assertEqual({undefined_function, binary_to_atom(<<"μ"/utf8>>, utf8)},
+                 raised(fun() -> wasm_runtime_nif:call_raw(I, binary_to_atom(<<"μ"/utf8>>, utf8), []) end)).

@@ -9,7 +9,11 @@
          fun_may_send_and_receive/1, terms_survive_host_calls_and_slices/1,
          missing_and_mistyped_imports/1, bad_imports_option/1,
          start_function_cannot_call_imports/1, killed_in_a_fun_cancels_the_call/1,
-         timeout_counts_time_in_funs/1, shared_instance_with_imports/1]).
+         timeout_counts_time_in_funs/1, shared_instance_with_imports/1,
+         big_integer_results_for_floats/1, one_name_imported_twice/1,
+         funs_are_copied_once_per_call/1, large_closures_hold_no_scheduler/1]).
+%% Run on a peer node.
+-export([ticks_during_calls_with_a_large_closure/1]).
 
 -include_lib("common_test/include/ct.hrl").
 -include_lib("stdlib/include/assert.hrl").
@@ -23,7 +27,8 @@ all() ->
      reentrant_call_is_an_error, fun_may_send_and_receive, terms_survive_host_calls_and_slices,
      missing_and_mistyped_imports, bad_imports_option, start_function_cannot_call_imports,
      killed_in_a_fun_cancels_the_call, timeout_counts_time_in_funs,
-     shared_instance_with_imports].
+     shared_instance_with_imports, big_integer_results_for_floats, one_name_imported_twice,
+     funs_are_copied_once_per_call, large_closures_hold_no_scheduler].
 
 init_per_suite(Config) ->
     [{module, wasm_test_util:load(Config, "host.wat")} | Config].
@@ -218,3 +223,83 @@ shared_instance_with_imports(Config) ->
     Pids = [spawn_link(fun() -> Self ! {done, self(), wasm_runtime_nif:call_raw(I, add_n, [N, 1000])} end)
             || N <- lists:seq(1, 8)],
     [receive {done, Pid, R} -> ?assert(R > 1000) end || Pid <- Pids].
+
+%% A fun's result for a float is taken as call_raw/3 takes arguments: any
+%% integer in the float's range (before, 1 bsl 64 failed the call).
+big_integer_results_for_floats(Config) ->
+    I = instance(Config, #{{<<"erlang">>, fmul} => fun(_, _) -> 1 bsl 64 end}),
+    ?assertEqual(1.8446744073709552e19, wasm_runtime_nif:call_raw(I, call_fmul, [1.0, 2.0])),
+    J = instance(Config, #{{<<"erlang">>, fmul} => fun(_, _) -> 1 bsl 1024 end}),
+    ?assertMatch({trap, bad_host_result, _}, raised(fun() -> wasm_runtime_nif:call_raw(J, call_fmul, [1.0, 2.0]) end)).
+
+%% Before, a module importing one name twice compiled but could never be
+%% instantiated ("already defined").
+one_name_imported_twice(Config) ->
+    M = wasm_test_util:load(Config, "twice.wat"),
+    {ok, I} = wasm_runtime_nif:instantiate(M, [{imports, #{{env, next} => fun(X) -> X + 1 end}}]),
+    ?assertEqual(7, wasm_runtime_nif:call_raw(I, both, [5])),
+    %% The same name with two types: no one fun can be both.
+    ?assertEqual({error, {import_type_conflict, <<"env">>, <<"next">>,
+                          <<"(i32) -> (i32)">>, <<"(i64) -> (i64)">>}},
+                 wasm_runtime_nif:compile(<<"(module (import \"env\" \"next\" (func (param i32) (result i32)))"
+                                            " (import \"env\" \"next\" (func (param i64) (result i64))))">>)).
+
+%% A fun reaches the caller's heap once per call, however many times the
+%% guest calls it: the closure it applies is the same term every time.
+%% Before, every guest call copied the fun with its whole closure.
+funs_are_copied_once_per_call(Config) ->
+    [begin
+         Data = lists:seq(1, Length),
+         Fun = fun(X) ->
+                       case get(closure) of
+                           undefined -> put(closure, Data);
+                           Earlier -> erts_debug:same(Earlier, Data) orelse put(copied, true)
+                       end,
+                       X + 1
+               end,
+         I = instance(Config, #{{<<"env">>, <<"add_one">>} => Fun}),
+         Self = self(),
+         Runner = spawn_link(fun() ->
+                                     Result = wasm_runtime_nif:call_raw(I, add_n, [0, 100]),
+                                     Self ! {done, Result, get(copied)}
+                             end),
+         receive
+             {done, Sum, Copied} ->
+                 ?assertEqual({Length, 100, undefined}, {Length, Sum, Copied})
+         end,
+         unlink(Runner)
+     end || Length <- [10, 100000]].
+
+%% A fun closing over 4,000,000 elements: before, each guest call copied
+%% them in the NIF, holding a +S 1 scheduler for tens of ms each time. Now such a
+%% fun is decoded in Erlang, which yields; a ticker on the one scheduler
+%% goes on.
+large_closures_hold_no_scheduler(Config) ->
+    Fixture = filename:join(?config(data_dir, Config), "host.wat"),
+    {Results, MaxLateMs} = wasm_test_util:on_peer(["+S", "1"], ?MODULE,
+                                                 ticks_during_calls_with_a_large_closure,
+                                                 [Fixture], 120000),
+    ct:log("max lateness of a 10 ms ticker: ~p ms", [MaxLateMs]),
+    ?assertEqual(lists:duplicate(5, 10), Results),
+    ?assert(MaxLateMs < 50).
+
+ticks_during_calls_with_a_large_closure(Fixture) ->
+    {ok, M} = wasm_runtime_nif:load(Fixture),
+    Big = lists:seq(1, 4000000),
+    Add = fun(X) -> X + 1 + (length(Big) - 4000000) end,
+    Imports = #{{env, add_one} => Add, {erlang, log} => fun(_, _) -> ok end,
+                {erlang, pair} => fun(X) -> {X, X} end, {erlang, fmul} => fun(A, B) -> A * B end},
+    {ok, I} = wasm_runtime_nif:instantiate(M, [{imports, Imports}]),
+    Self = self(),
+    Ticker = spawn(fun() -> tick(Self, erlang:monotonic_time(millisecond), 0) end),
+    Results = [wasm_runtime_nif:call_raw(I, add_n, [0, 10]) || _ <- lists:seq(1, 5)],
+    Ticker ! stop,
+    receive {late, MaxLate} -> {Results, MaxLate} end.
+
+tick(Parent, Last, MaxLate) ->
+    receive
+        stop -> Parent ! {late, MaxLate}
+    after 10 ->
+        Now = erlang:monotonic_time(millisecond),
+        tick(Parent, Now, max(MaxLate, Now - Last - 10))
+    end.

@@ -7,6 +7,7 @@
   (func (export "id_i64") (param i64) (result i64) (local.get 0))
   (func (export "id_f32") (param f32) (result f32) (local.get 0))
   (func (export "id_f64") (param f64) (result f64) (local.get 0))
+  (func (export "mixed_floats") (param f64 f32) (result f64 f32) (local.get 0) (local.get 1))
   (func (export "div_f64") (param f64 f64) (result f64) (f64.div (local.get 0) (local.get 1)))
   (func (export "div_f32") (param f32 f32) (result f32) (f32.div (local.get 0) (local.get 1)))
   (func (export "nothing"))

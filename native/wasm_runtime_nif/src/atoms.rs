@@ -58,4 +58,6 @@ rustler::atoms! {
     max_address_space,
     wasm_runtime_nif_output,
     wasm_runtime_nif_resume,
+    import_type_conflict,
+    cached,
 }

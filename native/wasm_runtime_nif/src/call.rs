@@ -88,6 +88,9 @@ struct InFlight {
     raised: Option<[ErlNifTerm; 3]>,
     /// What the guest prints, handed to the caller at the end of a slice.
     output: Arc<OutputCell>,
+    /// The imports whose funs the caller has had in this call, by index:
+    /// the Erlang side keeps them for the rest of the call.
+    handed: Vec<bool>,
 }
 
 /// What a call may use: wall-clock time and fuel (`None`: no limit).
@@ -411,6 +414,7 @@ fn start<'a>(
         awaiting: None,
         raised: None,
         output,
+        handed: Vec::new(),
     };
     drive(env, flight, None)
 }
@@ -519,8 +523,11 @@ fn suspend<'a>(
 }
 
 /// The guest called an Erlang import: park the call and return to the
-/// Erlang side with `{wasm_runtime_nif_host_call, Call, Carried, Fun, Args}`;
-/// it runs the fun and calls `host_return/3`.
+/// Erlang side with `{wasm_runtime_nif_host_call, Call, Carried, Index,
+/// Fun, Args}`; it runs the fun and calls `host_return/3`. A fun is copied
+/// into the caller's heap once per call: later requests for the same import
+/// say `cached`. A fun with a large closure comes as `{encoded, Binary}`, a
+/// shared binary the Erlang side decodes, yielding as it goes.
 fn host_call<'a>(
     env: Env<'a>,
     mut flight: InFlight,
@@ -529,27 +536,40 @@ fn host_call<'a>(
     index: usize,
     args: &[Val],
 ) -> NifResult<Term<'a>> {
-    let Some(fun) = flight.instance.host_fun(env, index) else {
-        // Every host import has a fun; should one be missing, the call
-        // cannot go on, and the instance must not stay held.
-        let reason = TrapReason {
-            kind: "host_error",
-            message: format!("no fun for host import {index}"),
+    let fun = if flight.handed.get(index).copied().unwrap_or(false) {
+        atoms::cached().encode(env)
+    } else {
+        let Some(fun) = flight.instance.host_fun(env, index) else {
+            // Every host import has a fun; should one be missing, the call
+            // cannot go on, and the instance must not stay held.
+            let reason = TrapReason {
+                kind: "host_error",
+                message: format!("no fun for host import {index}"),
+            };
+            flight.abandon(env, reason.clone());
+            return Err(raise(reason));
         };
-        flight.abandon(env, reason.clone());
-        return Err(raise(reason));
+        if flight.handed.len() <= index {
+            let imports = flight.instance.module().host_imports.len();
+            flight.handed.resize(imports.max(index + 1), false);
+        }
+        flight.handed[index] = true;
+        fun
     };
     let args: Vec<Term> = args.iter().map(|v| values::to_term(env, v)).collect();
     flight.awaiting = Some(index);
     let (call, carried) = park(env, flight, parked, started);
-    Ok((
-        atoms::wasm_runtime_nif_host_call(),
-        call,
-        carried,
-        fun,
-        args,
-    )
-        .encode(env))
+    Ok(rustler::types::tuple::make_tuple(
+        env,
+        &[
+            atoms::wasm_runtime_nif_host_call().encode(env),
+            call.encode(env),
+            carried,
+            index.encode(env),
+            fun,
+            args.encode(env),
+        ],
+    ))
 }
 
 /// The Erlang side's answer to a host call: `{ok, Value}` or

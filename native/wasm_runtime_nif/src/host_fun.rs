@@ -51,7 +51,8 @@ pub struct Exchange {
 /// The store's exchange with Erlang imports.
 pub type HostCell = SliceCell<Exchange>;
 
-/// The funs of an instance, kept in an env of their own.
+/// The funs of an instance, kept in an env of their own: each a fun, or
+/// `{encoded, Binary}` for a fun with a large closure (see `call.rs`).
 pub struct HostFuns {
     env: OwnedEnv,
     funs: Vec<SavedTerm>,
@@ -65,7 +66,8 @@ impl HostFuns {
         HostFuns { env, funs }
     }
 
-    /// A copy of fun `index` in `env`.
+    /// A copy of fun `index` in `env`: a fun, or a tuple that shares the
+    /// binary of an encoded one.
     pub fn fun<'a>(&self, env: Env<'a>, index: usize) -> Option<Term<'a>> {
         let saved = self.funs.get(index)?;
         Some(self.env.run(|own| saved.load(own).in_env(env)))

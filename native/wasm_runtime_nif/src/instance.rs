@@ -106,6 +106,24 @@ pub fn name_of(name: Term) -> Name {
     }
 }
 
+/// The UTF-8 text of an atom, whatever its characters: erl_nif of OTP 25
+/// reads atoms as Latin-1 only, so others are read from their external
+/// format (`ATOM_UTF8_EXT`, `SMALL_ATOM_UTF8_EXT`).
+fn atom_text(atom: Term) -> Option<String> {
+    if let Ok(latin1) = atom.atom_to_string() {
+        return Some(latin1);
+    }
+    let encoded = atom.to_binary();
+    let utf8 = match encoded.as_slice() {
+        [131, 118, hi, lo, text @ ..] if text.len() == u16::from_be_bytes([*hi, *lo]) as usize => {
+            text
+        }
+        [131, 119, len, text @ ..] if text.len() == *len as usize => text,
+        _ => return None,
+    };
+    String::from_utf8(utf8.to_vec()).ok()
+}
+
 /// Everything a call needs, owned by whichever call holds it.
 pub struct Live {
     pub store: Store<HostState>,
@@ -135,7 +153,7 @@ impl Live {
             }
         }
         let text = match atom {
-            Some(_) => name.atom_to_string()?,
+            Some(_) => atom_text(name).ok_or(Error::BadArg)?,
             // Only atoms and binaries name functions; a charlist would be
             // accepted by `decode_as_binary` as an iolist.
             None if !name.is_binary() => return Err(Error::BadArg),

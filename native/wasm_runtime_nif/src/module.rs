@@ -50,6 +50,13 @@ pub enum CompileError {
         name: String,
         signature: String,
     },
+    /// One import name with two function types: one fun cannot be both.
+    ImportTypeConflict {
+        module: String,
+        name: String,
+        first: String,
+        second: String,
+    },
     Link(String),
 }
 
@@ -87,6 +94,19 @@ impl Encoder for CompileError {
                 module.as_str(),
                 name.as_str(),
                 signature.as_str(),
+            )
+                .encode(env),
+            CompileError::ImportTypeConflict {
+                module,
+                name,
+                first,
+                second,
+            } => (
+                atoms::import_type_conflict(),
+                module.as_str(),
+                name.as_str(),
+                first.as_str(),
+                second.as_str(),
             )
                 .encode(env),
             CompileError::Link(msg) => (atoms::link_error(), msg.as_str()).encode(env),
@@ -156,6 +176,22 @@ fn check_imports(module: &Module) -> Result<Vec<HostImport>, CompileError> {
             tys.map(|t| NumType::of(&t))
                 .collect::<Option<Box<[NumType]>>>()
         };
+        // A module may import one name more than once: one fun serves all
+        // of them, if they agree on the type.
+        let same_name = host_imports
+            .iter()
+            .find(|i: &&HostImport| i.module == import.module() && i.name == import.name());
+        if let Some(earlier) = same_name {
+            if FuncType::eq(&earlier.ty, actual) {
+                continue;
+            }
+            return Err(CompileError::ImportTypeConflict {
+                module: import.module().to_string(),
+                name: import.name().to_string(),
+                first: signature(&earlier.ty),
+                second: signature(actual),
+            });
+        }
         let (Some(params), Some(results)) = (
             numeric(&mut actual.params()),
             numeric(&mut actual.results()),

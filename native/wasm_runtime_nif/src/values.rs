@@ -2,8 +2,9 @@
 //!
 //! Integers are accepted in the union of the signed and unsigned ranges of
 //! their width (an `i32` parameter takes -2^31..2^32-1) and come back signed,
-//! as wasm itself treats them. Floats accept integers too. NaN and the
-//! infinities, which Erlang floats cannot hold, are the atoms `nan`,
+//! as wasm itself treats them. Floats accept integers too, of any size within
+//! the float's range, rounded to the nearest float (ties to even). NaN and
+//! the infinities, which Erlang floats cannot hold, are the atoms `nan`,
 //! `infinity` and `neg_infinity` in both directions.
 
 use rustler::{Encoder, Env, Term};
@@ -56,26 +57,133 @@ pub fn type_name(ty: &ValType) -> &'static str {
     }
 }
 
-fn float_arg(term: Term) -> Option<f64> {
+/// A number for a float parameter: a float, or an integer as
+/// `±mantissa × 2^shift`, where a mantissa of 128 bits keeps a sticky bit
+/// for what was shifted out, so that converting it rounds as the exact
+/// integer would.
+enum FloatArg {
+    Float(f64),
+    Integer {
+        negative: bool,
+        mantissa: u128,
+        shift: i32,
+    },
+}
+
+impl FloatArg {
+    fn to_f64(&self) -> f64 {
+        match *self {
+            FloatArg::Float(f) => f,
+            FloatArg::Integer {
+                negative,
+                mantissa,
+                shift,
+            } => {
+                // u128 -> f64 rounds to nearest; scaling by 2^shift is exact
+                // or overflows to infinity.
+                let magnitude = mantissa as f64 * 2f64.powi(shift);
+                if negative {
+                    -magnitude
+                } else {
+                    magnitude
+                }
+            }
+        }
+    }
+
+    fn to_f32(&self) -> f32 {
+        match *self {
+            // A finite f64 past f32's range becomes infinity: refused below.
+            FloatArg::Float(f) => f as f32,
+            FloatArg::Integer {
+                negative,
+                mantissa,
+                shift,
+            } => {
+                let magnitude = if shift > 0 {
+                    f32::INFINITY
+                } else {
+                    mantissa as f32
+                };
+                if negative {
+                    -magnitude
+                } else {
+                    magnitude
+                }
+            }
+        }
+    }
+
+    fn is_nan(&self) -> bool {
+        matches!(self, FloatArg::Float(f) if f.is_nan())
+    }
+}
+
+/// An integer of any size, from its external format (`SMALL_BIG_EXT` or
+/// `LARGE_BIG_EXT`: sign, then little-endian digits).
+fn big_integer(term: Term) -> Option<FloatArg> {
+    let encoded = term.to_binary();
+    let (negative, digits) = match encoded.as_slice() {
+        [131, 110, n, sign, digits @ ..] if digits.len() == *n as usize => (*sign != 0, digits),
+        [131, 111, n0, n1, n2, n3, sign, digits @ ..]
+            if digits.len() == u32::from_be_bytes([*n0, *n1, *n2, *n3]) as usize =>
+        {
+            (*sign != 0, digits)
+        }
+        _ => return None,
+    };
+    let top = digits.iter().rposition(|&d| d != 0)?;
+    let digits = &digits[..=top];
+    // Take the 16 most significant bytes, and fold the rest into one
+    // sticky bit: a value that exact ties can never come from.
+    let kept = digits.len().min(16);
+    let (rest, high) = digits.split_at(digits.len() - kept);
+    let mut mantissa = high.iter().rev().fold(0u128, |m, &d| (m << 8) | u128::from(d));
+    if rest.iter().any(|&d| d != 0) {
+        mantissa |= 1;
+    }
+    Some(FloatArg::Integer {
+        negative,
+        mantissa,
+        shift: i32::try_from(rest.len() * 8).ok()?,
+    })
+}
+
+fn float_arg(term: Term) -> Option<FloatArg> {
     if let Ok(f) = term.decode::<f64>() {
-        return Some(f);
+        return Some(FloatArg::Float(f));
     }
     if let Ok(i) = term.decode::<i64>() {
-        return Some(i as f64);
+        return Some(FloatArg::Integer {
+            negative: i < 0,
+            mantissa: u128::from(i.unsigned_abs()),
+            shift: 0,
+        });
     }
-    if let Ok(u) = term.decode::<u64>() {
-        return Some(u as f64);
+    if term.get_type() == rustler::TermType::Integer {
+        return big_integer(term);
     }
     let atom = term.decode::<rustler::Atom>().ok()?;
-    if atom == atoms::nan() {
-        Some(f64::NAN)
+    let special = if atom == atoms::nan() {
+        f64::NAN
     } else if atom == atoms::infinity() {
-        Some(f64::INFINITY)
+        f64::INFINITY
     } else if atom == atoms::neg_infinity() {
-        Some(f64::NEG_INFINITY)
+        f64::NEG_INFINITY
     } else {
-        None
-    }
+        return None;
+    };
+    Some(FloatArg::Float(special))
+}
+
+/// Whether `value` is the float of `arg`, not an overflow to infinity of
+/// a finite number.
+fn in_range(arg: &FloatArg, finite: bool) -> bool {
+    let was_finite = match arg {
+        FloatArg::Float(f) => f.is_finite(),
+        FloatArg::Integer { .. } => true,
+    };
+    arg.is_nan() || was_finite == finite
 }
 
 /// The wasm value of `term` for a parameter of type `ty`, if it fits.
@@ -90,13 +198,15 @@ pub fn to_val(term: Term, ty: NumType) -> Option<Val> {
             Err(_) => term.decode::<u64>().ok().map(|u| Val::I64(u as i64)),
         },
         NumType::F32 => {
-            let f = float_arg(term)?;
-            let narrowed = f as f32;
-            // A finite value past f32's range would silently become infinity.
-            (f.is_finite() == narrowed.is_finite() || f.is_nan())
-                .then(|| Val::F32(narrowed.to_bits()))
+            let arg = float_arg(term)?;
+            let value = arg.to_f32();
+            in_range(&arg, value.is_finite()).then(|| Val::F32(value.to_bits()))
         }
-        NumType::F64 => float_arg(term).map(|f| Val::F64(f.to_bits())),
+        NumType::F64 => {
+            let arg = float_arg(term)?;
+            let value = arg.to_f64();
+            in_range(&arg, value.is_finite()).then(|| Val::F64(value.to_bits()))
+        }
     }
 }
 
