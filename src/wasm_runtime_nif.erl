@@ -215,9 +215,15 @@ load(Path) ->
 load(Path, Options) ->
     {MaxSize, CompileOptions} = load_options(Options, ?MAX_FILE_SIZE, []),
     _ = compile_options(CompileOptions, {false, undefined}),
-    case wasm_runtime_nif_nif:read_module_file(native_name(Path), MaxSize) of
+    case read_module_file(Path, MaxSize) of
         {ok, Bytes} -> compile(Bytes, CompileOptions);
         {error, Reason} -> {error, {file, Path, Reason}}
+    end.
+
+read_module_file(Path, MaxSize) ->
+    case native_name(Path) of
+        {ok, Name} -> wasm_runtime_nif_nif:read_module_file(Name, MaxSize);
+        error -> {error, badarg}
     end.
 
 %% Splits max_file_size off the compile options; anything malformed is
@@ -230,16 +236,17 @@ load_options([Other | Rest], Max, Acc) ->
 load_options(Tail, Max, Acc) ->
     {Max, lists:reverse(Acc, Tail)}.
 
-%% The bytes of a file name as the OS takes them.
+%% The bytes of a file name as the OS takes them, as file:read_file/1
+%% reads names; error for what is no name.
 native_name(Path) when is_binary(Path) ->
-    Path;
+    {ok, Path};
 native_name(Path) ->
     try unicode:characters_to_binary(filename:flatten(Path), unicode,
                                      file:native_name_encoding()) of
-        Name when is_binary(Name) -> Name;
-        _ -> erlang:error(badarg, [Path])
+        Name when is_binary(Name) -> {ok, Name};
+        _ -> error
     catch
-        error:_ -> erlang:error(badarg, [Path])
+        error:_ -> error
     end.
 
 %% @doc Compiles a wasm binary or WAT text. Runs on a dirty CPU scheduler.

@@ -55,7 +55,12 @@ process_bound_is_per_process(Config) ->
     Self = self(),
     spawn(fun() -> Self ! {theirs, wasm_runtime_nif:new([process_bound])} end),
     Theirs = receive {theirs, T} -> T end,
-    ?assertEqual("called by wrong process", raised(fun() -> wasm_runtime_nif:call(Theirs, add_terms, [1, 2]) end)).
+    ?assertEqual("called by wrong process", raised(fun() -> wasm_runtime_nif:call(Theirs, add_terms, [1, 2]) end)),
+    %% Nor may another process release it (before, it could).
+    ?assertEqual("called by wrong process",
+                 call_in_new_process(fun() -> wasm_runtime_nif:release(Mine) end)),
+    ?assertEqual(3, wasm_runtime_nif:call_raw(Mine, bump, [])),
+    ok = wasm_runtime_nif:release(Mine).
 
 %% Many processes hammer one instance with a read-modify-write of guest
 %% state: with calls serialised no update is lost.

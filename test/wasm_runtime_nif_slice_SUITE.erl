@@ -10,7 +10,8 @@
          killed_callers_leak_nothing/1, callers_are_served_in_arrival_order/1,
          queued_caller_times_out/1, dead_waiters_are_skipped/1,
          short_calls_still_work_after_long_ones/1, slow_start_function/1,
-         endless_start_function/1, large_binaries_are_copied_in_slices/1]).
+         endless_start_function/1, large_binaries_are_copied_in_slices/1,
+         finished_calls_are_not_counted/1]).
 %% Run on a peer node.
 -export([lateness_during_spin/1]).
 
@@ -27,7 +28,7 @@ all() ->
      killed_caller_cancels_the_call, killed_callers_leak_nothing,
      callers_are_served_in_arrival_order, queued_caller_times_out, dead_waiters_are_skipped,
      short_calls_still_work_after_long_ones, slow_start_function, endless_start_function,
-     large_binaries_are_copied_in_slices].
+     large_binaries_are_copied_in_slices, finished_calls_are_not_counted].
 
 init_per_suite(Config) ->
     [{module, wasm_test_util:load(Config, "slow.wat")} | Config].
@@ -244,6 +245,24 @@ endless_start_function(Config) ->
     ?assert(is_process_alive(Pid)),
     exit(Pid, kill),
     ?assert(wasm_test_util:wait_until(fun() -> maps:get(calls, wasm_runtime_nif:live_counts()) =:= 0 end, 5000)).
+
+%% A call counts as suspended only between its slices: once it has
+%% finished it no longer counts, though its caller has not been garbage
+%% collected since (before, it counted until then).
+finished_calls_are_not_counted(Config) ->
+    I = instance(Config),
+    Self = self(),
+    Caller = spawn_link(fun() ->
+                                Result = wasm_runtime_nif:call_raw(I, spin, [?SECOND div 10]),
+                                Self ! {done, Result},
+                                receive stop -> ok end
+                        end),
+    receive {done, _} -> ok end,
+    ?assertEqual(0, maps:get(calls, wasm_runtime_nif:live_counts())),
+    %% A start function likewise.
+    {ok, _} = wasm_runtime_nif:instantiate(wasm_test_util:load(Config, "slow_start.wat")),
+    ?assertEqual(0, maps:get(calls, wasm_runtime_nif:live_counts())),
+    Caller ! stop.
 
 %% Copies between a binary and guest memory larger than a chunk (256 KiB)
 %% yield between chunks, and stay correct while the caller is garbage
