@@ -134,11 +134,15 @@ fn big_integer(term: Term) -> Option<FloatArg> {
     };
     let top = digits.iter().rposition(|&d| d != 0)?;
     let digits = &digits[..=top];
-    // Take the 16 most significant bytes, and fold the rest into one
-    // sticky bit: a value that exact ties can never come from.
+    // The 16 most significant bytes, and the rest folded into one sticky
+    // bit: far below the 53 bits a float keeps, it still breaks a tie the
+    // way the whole integer would.
     let kept = digits.len().min(16);
     let (rest, high) = digits.split_at(digits.len() - kept);
-    let mut mantissa = high.iter().rev().fold(0u128, |m, &d| (m << 8) | u128::from(d));
+    let mut mantissa = high
+        .iter()
+        .rev()
+        .fold(0u128, |m, &d| (m << 8) | u128::from(d));
     if rest.iter().any(|&d| d != 0) {
         mantissa |= 1;
     }
