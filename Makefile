@@ -26,7 +26,8 @@ RUST_SDK_SOURCES := $(shell find $(RUST_SDK_DIR) -name '*.rs' -o -name Cargo.tom
 C_GUESTS := priv/example.wasm priv/guide_examples.wasm \
             $(filter-out $(SEED_STYLE_GUESTS),$(patsubst %.c,%.wasm,$(wildcard test/*_SUITE_data/*.c)))
 
-.PHONY: all setup native guests compile demo test test-rust test-erlang lint fmt bench clean help
+.PHONY: all setup native guests compile demo test test-rust test-erlang lint fmt bench clean help \
+        fuzz fuzz-tools
 
 all: compile
 
@@ -74,8 +75,8 @@ test-rust:
 	cd $(CRATE_DIR) && $(TIMEOUT) 1200 $(CARGO) test --release
 	cd $(RUST_SDK_DIR) && CARGO_TARGET_DIR=$(RUST_SDK_TARGET) $(TIMEOUT) 600 $(CARGO) test --quiet
 
-test-erlang: compile
-	$(TIMEOUT) 900 $(REBAR3) do eunit, ct
+test-erlang: compile fuzz-tools
+	$(TIMEOUT) 1800 $(REBAR3) do eunit, ct
 
 # rustfmt and clippy are rustup components; without them their checks are
 # skipped with a notice rather than failing the build.
@@ -123,8 +124,35 @@ bench: setup
 	$(TIMEOUT) 900 erl -noshell -pa _build/default/lib/wasm_runtime_nif/ebin -pa $(BENCH_BUILD) \
 	  -eval 'wasm_bench:main(), halt().'
 
+# Fuzzing (docs/fuzzing.md). The generator and reference is a binary of the
+# NIF crate behind the `fuzz` feature, built only here and for the bounded
+# campaign of `make test`; `make fuzz` runs a campaign as long as asked:
+#   make fuzz FUZZ_MODULES=100000 FUZZ_SECONDS=7200 FUZZ_SEED=42
+FUZZ_BUILD   := fuzz/_build
+FUZZ_TOOL    := $(CRATE_DIR)/target/release/wasm_fuzz
+FUZZ_MODULES ?= 10000
+FUZZ_SECONDS ?= 3600
+FUZZ_TERMS   ?= 100000
+FUZZ_SEED    ?= $(shell date +%s)
+
+fuzz-tools: $(FUZZ_BUILD)/term_interp.wasm
+	cd $(CRATE_DIR) && $(CARGO) build --release --quiet --features fuzz --bin wasm_fuzz
+
+$(FUZZ_BUILD)/term_interp.wasm: fuzz/term_interp.c include/erl_nif_wasm.h
+	@mkdir -p $(FUZZ_BUILD)
+	$(CLANG) $(GUEST_CFLAGS) $< -o $@
+
+fuzz: setup
+	$(MAKE) --no-print-directory compile fuzz-tools
+	erlc -o $(FUZZ_BUILD) fuzz/wasm_fuzz.erl fuzz/wasm_fuzz_terms.erl
+	$(TIMEOUT) $$(( $(FUZZ_SECONDS) + 1800 )) erl -noshell \
+	  -pa _build/default/lib/wasm_runtime_nif/ebin -pa $(FUZZ_BUILD) \
+	  -run wasm_fuzz main modules=$(FUZZ_MODULES) seconds=$(FUZZ_SECONDS) \
+	  terms=$(FUZZ_TERMS) seed=$(FUZZ_SEED) dir=$(FUZZ_BUILD)/campaign tool=$(FUZZ_TOOL) \
+	  interp=$(FUZZ_BUILD)/term_interp.wasm
+
 clean:
-	rm -rf _build bench/_build priv/*.so priv/*.wasm test/*_SUITE_data/*.wasm sdk/rust/target
+	rm -rf _build bench/_build fuzz/_build priv/*.so priv/*.wasm test/*_SUITE_data/*.wasm sdk/rust/target
 	cd $(CRATE_DIR) && $(CARGO) clean
 
 help:
@@ -132,6 +160,7 @@ help:
 	@echo "make demo     replay the seed README's session on the bundled module"
 	@echo "make test     lints, Rust unit tests, EUnit and Common Test"
 	@echo "make bench    the benchmark table (also bench/_build/results.csv)"
+	@echo "make fuzz     a fuzzing campaign (FUZZ_MODULES, FUZZ_SECONDS, FUZZ_SEED)"
 	@echo "make setup    install missing Debian packages (run by demo and test)"
 
 FORCE:

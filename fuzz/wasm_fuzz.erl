@@ -23,10 +23,11 @@
 -define(MAX_GROWTH_KB, 64 * 1024).
 
 %% The campaign, from the command line (`make fuzz'): `modules=N',
-%% `seconds=S', `seed=S', `batch=N', `dir=Dir', `tool=Path'.
+%% `seconds=S', `seed=S', `batch=N', `dir=Dir', `tool=Path', and
+%% `terms=N' programs for the term-ABI fuzzer's `interp=Path'.
 main(Args) ->
     Opts = maps:from_list([parse_arg(A) || A <- Args]),
-    Report = campaign(Opts),
+    Report = terms(Opts, campaign(Opts)),
     io:format("~s", [format_report(Report)]),
     case failed(Report) of
         false -> erlang:halt(0);
@@ -34,16 +35,22 @@ main(Args) ->
     end.
 
 parse_arg(Arg) ->
-    [Key, Value] = string:split(atom_to_list_if(Arg), "="),
+    [Key, Value] = string:split(Arg, "="),
     K = list_to_atom(Key),
-    case K of
-        dir -> {K, Value};
-        tool -> {K, Value};
-        _ -> {K, list_to_integer(Value)}
+    case lists:member(K, [dir, tool, interp]) of
+        true -> {K, Value};
+        false -> {K, list_to_integer(Value)}
     end.
 
-atom_to_list_if(A) when is_atom(A) -> atom_to_list(A);
-atom_to_list_if(L) -> L.
+%% The term-ABI fuzzer's programs, in this VM (wasm_fuzz_terms).
+terms(#{terms := N, interp := Interp, seed := Seed}, Totals) when N > 0 ->
+    {ok, Module} = wasm_runtime_nif:load(Interp),
+    {ok, Instance} = wasm_runtime_nif:instantiate(Module),
+    {Ran, Mismatches} = wasm_fuzz_terms:run(Instance, Seed, N),
+    Totals#{term_programs => Ran,
+            mismatches := [{term_program, M} || M <- Mismatches] ++ maps:get(mismatches, Totals)};
+terms(_, Totals) ->
+    Totals.
 
 %% Runs batches until `modules' modules or `seconds' seconds, whichever
 %% comes first, and returns the totals.
@@ -120,7 +127,7 @@ collect(Port, Deadline, Acc) ->
 empty_totals() ->
     #{batches => 0, modules => 0, invalid => 0, calls => 0, compared => 0, kills => 0,
       timeouts => 0, concurrent => 0, traps => #{}, mismatches => [], vm_deaths => [],
-      generator_failures => [], leaks => [], max_growth_kb => 0}.
+      generator_failures => [], leaks => [], max_growth_kb => 0, rss_kb => []}.
 
 add(Totals, #{vm_death := Death, seed := Seed}, Dir) ->
     maps:update_with(vm_deaths, fun(L) -> [{Seed, Dir, Death} | L] end, Totals);
@@ -141,23 +148,30 @@ add(Totals, Summary, Dir) ->
             mismatches := [{maps:get(seed, Summary), Dir, M} || M <- Mismatches]
                 ++ maps:get(mismatches, Totals),
             leaks := Leaks ++ maps:get(leaks, Totals),
-            max_growth_kb := max(maps:get(max_growth_kb, Totals), maps:get(growth_kb, Summary))}.
+            max_growth_kb := max(maps:get(max_growth_kb, Totals), maps:get(growth_kb, Summary)),
+            rss_kb := maps:get(rss_kb, Totals) ++ [maps:get(rss_kb, Summary)]}.
+
+rss_range([]) -> "-";
+rss_range(Kb) -> io_lib:format("~p..~p", [lists:min(Kb), lists:max(Kb)]).
 
 failed(#{mismatches := M, vm_deaths := D, generator_failures := G, leaks := L}) ->
     M =/= [] orelse D =/= [] orelse G =/= [] orelse L =/= [].
 
 format_report(#{traps := Traps} = R) ->
     io_lib:format("fuzz: ~p batches, ~p modules (~p invalid), ~p calls (~p compared with plain "
-                  "Wasmtime), ~p callers killed, ~p timeouts, ~p concurrent calls~n"
+                  "Wasmtime), ~p callers killed, ~p timeouts, ~p concurrent calls, "
+                  "~p term-ABI programs~n"
                   "fuzz: traps ~p~n"
                   "fuzz: VM deaths ~p, mismatches ~p, leaks ~p, generator failures ~p, "
-                  "largest memory growth of a batch ~p KiB~n~s",
+                  "largest memory growth within a batch ~p KiB, resident memory at the end of "
+                  "each batch ~s KiB~n~s",
                   [maps:get(batches, R), maps:get(modules, R), maps:get(invalid, R),
                    maps:get(calls, R), maps:get(compared, R), maps:get(kills, R),
-                   maps:get(timeouts, R), maps:get(concurrent, R), lists:sort(maps:to_list(Traps)),
+                   maps:get(timeouts, R), maps:get(concurrent, R), maps:get(term_programs, R, 0),
+                   lists:sort(maps:to_list(Traps)),
                    length(maps:get(vm_deaths, R)), length(maps:get(mismatches, R)),
                    length(maps:get(leaks, R)), length(maps:get(generator_failures, R)),
-                   maps:get(max_growth_kb, R),
+                   maps:get(max_growth_kb, R), rss_range(maps:get(rss_kb, R)),
                    [io_lib:format("fuzz: ~P~n", [F, 40])
                     || F <- lists:sublist(maps:get(vm_deaths, R) ++ maps:get(mismatches, R)
                                           ++ maps:get(leaks, R) ++ maps:get(generator_failures, R), 10)]]).
@@ -194,7 +208,7 @@ run_batch(Dir) ->
     Leaks = [{live, Live} || not (maps:get(instances, Live) =:= 0 andalso maps:get(calls, Live) =:= 0
                                   andalso maps:get(mappings, Live) =:= 0)]
         ++ [{growth_kb, Final - First} || Final - First > ?MAX_GROWTH_KB],
-    maps:remove(rss, Totals#{leaks => Leaks, growth_kb => Final - First,
+    maps:remove(rss, Totals#{leaks => Leaks, growth_kb => Final - First, rss_kb => Final,
                              mismatches := lists:reverse(maps:get(mismatches, Totals))}).
 
 %% Resident memory once every process has been collected and the reaper
