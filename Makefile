@@ -88,7 +88,7 @@ lint: compile
 	else echo "lint: rustfmt not installed, skipping cargo fmt --check"; fi
 	@if $(CARGO) clippy --version >/dev/null 2>&1; then \
 	  echo "cargo clippy -D warnings"; \
-	  cd $(CRATE_DIR) && $(CARGO) clippy --release --all-targets --quiet -- -D warnings && \
+	  cd $(CRATE_DIR) && $(CARGO) clippy --release --all-targets --features fuzz --quiet -- -D warnings && \
 	  cd $(CURDIR)/$(RUST_SDK_DIR) && CARGO_TARGET_DIR=$(RUST_SDK_TARGET) \
 	    $(CARGO) clippy --all-targets --quiet -- -D warnings && \
 	  CARGO_TARGET_DIR=$(RUST_SDK_TARGET) $(CARGO) clippy --quiet \

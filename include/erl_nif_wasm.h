@@ -126,9 +126,12 @@ int enif_wasm_get_binary_bytes(ErlNifEnv* env, ERL_NIF_TERM bin, uint32_t offset
 ERL_NIF_WASM_IMPORT(enif_wasm_make_binary)
 ERL_NIF_TERM enif_wasm_make_binary(ErlNifEnv* env, const unsigned char* src, uint32_t nbytes);
 
-/* printf-style debug output of one value to the VM's standard output. Every
- * conversion in fmt formats that value; %s reads a string at the address
- * given as the integer. Return the number of bytes written, or -1. */
+/* printf-style debug output of one value. Every conversion in fmt formats
+ * that value; %s reads a string at the address given as the integer. The
+ * output goes to the calling process's group leader (as io:format/1 would
+ * write it), between slices of the call. A call may print 1 MiB; past it
+ * output is cut (with a note saying so) and these return -1. Return the
+ * number of bytes printed, or -1 (also for a format outside memory). */
 ERL_NIF_WASM_IMPORT(enif_printf_I)
 int32_t enif_printf_I(const char* fmt, int32_t value);
 
