@@ -19,6 +19,7 @@ use std::path::Path;
 use arbitrary::Unstructured;
 use wasm_runtime_nif::instance::limits::InstanceLimits;
 use wasm_runtime_nif::trap::TrapReason;
+use wasm_runtime_nif::values::{placeholder, type_name, NumType};
 use wasmtime::{
     Config, Engine, ExternType, Func, FuncType, Instance, Linker, Module, Store, Val, ValType,
 };
@@ -160,21 +161,11 @@ fn smith_config(profile: &str, rng: &mut Rng, imports: &[u8]) -> wasm_smith::Con
     config
 }
 
-fn type_name(ty: &ValType) -> &'static str {
-    match ty {
-        ValType::I32 => "i32",
-        ValType::I64 => "i64",
-        ValType::F32 => "f32",
-        ValType::F64 => "f64",
-        ValType::V128 => "v128",
-        ValType::Ref(_) => "ref",
-    }
-}
-
+/// Whether the library can call it, or provide it as an import.
 fn numeric(ty: &FuncType) -> bool {
     ty.params()
         .chain(ty.results())
-        .all(|t| matches!(t, ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64))
+        .all(|t| NumType::of(&t).is_some())
 }
 
 /// What an import answers: result `k` from the first argument. Integers
@@ -198,12 +189,17 @@ fn answer(params: &[Val], types: &[ValType], results: &mut [Val]) {
     }
 }
 
-fn placeholder(ty: &ValType) -> Val {
-    match ty {
-        ValType::I32 => Val::I32(0),
-        ValType::I64 => Val::I64(0),
-        ValType::F32 => Val::F32(0),
-        _ => Val::F64(0),
+/// An integer of `bits` bits: 0, -1, the extremes or a small one half the
+/// time, any other the rest.
+fn edge_int(pick: u64, rng: &mut Rng, bits: u32) -> i64 {
+    let shift = 64 - bits;
+    match pick {
+        0 => 0,
+        1 => -1,
+        2 => i64::MIN >> shift,
+        3 => i64::MAX >> shift,
+        4 => rng.below(64) as i64,
+        _ => (rng.next() as i64) >> shift,
     }
 }
 
@@ -211,22 +207,8 @@ fn placeholder(ty: &ValType) -> Val {
 fn argument(ty: &ValType, rng: &mut Rng) -> Val {
     let pick = rng.below(10);
     match ty {
-        ValType::I32 => Val::I32(match pick {
-            0 => 0,
-            1 => -1,
-            2 => i32::MIN,
-            3 => i32::MAX,
-            4 => rng.below(64) as i32,
-            _ => rng.next() as i32,
-        }),
-        ValType::I64 => Val::I64(match pick {
-            0 => 0,
-            1 => -1,
-            2 => i64::MIN,
-            3 => i64::MAX,
-            4 => rng.below(64) as i64,
-            _ => rng.next() as i64,
-        }),
+        ValType::I32 => Val::I32(edge_int(pick, rng, 32) as i32),
+        ValType::I64 => Val::I64(edge_int(pick, rng, 64)),
         // NaN as Erlang passes it: the canonical one.
         ValType::F32 => Val::F32(match pick {
             0 => 0f32.to_bits(),
@@ -319,13 +301,18 @@ fn linker(engine: &Engine, module: &Module) -> wasmtime::Result<Linker<InstanceL
         }
         let raises = import.module() == "host";
         let types: Vec<ValType> = ty.results().collect();
-        linker.func_new(import.module(), import.name(), ty, move |_, params, results| {
-            if raises {
-                wasmtime::bail!("the import raised");
-            }
-            answer(params, &types, results);
-            Ok(())
-        })?;
+        linker.func_new(
+            import.module(),
+            import.name(),
+            ty,
+            move |_, params, results| {
+                if raises {
+                    wasmtime::bail!("the import raised");
+                }
+                answer(params, &types, results);
+                Ok(())
+            },
+        )?;
     }
     Ok(linker)
 }
@@ -356,7 +343,10 @@ impl Reference {
     fn call(&mut self, func: &Func, args: &[Val]) -> wasmtime::Result<Vec<Val>> {
         self.store.set_fuel(FUEL)?;
         let ty = func.ty(&self.store);
-        let mut results: Vec<Val> = ty.results().map(|t| placeholder(&t)).collect();
+        let mut results: Vec<Val> = ty
+            .results()
+            .filter_map(|t| NumType::of(&t).map(placeholder))
+            .collect();
         func.call(&mut self.store, args, &mut results)?;
         Ok(results)
     }
@@ -378,7 +368,9 @@ fn plan(wasm: &[u8], profile: &str, rng: &mut Rng) -> String {
     for import in module.imports() {
         if let ExternType::Func(ty) = import.ty() {
             let types = |tys: &mut dyn Iterator<Item = ValType>| {
-                tys.map(|t| type_name(&t)).collect::<Vec<_>>().join(",")
+                tys.map(|t| type_name(&t).to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
             };
             let _ = writeln!(
                 plan,
@@ -455,7 +447,10 @@ fn batch(seed: u64, count: u64, dir: &Path) -> std::io::Result<()> {
             }
         }
         std::fs::write(dir.join(format!("m{i}.wasm")), &wasm)?;
-        std::fs::write(dir.join(format!("m{i}.plan")), plan(&wasm, profile, &mut rng))?;
+        std::fs::write(
+            dir.join(format!("m{i}.plan")),
+            plan(&wasm, profile, &mut rng),
+        )?;
     }
     Ok(())
 }
