@@ -242,7 +242,7 @@ run_module(PlanFile, Totals) ->
             {compare, [{module, _, valid} | Steps]} ->
                 compare_module(Module, Bytes, Steps, T1);
             {chaos, [{module, _, valid} | Steps]} ->
-                chaos_module(Bytes, Steps, T1)
+                chaos_module(Module, Bytes, Steps, T1)
         end
     catch
         Class:Reason:Stack ->
@@ -339,7 +339,8 @@ count_trap(_, T) -> T.
 %% true, false, or inconclusive where the library's limits make it differ
 %% from plain Wasmtime by design.
 agree({ok, Values}, {ok, Got}) ->
-    results(Values) =:= Got;
+    %% Bit for bit: 0.0 =:= -0.0 in Erlang, not in their encodings.
+    term_to_binary(results(Values)) =:= term_to_binary(Got);
 agree({trap, Kind}, {trap, Kind}) ->
     true;
 agree({error, _}, {raised, error, fuzz_import_raised}) ->
@@ -415,7 +416,7 @@ wrap(X, Bits) ->
 %%% Chaos mode: limits, timeouts, kills and concurrent callers; only the
 %%% library's own rules are checked.
 
-chaos_module(Bytes, Steps, T0) ->
+chaos_module(Module, Bytes, Steps, T0) ->
     Metered = rand:uniform(2) =:= 1,
     case wasm_runtime_nif:compile(Bytes, [fuel || Metered]) of
         {ok, Mod} ->
@@ -427,8 +428,8 @@ chaos_module(Bytes, Steps, T0) ->
             Opts = [{imports, import_funs(Steps)} | Limits],
             Calls = [{Name, [arg(A) || A <- Args]} || {call, Name, Args, _} <- Steps],
             chaos_calls(Mod, Opts, Metered, Calls, instantiate(Mod, Opts), T0);
-        {error, _} ->
-            T0
+        Refused ->
+            mismatch(T0, Module, {refused_valid, Metered, Refused})
     end.
 
 instantiate(Mod, Opts) ->
@@ -437,9 +438,11 @@ instantiate(Mod, Opts) ->
         {error, Reason} -> check_error(Reason), none
     end.
 
-%% Errors are the library's own, well formed.
+%% Errors are the library's own, well formed; `host_error' (what the runtime
+%% reported with no kind of its own) never comes from a well-behaved run.
+check_error({trap, host_error, _} = Error) -> erlang:error({host_error, Error});
+check_error({instance_invalidated, Trap}) -> check_error(Trap);
 check_error({trap, Kind, Message}) when is_atom(Kind), is_binary(Message) -> ok;
-check_error({instance_invalidated, {trap, Kind, Message}}) when is_atom(Kind), is_binary(Message) -> ok;
 check_error({instantiation_failed, Message}) when is_binary(Message) -> ok;
 check_error({system_limit, Message}) when is_binary(Message) -> ok;
 check_error({too_many, _, _, _}) -> ok;
@@ -469,6 +472,7 @@ chaos_calls(Mod, Opts, Metered, [{Name, Args} | Rest], Instance, T) ->
     T3 = count_trap(Outcome, T2),
     T4 = case Outcome of {trap, timeout} -> bump(timeouts, T3); _ -> T3 end,
     case Outcome of
+        {trap, host_error} -> erlang:error({host_error, Name});
         {ok, _} -> chaos_calls(Mod, Opts, Metered, Rest, Instance, T4);
         killed -> chaos_calls(Mod, Opts, Metered, Rest, instantiate(Mod, Opts), T4);
         {raised, error, Reason} -> check_error(Reason), chaos_calls(Mod, Opts, Metered, Rest, instantiate(Mod, Opts), T4);

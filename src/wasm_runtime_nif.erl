@@ -30,8 +30,10 @@
 %% A guest's result that starts with one of these tags comes wrapped in it.
 -define(VALUE, wasm_runtime_nif_value).
 %% What a guest printed, to write to the caller's group leader before going
-%% on with what follows it: {?OUTPUT, Bytes, Then}. Then is what the NIF
-%% would have returned, or {?RESUME, Call, Carried} for a call to go on.
+%% on with what follows it: {?OUTPUT, Bytes, Then, Left}. Then is what the
+%% NIF would have returned, or {?RESUME, Call, Carried} for a call to go
+%% on; Left bounds the wait for the group leader (what is left of the
+%% call's timeout while the call holds the instance, else infinity).
 -define(OUTPUT, wasm_runtime_nif_output).
 -define(RESUME, wasm_runtime_nif_resume).
 %% The longest wait `receive ... after' accepts, in milliseconds.
@@ -93,8 +95,8 @@
 %% `{cache, Dir}': keep and reuse compiled code in `Dir'.
 -type trap_reason() :: {trap, Kind :: atom(), Message :: binary()}.
 -type load_error() :: {file, file:name_all(), file_error()} | compile_error().
--type file_error() :: file:posix() | {not_a_regular_file, fifo | character_device
-                                                          | block_device | socket | other}
+-type file_error() :: file:posix() | changed_while_read
+                    | {not_a_regular_file, fifo | character_device | block_device | socket | other}
                     | {too_large, Size :: non_neg_integer(), Max :: non_neg_integer()}.
 %% Why a module file was not read: what the OS said, or that the path names
 %% something other than a regular file, or a file larger than the ceiling
@@ -102,8 +104,15 @@
 -type compile_error() :: {invalid_module, Message :: binary()}
                        | {unknown_import, Module :: binary(), Name :: binary(), Kind :: atom()}
                        | {import_type_mismatch, Name :: binary(), Expected :: binary(), Actual :: binary()}
+                       | {unsupported_import_signature, Module :: binary(), Name :: binary(),
+                          Signature :: binary()}
+                       | {import_type_conflict, Module :: binary(), Name :: binary(),
+                          First :: binary(), Second :: binary()}
                        | {link_error, Message :: binary()}.
 -type instantiate_error() :: trap_reason() | {instantiation_failed, Message :: binary()}
+                           | {too_many, memories | tables, Defined :: non_neg_integer(),
+                              Max :: non_neg_integer()}
+                           | {system_limit, Message :: binary()}
                            | {unknown_import, Module :: binary(), Name :: binary(), func}
                            | {import_arity_mismatch, Module :: binary(), Name :: binary(),
                               Expected :: non_neg_integer(), Given :: non_neg_integer()}.
@@ -312,8 +321,8 @@ instantiate(Module) ->
 instantiate(Module, Options) when is_list(Options) ->
     {Settings, Imports} = instance_options(Options, #{}, []),
     case wasm_runtime_nif_nif:instantiate_module(Module, Settings, Imports) of
-        {?OUTPUT, Bytes, Result} ->
-            print(Bytes),
+        {?OUTPUT, Bytes, Result, Left} ->
+            print(Bytes, Left),
             Result;
         Result ->
             Result
@@ -392,8 +401,8 @@ result({?HOST_CALL, Call, Carried, Index, Given, Args}, Funs0) ->
                 Class:Reason:Stack -> {raised, Class, Reason, Stack}
             end,
     result(wasm_runtime_nif_nif:host_return(Call, Carried, Reply), Funs);
-result({?OUTPUT, Bytes, Then}, Funs) ->
-    print(Bytes),
+result({?OUTPUT, Bytes, Then, Left}, Funs) ->
+    print(Bytes, Left),
     case Then of
         {?RESUME, Call, Carried} -> result(wasm_runtime_nif_nif:resume(Call, Carried), Funs);
         _ -> result(Then, Funs)
@@ -415,15 +424,23 @@ import_fun(Index, Fun, Funs) ->
     {Fun, Funs#{Index => Fun}}.
 
 %% Writes what a guest printed to the calling process's group leader, as
-%% io:put_chars/1 would: UTF-8 when it is, Latin-1 bytes otherwise. A group
-%% leader that is gone costs the output, not the call.
-print(Bytes) ->
+%% io:put_chars/1 would: UTF-8 when it is, Latin-1 bytes otherwise. The
+%% request is made by a process of its own so that the wait can be bounded:
+%% past Left milliseconds, or when the group leader is gone, the output is
+%% dropped and the call goes on.
+print(Bytes, Left) ->
     Encoding = case unicode:characters_to_binary(Bytes) of
                    Bytes -> unicode;
                    _ -> latin1
                end,
-    _ = io:request(group_leader(), {put_chars, Encoding, Bytes}),
-    ok.
+    Leader = group_leader(),
+    {Writer, Ref} = spawn_monitor(fun() -> io:request(Leader, {put_chars, Encoding, Bytes}) end),
+    receive
+        {'DOWN', Ref, process, Writer, _} -> ok
+    after Left ->
+        exit(Writer, kill),
+        receive {'DOWN', Ref, process, Writer, _} -> ok end
+    end.
 
 %% Waits, without holding a scheduler, for the message saying the instance
 %% is ours, and returns what is left of the timeout; raises timeout when it

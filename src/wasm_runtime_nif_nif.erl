@@ -52,7 +52,7 @@ compile_module(_Bytes, _Fuel, _Cache) ->
 -spec instantiate_module(wasm_runtime_nif:wasm_module(), #{atom() => term()},
                          [{binary(), binary(), function() | {encoded, binary()}, arity()}]) ->
           {ok, wasm_runtime_nif:instance()} | {error, wasm_runtime_nif:instantiate_error()}
-          | {wasm_runtime_nif_output, binary(), term()}.
+          | {wasm_runtime_nif_output, binary(), term(), timeout()}.
 instantiate_module(_Module, _Settings, _Imports) ->
     erlang:nif_error(nif_not_loaded).
 

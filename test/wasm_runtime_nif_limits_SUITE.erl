@@ -8,7 +8,7 @@
          bad_limit_options/1, guest_stack_size_is_configurable/1,
          memories_share_the_ceiling/1, tables_share_the_ceiling/1,
          numbers_of_memories_and_tables_are_bounded/1, live_instances_leave_the_vm_its_mappings/1,
-         mapping_ceiling_is_configurable/1]).
+         mapping_ceiling_is_configurable/1, gc_heaps_are_reserved/1]).
 %% Run on peer nodes.
 -export([depths/2, instances_until_refused/1]).
 
@@ -23,7 +23,7 @@ all() ->
      table_ceiling, bad_limit_options, guest_stack_size_is_configurable,
      memories_share_the_ceiling, tables_share_the_ceiling,
      numbers_of_memories_and_tables_are_bounded, live_instances_leave_the_vm_its_mappings,
-     mapping_ceiling_is_configurable].
+     mapping_ceiling_is_configurable, gc_heaps_are_reserved].
 
 init_per_suite(Config) ->
     Path = filename:join(?config(data_dir, Config), "limits.wat"),
@@ -258,3 +258,22 @@ mapping_ceiling_is_configurable(_Config) ->
     ?assertMatch(#{max_mappings := infinity},
                  wasm_test_util:on_peer(["-wasm_runtime_nif", "instance_pool_size", "4"],
                                         wasm_runtime_nif, live_counts, [], 30000)).
+
+%% A module with a table or global of GC references gets a GC heap when it
+%% is instantiated: 4 GiB more of address space, which the instance
+%% reserves (before, only GC types and exception tags were counted).
+gc_heaps_are_reserved(_Config) ->
+    Reserved = fun(Wat) ->
+                       {ok, M} = wasm_runtime_nif:compile(Wat),
+                       #{address_space := Before} = wasm_runtime_nif:live_counts(),
+                       {ok, I} = wasm_runtime_nif:instantiate(M),
+                       #{address_space := After} = wasm_runtime_nif:live_counts(),
+                       ok = wasm_runtime_nif:release(I),
+                       After - Before
+               end,
+    Plain = Reserved(<<"(module (table 1 funcref))">>),
+    [?assert(Reserved(Wat) - Plain >= 4 bsl 30)
+     || Wat <- [<<"(module (table 1 externref))">>,
+                <<"(module (global (mut externref) (ref.null extern)))">>,
+                <<"(module (type (struct (field i32))))">>,
+                <<"(module (tag))">>]].

@@ -5,7 +5,7 @@
 -export([all/0, init_per_suite/1, end_per_suite/1]).
 -export([printf_reaches_the_group_leader/1, output_comes_before_what_follows/1,
          output_is_bounded_per_call/1, start_function_output/1,
-         undrained_stdout_blocks_no_scheduler/1]).
+         undrained_stdout_blocks_no_scheduler/1, a_stuck_group_leader_cannot_stop_a_timeout/1]).
 %% Run in a VM of its own.
 -export([print_into_a_full_pipe/1]).
 
@@ -18,7 +18,8 @@
 
 all() ->
     [printf_reaches_the_group_leader, output_comes_before_what_follows,
-     output_is_bounded_per_call, start_function_output, undrained_stdout_blocks_no_scheduler].
+     output_is_bounded_per_call, start_function_output, undrained_stdout_blocks_no_scheduler,
+     a_stuck_group_leader_cannot_stop_a_timeout].
 
 init_per_suite(Config) ->
     [{module, wasm_test_util:load(Config, "print.wat")} | Config].
@@ -88,7 +89,13 @@ output_comes_before_what_follows(Config) ->
                 wasm_test_util:load_fixture(wasm_runtime_nif_term_abi_SUITE, "hostile.wat")),
     Lookalike = {wasm_runtime_nif_output, <<"x">>, {wasm_runtime_nif_resume, a, b}},
     ?assertEqual({{no_error, Lookalike}, []},
-                 captured(fun() -> wasm_runtime_nif:call(T, echo, [Lookalike]) end)).
+                 captured(fun() -> wasm_runtime_nif:call(T, echo, [Lookalike]) end)),
+    %% And so does one that prints before it returns such a result.
+    {ok, P} = wasm_runtime_nif:instantiate(?config(module, Config)),
+    [?assertEqual({{no_error, Echoed}, [{unicode, <<"line 4\n">>}]},
+                  captured(fun() -> wasm_runtime_nif:call(P, print_and_echo, [Echoed]) end))
+     || Echoed <- [Lookalike, {wasm_runtime_nif_resume, a, b},
+                   {wasm_runtime_nif_output, <<>>, ok, infinity}, {wasm_runtime_nif_value, 1}]].
 
 %% One printf of a 4 KiB format can ask for 38 MB; before, it was written
 %% in one go, whatever the call's timeout. A call prints at most 1 MiB,
@@ -159,6 +166,22 @@ print_into_a_full_pipe([Path, Report]) ->
     Printed = receive {'DOWN', Ref, process, Caller, {printed, Sum}} -> Sum end,
     ok = file:write_file(Report, io_lib:format("~p.~n", [{Ticks, Printed}])),
     erlang:halt(0).
+
+%% A group leader that never answers holds up output, never the call's
+%% timeout: a call that prints and then runs on ends with {trap, timeout, _}
+%% on time. Before, the call waited for the group leader with the instance
+%% parked, for ever.
+a_stuck_group_leader_cannot_stop_a_timeout(Config) ->
+    {ok, I} = wasm_runtime_nif:instantiate(?config(module, Config)),
+    Stuck = spawn_link(fun() -> receive never -> ok end end),
+    Result = wasm_test_util:call_in_new_process(
+               fun() ->
+                       group_leader(Stuck, self()),
+                       wasm_runtime_nif:call_raw(I, print_then_spin, [1 bsl 40], [{timeout, 300}])
+               end),
+    ?assertMatch({trap, timeout, _}, Result),
+    unlink(Stuck),
+    exit(Stuck, kill).
 
 tick(Parent, N) ->
     receive

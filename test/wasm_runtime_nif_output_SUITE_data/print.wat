@@ -34,6 +34,10 @@
         (local.set $i (i64.add (local.get $i) (i64.const 1)))
         (br $next)))
     (call $printf_I (i32.const 16) (i32.const 2)))
+  ;; A term function: prints, then returns its argument.
+  (func (export "print_and_echo") (param $env i32) (param $t i64) (result i64)
+    (drop (call $printf_I (i32.const 16) (i32.const 4)))
+    (local.get $t))
   ;; Prints, then traps.
   (func (export "print_then_trap") (result i32)
     (drop (call $printf_I (i32.const 16) (i32.const 3)))

@@ -60,4 +60,5 @@ rustler::atoms! {
     wasm_runtime_nif_resume,
     import_type_conflict,
     cached,
+    changed_while_read,
 }

@@ -128,14 +128,14 @@ impl Drop for Reservation {
     }
 }
 
+/// Adds `amount` if the sum stays within `max`; else the sum it would be.
 fn take(counter: &AtomicU64, amount: u64, max: u64) -> Result<(), u64> {
-    let before = counter.fetch_add(amount, Ordering::Relaxed);
-    let after = before.saturating_add(amount);
-    if after > max {
-        counter.fetch_sub(amount, Ordering::Relaxed);
-        return Err(after);
-    }
-    Ok(())
+    counter
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+            used.checked_add(amount).filter(|after| *after <= max)
+        })
+        .map(|_| ())
+        .map_err(|used| used.saturating_add(amount))
 }
 
 /// Reserves `cost`, or says why it does not fit.

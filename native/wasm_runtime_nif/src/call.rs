@@ -199,6 +199,19 @@ impl Resource for SuspendedCall {
 }
 
 impl InFlight {
+    /// What the guest printed since the last time, if anything; `last` at
+    /// the end of the call.
+    fn printed(&self, last: bool) -> Option<Vec<u8>> {
+        // SAFETY: the guest is not running; nothing else looks.
+        unsafe { self.output.get() }.take(last)
+    }
+
+    /// What is left of the call's timeout, `None` for none.
+    fn time_left(&self) -> Option<Duration> {
+        self.deadline
+            .map(|(deadline, _)| deadline.saturating_duration_since(Instant::now()))
+    }
+
     /// Stops the call where it is: the guest computation is dropped (off the
     /// scheduler) and the instance, whose state is now arbitrary, is ended.
     fn abandon(self, env: Env, reason: TrapReason) {
@@ -429,26 +442,34 @@ fn drive<'a>(
     let started = epoch::now();
     let mut cx = Context::from_waker(Waker::noop());
     let poll = flight.future.as_mut().poll(&mut cx);
-    // SAFETY: the guest is not running; nothing else looks.
-    let printed = unsafe { flight.output.get() }.take();
+    // Output at the end of a call is written without a time limit: the
+    // instance is free by then and only the caller waits, as for
+    // io:format/2. While the call is parked, holding the instance, the
+    // wait is bounded by what is left of its timeout.
     match poll {
         Poll::Ready((live, outcome)) => {
-            output::deliver(env, printed, finish(env, flight, live, outcome))
+            let printed = flight.printed(true);
+            output::deliver(env, printed, None, finish(env, flight, live, outcome))
         }
         Poll::Pending => {
             if let Some((deadline, limit)) = flight.deadline {
                 if Instant::now() >= deadline {
-                    return output::deliver(env, printed, Err(time_out(env, flight, limit)));
+                    let printed = flight.printed(true);
+                    let timed_out = Err(time_out(env, flight, limit));
+                    return output::deliver(env, printed, None, timed_out);
                 }
             }
             let request = flight.host.as_ref().and_then(|cell| {
                 // SAFETY: the guest is suspended; nothing else looks.
                 unsafe { cell.get() }.request.take()
             });
+            let printed = flight.printed(false);
+            let left = flight.time_left();
             match (request, printed) {
                 (Some((index, args)), printed) => output::deliver(
                     env,
                     printed,
+                    left,
                     host_call(env, flight, parked, started, index, &args),
                 ),
                 (None, None) => Ok(suspend(env, flight, parked, started)),
@@ -456,7 +477,7 @@ fn drive<'a>(
                 (None, printed) => {
                     let (call, carried) = park(env, flight, parked, started);
                     let resume = (atoms::wasm_runtime_nif_resume(), call, carried).encode(env);
-                    output::deliver(env, printed, Ok(resume))
+                    output::deliver(env, printed, left, Ok(resume))
                 }
             }
         }
@@ -817,6 +838,7 @@ fn guest_result<'a>(env: Env<'a>, term: Term<'a>) -> Term<'a> {
         atoms::wasm_runtime_nif_host_raised(),
         atoms::wasm_runtime_nif_value(),
         atoms::wasm_runtime_nif_output(),
+        atoms::wasm_runtime_nif_resume(),
     ];
     match rustler::types::tuple::get_tuple(term) {
         Ok(elements)

@@ -49,7 +49,7 @@ impl Pending {
     /// `term`, after what the start function printed.
     fn ended<'a>(&self, env: Env<'a>, term: Term<'a>) -> Term<'a> {
         // SAFETY: the start function is not running; nothing else looks.
-        output::deliver_value(env, unsafe { self.output.get() }.take(), term)
+        output::deliver_value(env, unsafe { self.output.get() }.take(true), term)
     }
 }
 
@@ -139,7 +139,7 @@ fn drive<'a>(
     match result {
         Ok(instance) => {
             // SAFETY: the start function has ended; nothing else looks.
-            let printed = unsafe { pending.output.get() }.take();
+            let printed = unsafe { pending.output.get() }.take(true);
             let Pending {
                 module,
                 owner,

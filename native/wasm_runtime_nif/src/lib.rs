@@ -143,21 +143,10 @@ fn release(env: Env, instance: ResourceArc<WasmInstance>) -> NifResult<rustler::
 fn read_module_file<'a>(env: Env<'a>, path: Binary<'a>, max: u64) -> Term<'a> {
     use std::os::unix::ffi::OsStrExt;
     let path = std::path::Path::new(std::ffi::OsStr::from_bytes(path.as_slice()));
-    match regular_file::read(path, max) {
-        Ok(bytes) => {
-            let mut binary = rustler::OwnedBinary::new(bytes.len());
-            binary.as_mut_slice().copy_from_slice(&bytes);
-            (atoms::ok(), binary.release(env)).encode(env)
-        }
+    match regular_file::read_binary(env, path, max) {
+        Ok(bytes) => (atoms::ok(), bytes).encode(env),
         Err(reason) => (atoms::error(), reason).encode(env),
     }
-}
-
-/// Takes the caller out of the instance's queue after its wait timed out.
-#[rustler::nif]
-fn leave_queue(env: Env, instance: ResourceArc<WasmInstance>) -> rustler::Atom {
-    WasmInstance::leave_queue(&instance, env);
-    atoms::ok()
 }
 
 #[rustler::nif]

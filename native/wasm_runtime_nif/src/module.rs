@@ -140,7 +140,9 @@ fn extern_kind(ty: &ExternType) -> &'static str {
 /// function imports become host imports (Erlang funs given at
 /// instantiation), and anything else cannot be provided at all.
 fn check_imports(module: &Module) -> Result<Vec<HostImport>, CompileError> {
-    let mut host_imports = Vec::new();
+    let mut host_imports: Vec<HostImport> = Vec::new();
+    // Where each host import's name came first, to find repeats at once.
+    let mut by_name = std::collections::HashMap::new();
     for import in module.imports() {
         let ty = import.ty();
         let ExternType::Func(actual) = &ty else {
@@ -178,10 +180,8 @@ fn check_imports(module: &Module) -> Result<Vec<HostImport>, CompileError> {
         };
         // A module may import one name more than once: one fun serves all
         // of them, if they agree on the type.
-        let same_name = host_imports
-            .iter()
-            .find(|i: &&HostImport| i.module == import.module() && i.name == import.name());
-        if let Some(earlier) = same_name {
+        if let Some(&at) = by_name.get(&(import.module(), import.name())) {
+            let earlier: &HostImport = &host_imports[at];
             if FuncType::eq(&earlier.ty, actual) {
                 continue;
             }
@@ -202,6 +202,7 @@ fn check_imports(module: &Module) -> Result<Vec<HostImport>, CompileError> {
                 signature: signature(actual),
             });
         };
+        by_name.insert((import.module(), import.name()), host_imports.len());
         host_imports.push(HostImport {
             module: import.module().to_string(),
             name: import.name().to_string(),
@@ -213,29 +214,58 @@ fn check_imports(module: &Module) -> Result<Vec<HostImport>, CompileError> {
     Ok(host_imports)
 }
 
+/// Whether a reference type holds GC references (anything but functions):
+/// a table or global of such references gets a GC heap at instantiation.
+fn gc_ref(ty: wasmparser::RefType) -> bool {
+    use wasmparser::{AbstractHeapType, HeapType};
+    !matches!(
+        ty.heap_type(),
+        HeapType::Abstract {
+            ty: AbstractHeapType::Func | AbstractHeapType::NoFunc,
+            ..
+        } | HeapType::Concrete(_)
+            | HeapType::Exact(_)
+    )
+}
+
 /// Whether instances of a module may need a GC heap, which maps memory of
-/// its own: it allocates structs, arrays or exceptions. `binary` is valid
-/// wasm or will be refused by the compiler; whatever it holds, the answer
-/// errs on the side of yes.
+/// its own: it defines structs, arrays or exception tags, or tables,
+/// globals or element segments of GC references (measured: an `externref`
+/// table or global reserves a GC heap at instantiation). Concrete
+/// reference types name struct and array types, caught with the types.
+/// `binary` is valid wasm or will be refused by the compiler; whatever it
+/// holds, the answer errs on the side of yes.
 fn needs_gc_heap(binary: &[u8]) -> bool {
-    use wasmparser::{CompositeInnerType, Parser, Payload};
+    use wasmparser::{CompositeInnerType, ElementItems, Parser, Payload, ValType};
+    let gc_val = |ty: ValType| matches!(ty, ValType::Ref(r) if gc_ref(r));
     for payload in Parser::new(0).parse_all(binary) {
-        match payload {
-            Ok(Payload::TypeSection(types)) => {
-                for group in types {
-                    let Ok(group) = group else { return true };
-                    let gc = group
+        let gc = match payload {
+            Ok(Payload::TypeSection(types)) => types.into_iter().any(|group| {
+                group.map_or(true, |group| {
+                    group
                         .types()
-                        .any(|ty| !matches!(ty.composite_type.inner, CompositeInnerType::Func(_)));
-                    if gc {
-                        return true;
-                    }
-                }
-            }
-            Ok(Payload::TagSection(_)) => return true,
+                        .any(|ty| !matches!(ty.composite_type.inner, CompositeInnerType::Func(_)))
+                })
+            }),
+            Ok(Payload::TagSection(_)) => true,
+            Ok(Payload::TableSection(tables)) => tables
+                .into_iter()
+                .any(|t| t.map_or(true, |t| gc_ref(t.ty.element_type))),
+            Ok(Payload::GlobalSection(globals)) => globals
+                .into_iter()
+                .any(|g| g.map_or(true, |g| gc_val(g.ty.content_type))),
+            Ok(Payload::ElementSection(elements)) => elements.into_iter().any(|e| {
+                e.map_or(
+                    true,
+                    |e| matches!(e.items, ElementItems::Expressions(ty, _) if gc_ref(ty)),
+                )
+            }),
             Ok(Payload::CodeSectionStart { .. }) => return false,
-            Ok(_) => {}
-            Err(_) => return true,
+            Ok(_) => false,
+            Err(_) => true,
+        };
+        if gc {
+            return true;
         }
     }
     false

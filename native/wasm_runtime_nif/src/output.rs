@@ -4,6 +4,8 @@
 //! file descriptor for a guest, so a stdout that nobody drains blocks the
 //! caller in `receive`, as `io:format/2` would, and never the VM.
 
+use std::time::Duration;
+
 use rustler::{Encoder, Env, Error, NifResult, OwnedBinary, Term};
 
 use crate::atoms;
@@ -41,30 +43,72 @@ impl Output {
         MAX_OUTPUT_PER_CALL.saturating_sub(self.printed)
     }
 
-    /// Keeps `text` (which `room` bounded); `cut` says more was asked for.
+    /// Keeps `text` up to the room left, cut before a UTF-8 character that
+    /// would not fit whole; `cut` says more was asked for.
     pub fn print(&mut self, text: &[u8], cut: bool) {
-        let text = &text[..text.len().min(self.room())];
-        self.pending.extend_from_slice(text);
-        self.printed += text.len();
-        if cut && !self.cut {
+        let mut end = text.len().min(self.room());
+        if end < text.len() {
+            while end > 0 && is_continuation(text[end]) {
+                end -= 1;
+            }
+        }
+        self.pending.extend_from_slice(&text[..end]);
+        self.printed += end;
+        if (cut || end < text.len()) && !self.cut {
             self.cut = true;
             self.pending.extend_from_slice(CUT_NOTE);
         }
     }
 
-    /// What is to be handed over, if anything.
-    pub fn take(&mut self) -> Option<Vec<u8>> {
-        (!self.pending.is_empty()).then(|| std::mem::take(&mut self.pending))
+    /// What is to be handed over, if anything. Unless this is the `last`
+    /// of the call's output, a UTF-8 character begun but not finished stays
+    /// for the next time, so that no character is split between two writes.
+    pub fn take(&mut self, last: bool) -> Option<Vec<u8>> {
+        let keep = if last {
+            0
+        } else {
+            unfinished_character(&self.pending)
+        };
+        if self.pending.len() == keep {
+            return None;
+        }
+        let rest = self.pending.split_off(self.pending.len() - keep);
+        Some(std::mem::replace(&mut self.pending, rest))
     }
 }
 
-/// `{wasm_runtime_nif_output, Bytes, Then}` when there is output, where
-/// `Then` is what the NIF would have returned otherwise (an exception it
-/// would have raised becomes a request to raise it); `next` as it is when
-/// there is none.
+fn is_continuation(byte: u8) -> bool {
+    byte & 0xc0 == 0x80
+}
+
+/// How many bytes at the end of `bytes` begin a UTF-8 character that is
+/// not complete yet.
+fn unfinished_character(bytes: &[u8]) -> usize {
+    for back in 1..=bytes.len().min(3) {
+        let byte = bytes[bytes.len() - back];
+        if is_continuation(byte) {
+            continue;
+        }
+        let needs = match byte {
+            0xf0..=0xf7 => 4,
+            0xe0..=0xef => 3,
+            0xc0..=0xdf => 2,
+            _ => 1,
+        };
+        return if needs > back { back } else { 0 };
+    }
+    0
+}
+
+/// `{wasm_runtime_nif_output, Bytes, Then, Left}` when there is output,
+/// where `Then` is what the NIF would have returned otherwise (an exception
+/// it would have raised becomes a request to raise it) and `Left` the
+/// milliseconds left of the call's timeout (`infinity`), which bound the
+/// wait for the group leader; `next` as it is when there is none.
 pub fn deliver<'a>(
     env: Env<'a>,
     output: Option<Vec<u8>>,
+    left: Option<Duration>,
     next: NifResult<Term<'a>>,
 ) -> NifResult<Term<'a>> {
     let Some(bytes) = output else {
@@ -76,12 +120,22 @@ pub fn deliver<'a>(
     };
     let mut binary = OwnedBinary::new(bytes.len());
     binary.as_mut_slice().copy_from_slice(&bytes);
-    Ok((atoms::wasm_runtime_nif_output(), binary.release(env), then).encode(env))
+    let left = match left {
+        Some(left) => (left.as_millis() as u64).encode(env),
+        None => atoms::infinity().encode(env),
+    };
+    Ok((
+        atoms::wasm_runtime_nif_output(),
+        binary.release(env),
+        then,
+        left,
+    )
+        .encode(env))
 }
 
-/// `deliver` for a NIF that returns a value in every case.
+/// `deliver` for a NIF that returns a value in every case, with no timeout.
 pub fn deliver_value<'a>(env: Env<'a>, output: Option<Vec<u8>>, value: Term<'a>) -> Term<'a> {
-    deliver(env, output, Ok(value)).unwrap_or(value)
+    deliver(env, output, None, Ok(value)).unwrap_or(value)
 }
 
 /// What the Erlang side does once it has printed what came first: raise
@@ -114,18 +168,48 @@ mod tests {
         let mut output = Output::default();
         output.begin();
         output.print(b"hello", false);
-        assert_eq!(output.take().as_deref(), Some(&b"hello"[..]));
-        assert_eq!(output.take(), None);
+        assert_eq!(output.take(false).as_deref(), Some(&b"hello"[..]));
+        assert_eq!(output.take(false), None);
         let big = vec![b'x'; MAX_OUTPUT_PER_CALL];
         output.print(&big, true);
-        let taken = output.take().unwrap();
+        let taken = output.take(false).unwrap();
         assert_eq!(taken.len(), MAX_OUTPUT_PER_CALL - 5 + CUT_NOTE.len());
         assert!(taken.ends_with(CUT_NOTE));
         assert_eq!(output.room(), 0);
         output.print(b"more", true);
-        assert_eq!(output.take(), None, "nothing past the allowance, one note");
+        assert_eq!(
+            output.take(false),
+            None,
+            "nothing past the allowance, one note"
+        );
         output.begin();
         output.print(b"next call", false);
-        assert_eq!(output.take().as_deref(), Some(&b"next call"[..]));
+        assert_eq!(output.take(false).as_deref(), Some(&b"next call"[..]));
+    }
+
+    #[test]
+    fn characters_are_never_split() {
+        let mut output = Output::default();
+        output.begin();
+        // "ab" and the first two bytes of a three-byte character.
+        output.print(b"ab\xe2\x9c", false);
+        assert_eq!(output.take(false).as_deref(), Some(&b"ab"[..]));
+        output.print(b"\x93!", false);
+        assert_eq!(output.take(false).as_deref(), Some("\u{2713}!".as_bytes()));
+        // At the end of the call whatever is left goes, finished or not.
+        output.print(b"\xe2", false);
+        assert_eq!(output.take(false), None);
+        assert_eq!(output.take(true).as_deref(), Some(&b"\xe2"[..]));
+        // Bytes that are not UTF-8 are not held back.
+        output.print(b"\xff\x80", false);
+        assert_eq!(output.take(false).as_deref(), Some(&b"\xff\x80"[..]));
+        // The allowance ends before a character that would not fit whole.
+        output.begin();
+        let almost = vec![b'x'; MAX_OUTPUT_PER_CALL - 1];
+        output.print(&almost, false);
+        output.print("\u{2713}".as_bytes(), false);
+        let taken = output.take(true).unwrap();
+        assert!(taken.starts_with(&almost) && taken.ends_with(CUT_NOTE));
+        assert_eq!(taken.len(), almost.len() + CUT_NOTE.len());
     }
 }

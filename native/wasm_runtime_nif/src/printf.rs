@@ -61,7 +61,7 @@ pub fn format<'m>(
 ) -> (Vec<u8>, bool) {
     let mut out = Vec::with_capacity(format.len().min(limit) + 16);
     let mut i = 0;
-    while i < format.len() && out.len() <= limit {
+    while i < format.len() && out.len() < limit {
         let c = format[i];
         i += 1;
         if c != b'%' {

@@ -4,14 +4,17 @@
 //! A path can name `/dev/zero` (endless), a FIFO without a writer (an open
 //! that never returns), a directory or a socket. The file is opened without
 //! blocking and checked through its descriptor, so what is checked is what
-//! is read, even if the path is swapped meanwhile; then at most `max + 1`
-//! bytes are read, so a file that grows while it is read is caught too.
+//! is read, even if the path is swapped meanwhile; then exactly its size is
+//! read into memory allocated without aborting on failure, and a file that
+//! changed size meanwhile is refused.
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;
+use std::mem::MaybeUninit;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
+use rustler::sys::{self, ErlNifBinary};
 use rustler::{Encoder, Env, Term};
 
 use crate::atoms;
@@ -27,10 +30,69 @@ pub enum ReadError {
         size: u64,
         max: u64,
     },
+    /// It grew or shrank while it was read.
+    Changed,
+}
+
+/// A regular file open for reading, and its size.
+struct Opened {
+    file: File,
+    len: usize,
+}
+
+impl Opened {
+    /// Fills `buf`, which is `len` bytes, and checks that nothing follows.
+    fn read_into(mut self, buf: &mut [u8]) -> Result<(), ReadError> {
+        self.file.read_exact(buf).map_err(|e| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => ReadError::Changed,
+            _ => os_error(e),
+        })?;
+        match self.file.read(&mut [0u8]) {
+            Ok(0) => Ok(()),
+            Ok(_) => Err(ReadError::Changed),
+            Err(e) => Err(os_error(e)),
+        }
+    }
 }
 
 /// The bytes of the regular file at `path`, if it has at most `max`.
 pub fn read(path: &Path, max: u64) -> Result<Vec<u8>, ReadError> {
+    let opened = open(path, max)?;
+    let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(opened.len)
+        .map_err(|_| ReadError::Os(libc::ENOMEM))?;
+    bytes.resize(opened.len, 0);
+    opened.read_into(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// The regular file at `path` as an Erlang binary, if it has at most `max`
+/// bytes, read straight into the binary.
+pub fn read_binary<'a>(env: Env<'a>, path: &Path, max: u64) -> Result<Term<'a>, ReadError> {
+    let opened = open(path, max)?;
+    let mut binary = MaybeUninit::<ErlNifBinary>::uninit();
+    // SAFETY: enif_alloc_binary fills the struct when it answers 1; unlike
+    // Rustler's OwnedBinary, a refusal here is an error, not an abort.
+    if unsafe { sys::enif_alloc_binary(opened.len, binary.as_mut_ptr()) } == 0 {
+        return Err(ReadError::Os(libc::ENOMEM));
+    }
+    // SAFETY: filled above.
+    let mut binary = unsafe { binary.assume_init() };
+    // SAFETY: the binary owns `size` writable bytes at `data`.
+    let bytes = unsafe { std::slice::from_raw_parts_mut(binary.data, binary.size) };
+    match opened.read_into(bytes) {
+        // SAFETY: the binary is ours; enif_make_binary takes it over.
+        Ok(()) => Ok(unsafe { Term::new(env, sys::enif_make_binary(env.as_c_arg(), &mut binary)) }),
+        Err(error) => {
+            // SAFETY: still ours, and no term refers to it.
+            unsafe { sys::enif_release_binary(&mut binary) };
+            Err(error)
+        }
+    }
+}
+
+fn open(path: &Path, max: u64) -> Result<Opened, ReadError> {
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
@@ -62,19 +124,8 @@ pub fn read(path: &Path, max: u64) -> Result<Vec<u8>, ReadError> {
             max,
         });
     }
-    read_at_most(file, meta.len(), max)
-}
-
-fn read_at_most(file: File, expected: u64, max: u64) -> Result<Vec<u8>, ReadError> {
-    let mut bytes = Vec::with_capacity(expected as usize);
-    file.take(max.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(os_error)?;
-    let size = bytes.len() as u64;
-    if size > max {
-        return Err(ReadError::TooLarge { size, max });
-    }
-    Ok(bytes)
+    let len = usize::try_from(meta.len()).map_err(|_| ReadError::Os(libc::EFBIG))?;
+    Ok(Opened { file, len })
 }
 
 fn os_error(error: std::io::Error) -> ReadError {
@@ -116,6 +167,7 @@ impl Encoder for ReadError {
             ReadError::Os(errno) => atom(posix_name(*errno)).encode(env),
             ReadError::NotRegular(kind) => (atoms::not_a_regular_file(), atom(kind)).encode(env),
             ReadError::TooLarge { size, max } => (atoms::too_large(), *size, *max).encode(env),
+            ReadError::Changed => atoms::changed_while_read().encode(env),
         }
     }
 }
@@ -143,6 +195,23 @@ mod tests {
             read(&scratch("absent"), 10),
             Err(ReadError::Os(libc::ENOENT))
         );
+        let empty = scratch("empty");
+        std::fs::write(&empty, b"").unwrap();
+        assert_eq!(read(&empty, 10).unwrap(), b"");
+    }
+
+    #[test]
+    fn a_file_that_changes_while_read_is_refused() {
+        let path = scratch("changing");
+        std::fs::write(&path, b"0123456789").unwrap();
+        let opened = open(&path, 100).unwrap();
+        std::fs::write(&path, b"0123456789 and more").unwrap();
+        let mut buf = vec![0; opened.len];
+        assert_eq!(opened.read_into(&mut buf), Err(ReadError::Changed));
+        let opened = open(&path, 100).unwrap();
+        std::fs::write(&path, b"short").unwrap();
+        let mut buf = vec![0; opened.len];
+        assert_eq!(opened.read_into(&mut buf), Err(ReadError::Changed));
     }
 
     #[test]

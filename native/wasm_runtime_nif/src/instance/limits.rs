@@ -25,7 +25,9 @@ pub const DEFAULT_MAX_MEMORIES: usize = 16;
 pub const DEFAULT_MAX_TABLES: usize = 100;
 
 /// How Wasmtime reports a growth that the memory's own type forbids, before
-/// asking the limiter anything (pinned by a test below).
+/// asking the limiter anything. The sum of memories is only as right as
+/// this text: `a_growth_the_type_forbids_takes_nothing_back` fails if a
+/// Wasmtime upgrade changes it (Cargo.lock pins the version meanwhile).
 const TYPE_REFUSAL: &str = "memory growth exceeds memory type's limits";
 
 pub struct InstanceLimits {

@@ -27,6 +27,10 @@ fn print_one(caller: &mut Caller<'_, HostState>, fmt: i32, arg: printf::Arg) -> 
     // SAFETY: host functions run inside a slice, while the driver holds no
     // reference to the output; this one is dropped before returning.
     let output = unsafe { caller.data().output.get() };
+    if output.room() == 0 {
+        output.print(&[], true);
+        return -1;
+    }
     let (text, cut) = printf::format(
         format,
         arg,
