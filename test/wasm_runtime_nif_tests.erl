@@ -45,3 +45,19 @@ instantiate_equals_instantiate_with_no_options_test() ->
     {ok, A} = wasm_runtime_nif:instantiate(M),
     {ok, B} = wasm_runtime_nif:instantiate(M, []),
     ?assertEqual(wasm_runtime_nif:call_raw(A, f, []), wasm_runtime_nif:call_raw(B, f, [])).
+
+%% Every stub of wasm_runtime_nif_nif is replaced by the library: called
+%% with arguments of the wrong type, none raises nif_not_loaded.
+every_stub_is_a_nif_test() ->
+    ok = wasm_runtime_nif:init(),
+    Stubs = [{F, A} || {F, A} <- wasm_runtime_nif_nif:module_info(exports), F =/= module_info],
+    ?assertEqual(11, length(Stubs)),
+    [begin
+         Args = lists:duplicate(A, not_a_valid_argument),
+         Raised = try apply(wasm_runtime_nif_nif, F, Args) of
+                      _ -> returned
+                  catch
+                      error:Reason -> Reason
+                  end,
+         ?assertNotEqual({F, A, nif_not_loaded}, {F, A, Raised})
+     end || {F, A} <- Stubs].

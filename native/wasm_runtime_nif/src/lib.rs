@@ -149,6 +149,13 @@ fn read_module_file<'a>(env: Env<'a>, path: Binary<'a>, max: u64) -> Term<'a> {
     }
 }
 
+/// Takes the caller out of the instance's queue after its wait timed out.
+#[rustler::nif]
+fn leave_queue(env: Env, instance: ResourceArc<WasmInstance>) -> rustler::Atom {
+    WasmInstance::leave_queue(&instance, env);
+    atoms::ok()
+}
+
 #[rustler::nif]
 fn call_raw<'a>(
     env: Env<'a>,
