@@ -35,10 +35,24 @@ per_call(Fun, N) ->
     Fun(),
     median([round_ns(Fun, N) / N || _ <- lists:seq(1, ?ROUNDS)]).
 
+%% Each round starts from a collected heap, once the instances an earlier
+%% round dropped are freed (by the reaper thread) and have given back their
+%% share of the VM's mappings.
 round_ns(Fun, N) ->
+    erlang:garbage_collect(),
+    settle(wasm_runtime_nif:live_counts(), 250),
     T0 = erlang:monotonic_time(nanosecond),
     loop(N, Fun),
     erlang:monotonic_time(nanosecond) - T0.
+
+settle(_, 0) ->
+    ok;
+settle(#{mappings := Before}, Tries) ->
+    timer:sleep(20),
+    case wasm_runtime_nif:live_counts() of
+        #{mappings := Before} = Now -> Now;
+        Now -> settle(Now, Tries - 1)
+    end.
 
 loop(0, _) -> ok;
 loop(N, Fun) -> Fun(), loop(N - 1, Fun).
