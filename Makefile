@@ -33,12 +33,13 @@ all: compile
 
 native: $(NIF_SO)
 
-# cargo decides what to rebuild; make only copies the library when it changed.
+# cargo decides what to rebuild; make only copies the library when it changed,
+# by renaming a copy over it: a VM running the old one keeps its pages.
 $(NIF_SO): FORCE
 	@mkdir -p priv
 	cd $(CRATE_DIR) && $(CARGO) build --release --quiet
 	@cmp -s $(CRATE_DIR)/target/release/libwasm_runtime_nif.so $@ || \
-	  cp $(CRATE_DIR)/target/release/libwasm_runtime_nif.so $@
+	  { cp $(CRATE_DIR)/target/release/libwasm_runtime_nif.so $@.new && mv $@.new $@; }
 
 guests: $(C_GUESTS) $(SEED_STYLE_GUESTS) $(RUST_GUESTS)
 

@@ -426,20 +426,33 @@ import_fun(Index, Fun, Funs) ->
 %% Writes what a guest printed to the calling process's group leader, as
 %% io:put_chars/1 would: UTF-8 when it is, Latin-1 bytes otherwise. The
 %% request is made by a process of its own so that the wait can be bounded:
-%% past Left milliseconds, or when the group leader is gone, the output is
-%% dropped and the call goes on.
+%% past Left milliseconds, or when the group leader is gone, the call goes
+%% on and the output may be lost.
 print(Bytes, Left) ->
     Encoding = case unicode:characters_to_binary(Bytes) of
                    Bytes -> unicode;
                    _ -> latin1
                end,
+    Caller = self(),
     Leader = group_leader(),
-    {Writer, Ref} = spawn_monitor(fun() -> io:request(Leader, {put_chars, Encoding, Bytes}) end),
+    {Writer, Ref} = spawn_monitor(fun() -> write(Caller, Leader, {put_chars, Encoding, Bytes}) end),
     receive
         {'DOWN', Ref, process, Writer, _} -> ok
     after Left ->
         exit(Writer, kill),
         receive {'DOWN', Ref, process, Writer, _} -> ok end
+    end.
+
+%% One I/O request, as io:request/2 makes it, given up when the caller it
+%% writes for dies, so that no writer outlives its caller.
+write(Caller, Leader, Request) ->
+    CallerRef = erlang:monitor(process, Caller),
+    LeaderRef = erlang:monitor(process, Leader),
+    Leader ! {io_request, self(), LeaderRef, Request},
+    receive
+        {io_reply, LeaderRef, _} -> ok;
+        {'DOWN', LeaderRef, process, _, _} -> ok;
+        {'DOWN', CallerRef, process, _, _} -> ok
     end.
 
 %% Waits, without holding a scheduler, for the message saying the instance

@@ -276,4 +276,5 @@ gc_heaps_are_reserved(_Config) ->
      || Wat <- [<<"(module (table 1 externref))">>,
                 <<"(module (global (mut externref) (ref.null extern)))">>,
                 <<"(module (type (struct (field i32))))">>,
-                <<"(module (tag))">>]].
+                <<"(module (tag))">>,
+                <<"(module (func (result i32) (array.len (ref.null array))))">>]].

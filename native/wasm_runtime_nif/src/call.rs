@@ -625,7 +625,9 @@ pub fn host_return<'a>(
     // The fun's time counts: a call past its deadline does not go on.
     if let Some((deadline, limit)) = flight.deadline {
         if Instant::now() >= deadline {
-            return Err(time_out(env, flight, limit));
+            let printed = flight.printed(true);
+            let timed_out = Err(time_out(env, flight, limit));
+            return output::deliver(env, printed, None, timed_out);
         }
     }
     let import = &flight.instance.module().host_imports[index];

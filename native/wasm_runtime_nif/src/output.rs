@@ -43,20 +43,25 @@ impl Output {
         MAX_OUTPUT_PER_CALL.saturating_sub(self.printed)
     }
 
-    /// Keeps `text` up to the room left, cut before a UTF-8 character that
-    /// would not fit whole; `cut` says more was asked for.
+    /// Keeps `text` up to the room left; `cut` says more was asked for.
+    /// Once cut, the call prints nothing more but a note, and no UTF-8
+    /// character is left unfinished before it.
     pub fn print(&mut self, text: &[u8], cut: bool) {
-        let mut end = text.len().min(self.room());
-        if end < text.len() {
-            while end > 0 && is_continuation(text[end]) {
-                end -= 1;
-            }
-        }
-        self.pending.extend_from_slice(&text[..end]);
-        self.printed += end;
-        if (cut || end < text.len()) && !self.cut {
-            self.cut = true;
+        let end = text.len().min(self.room());
+        let cut = cut || end < text.len();
+        let kept = &text[..end];
+        let kept = match cut {
+            true => &kept[..kept.len() - unfinished_character(kept)],
+            false => kept,
+        };
+        self.pending.extend_from_slice(kept);
+        self.printed += kept.len();
+        if cut && !self.cut {
+            let unfinished = unfinished_character(&self.pending);
+            self.pending.truncate(self.pending.len() - unfinished);
             self.pending.extend_from_slice(CUT_NOTE);
+            self.cut = true;
+            self.printed = MAX_OUTPUT_PER_CALL;
         }
     }
 
@@ -77,16 +82,12 @@ impl Output {
     }
 }
 
-fn is_continuation(byte: u8) -> bool {
-    byte & 0xc0 == 0x80
-}
-
 /// How many bytes at the end of `bytes` begin a UTF-8 character that is
 /// not complete yet.
 fn unfinished_character(bytes: &[u8]) -> usize {
     for back in 1..=bytes.len().min(3) {
         let byte = bytes[bytes.len() - back];
-        if is_continuation(byte) {
+        if byte & 0xc0 == 0x80 {
             continue;
         }
         let needs = match byte {
@@ -120,8 +121,10 @@ pub fn deliver<'a>(
     };
     let mut binary = OwnedBinary::new(bytes.len());
     binary.as_mut_slice().copy_from_slice(&bytes);
+    // Rounded up: a call with a little time left still gives its output
+    // a chance.
     let left = match left {
-        Some(left) => (left.as_millis() as u64).encode(env),
+        Some(left) => (left.as_micros().div_ceil(1000) as u64).encode(env),
         None => atoms::infinity().encode(env),
     };
     Ok((
@@ -203,13 +206,31 @@ mod tests {
         // Bytes that are not UTF-8 are not held back.
         output.print(b"\xff\x80", false);
         assert_eq!(output.take(false).as_deref(), Some(&b"\xff\x80"[..]));
-        // The allowance ends before a character that would not fit whole.
+        // The allowance ends before a character that would not fit whole,
+        // as printf's formatter cuts it (to the room left), and nothing
+        // follows the note.
         output.begin();
         let almost = vec![b'x'; MAX_OUTPUT_PER_CALL - 1];
         output.print(&almost, false);
-        output.print("\u{2713}".as_bytes(), false);
+        let (text, cut) = crate::printf::format(
+            "\u{2713}".as_bytes(),
+            crate::printf::Arg::Int(0),
+            |_| None,
+            output.room(),
+        );
+        output.print(&text, cut);
+        output.print(b"more", false);
         let taken = output.take(true).unwrap();
         assert!(taken.starts_with(&almost) && taken.ends_with(CUT_NOTE));
         assert_eq!(taken.len(), almost.len() + CUT_NOTE.len());
+        assert!(std::str::from_utf8(&taken).is_ok());
+        // A character held back when the cut comes is dropped too.
+        output.begin();
+        output.print(&almost[1..], false);
+        output.print(b"\xe2", false);
+        output.print(b"\x9c\x93", true);
+        let taken = output.take(true).unwrap();
+        assert!(std::str::from_utf8(&taken).is_ok());
+        assert!(taken.ends_with(CUT_NOTE));
     }
 }

@@ -67,6 +67,18 @@ pub fn read(path: &Path, max: u64) -> Result<Vec<u8>, ReadError> {
     Ok(bytes)
 }
 
+/// A binary of our own until it becomes a term; released if anything
+/// goes wrong before that, panics included.
+struct Allocated(ErlNifBinary);
+
+impl Drop for Allocated {
+    fn drop(&mut self) {
+        // SAFETY: still ours: a binary handed to enif_make_binary is
+        // forgotten, never dropped.
+        unsafe { sys::enif_release_binary(&mut self.0) };
+    }
+}
+
 /// The regular file at `path` as an Erlang binary, if it has at most `max`
 /// bytes, read straight into the binary.
 pub fn read_binary<'a>(env: Env<'a>, path: &Path, max: u64) -> Result<Term<'a>, ReadError> {
@@ -78,18 +90,19 @@ pub fn read_binary<'a>(env: Env<'a>, path: &Path, max: u64) -> Result<Term<'a>, 
         return Err(ReadError::Os(libc::ENOMEM));
     }
     // SAFETY: filled above.
-    let mut binary = unsafe { binary.assume_init() };
-    // SAFETY: the binary owns `size` writable bytes at `data`.
-    let bytes = unsafe { std::slice::from_raw_parts_mut(binary.data, binary.size) };
-    match opened.read_into(bytes) {
-        // SAFETY: the binary is ours; enif_make_binary takes it over.
-        Ok(()) => Ok(unsafe { Term::new(env, sys::enif_make_binary(env.as_c_arg(), &mut binary)) }),
-        Err(error) => {
-            // SAFETY: still ours, and no term refers to it.
-            unsafe { sys::enif_release_binary(&mut binary) };
-            Err(error)
-        }
-    }
+    let mut allocated = Allocated(unsafe { binary.assume_init() });
+    // SAFETY: the binary owns `size` writable bytes at `data`, zeroed
+    // first so that a slice over them is initialised memory.
+    let bytes = unsafe {
+        std::ptr::write_bytes(allocated.0.data, 0, allocated.0.size);
+        std::slice::from_raw_parts_mut(allocated.0.data, allocated.0.size)
+    };
+    opened.read_into(bytes)?;
+    // SAFETY: enif_make_binary takes the binary over; it must not be
+    // released after that.
+    let term = unsafe { Term::new(env, sys::enif_make_binary(env.as_c_arg(), &mut allocated.0)) };
+    std::mem::forget(allocated);
+    Ok(term)
 }
 
 fn open(path: &Path, max: u64) -> Result<Opened, ReadError> {
