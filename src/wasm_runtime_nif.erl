@@ -19,34 +19,6 @@
          exports/1, default_module/0, live_counts/0, release/1]).
 
 -define(DEFAULT_MODULE_KEY, {?MODULE, default_module}).
-%% Raised by the call NIFs when the instance is busy: the caller has been
-%% queued and will receive {?TURN, Id} when it may try again.
--define(BUSY, wasm_runtime_nif_busy).
--define(TURN, wasm_runtime_nif_turn).
-%% Returned by the call NIFs when the guest calls an Erlang import, and
-%% when such a fun raised: see result/1.
--define(HOST_CALL, wasm_runtime_nif_host_call).
--define(HOST_RAISED, wasm_runtime_nif_host_raised).
-%% A guest's result that starts with one of these tags comes wrapped in it.
--define(VALUE, wasm_runtime_nif_value).
-%% What a guest printed, to write to the caller's group leader before going
-%% on with what follows it: {?OUTPUT, Bytes, Then, Left}. Then is what the
-%% NIF would have returned, or {?RESUME, Call, Carried} for a call to go
-%% on; Left bounds the wait for the group leader (what is left of the
-%% call's timeout while the call holds the instance, else infinity).
--define(OUTPUT, wasm_runtime_nif_output).
--define(RESUME, wasm_runtime_nif_resume).
-%% The longest wait `receive ... after' accepts, in milliseconds.
--define(MAX_TIMEOUT, 16#ffffffff).
--define(IS_TIMEOUT(T), (T =:= infinity orelse (is_integer(T) andalso T >= 0 andalso T =< ?MAX_TIMEOUT))).
-%% A byte count or a number of things, as the NIF takes it (64 bits).
--define(IS_COUNT(N), (is_integer(N) andalso N >= 0 andalso N < 1 bsl 64)).
--define(IS_FUEL(F), (F =:= infinity orelse ?IS_COUNT(F))).
-%% The largest import fun, in external format, that the NIF copies into the
-%% caller's heap (a few microseconds); larger ones are decoded in Erlang.
--define(MAX_COPIED_FUN, 4096).
-%% The largest module file load/1,2 and init/1 read unless told otherwise.
--define(MAX_FILE_SIZE, (256 * 1024 * 1024)).
 
 -type wasm_module() :: reference().
 %% A compiled module: immutable, shareable between processes.
@@ -173,7 +145,7 @@ new(Options) ->
 %% traps, after which the instance raises `{instance_invalidated, Trap}'.
 -spec call_raw(instance(), func_name(), [value()]) -> void | value() | tuple().
 call_raw(Instance, Name, Args) ->
-    run(fun wasm_runtime_nif_nif:call_raw/4, Instance, Name, Args, default).
+    wasm_runtime_nif_protocol:call(fun wasm_runtime_nif_nif:instance_call_raw/4, Instance, Name, Args, #{}).
 
 %% @doc {@link call_raw/3} with options: `[{timeout, Ms | infinity}]'.
 %%
@@ -183,7 +155,8 @@ call_raw(Instance, Name, Args) ->
 %% `timeout' and leaves the instance alone.
 -spec call_raw(instance(), func_name(), [value()], [call_option()]) -> void | value() | tuple().
 call_raw(Instance, Name, Args, Options) ->
-    run(fun wasm_runtime_nif_nif:call_raw/4, Instance, Name, Args, call_limits(Options, {default, default})).
+    Limits = wasm_runtime_nif_options:call(Options),
+    wasm_runtime_nif_protocol:call(fun wasm_runtime_nif_nif:instance_call_raw/4, Instance, Name, Args, Limits).
 
 %% @doc Calls the exported term-ABI function `Name' with Erlang terms.
 %%
@@ -193,12 +166,13 @@ call_raw(Instance, Name, Args, Options) ->
 %% `enif_wasm_make_badarg(env)', and as {@link call_raw/3} otherwise.
 -spec call(instance(), func_name(), [term()]) -> term().
 call(Instance, Name, Args) ->
-    run(fun wasm_runtime_nif_nif:call/4, Instance, Name, Args, default).
+    wasm_runtime_nif_protocol:call(fun wasm_runtime_nif_nif:instance_call/4, Instance, Name, Args, #{}).
 
 %% @doc {@link call/3} with options, as {@link call_raw/4}.
 -spec call(instance(), func_name(), [term()], [call_option()]) -> term().
 call(Instance, Name, Args, Options) ->
-    run(fun wasm_runtime_nif_nif:call/4, Instance, Name, Args, call_limits(Options, {default, default})).
+    Limits = wasm_runtime_nif_options:call(Options),
+    wasm_runtime_nif_protocol:call(fun wasm_runtime_nif_nif:instance_call/4, Instance, Name, Args, Limits).
 
 %% @doc Prints the signature of the exported function `Name', as
 %% `add_I32(i32, i32) -> i32'.
@@ -222,28 +196,15 @@ load(Path) ->
 %% `{max_file_size, Bytes}'.
 -spec load(file:name_all(), [load_option()]) -> {ok, wasm_module()} | {error, load_error()}.
 load(Path, Options) ->
-    {MaxSize, CompileOptions} = load_options(Options, ?MAX_FILE_SIZE, []),
-    _ = compile_options(CompileOptions, {false, undefined}),
-    case read_module_file(Path, MaxSize) of
+    {FileOptions, CompileOptions} = wasm_runtime_nif_options:load(Options),
+    Read = case native_name(Path) of
+               {ok, Name} -> wasm_runtime_nif_nif:module_file_read(Name, FileOptions);
+               error -> {error, badarg}
+           end,
+    case Read of
         {ok, Bytes} -> compile(Bytes, CompileOptions);
         {error, Reason} -> {error, {file, Path, Reason}}
     end.
-
-read_module_file(Path, MaxSize) ->
-    case native_name(Path) of
-        {ok, Name} -> wasm_runtime_nif_nif:read_module_file(Name, MaxSize);
-        error -> {error, badarg}
-    end.
-
-%% Splits max_file_size off the compile options; anything malformed is
-%% compile_options/2's to refuse.
-load_options([{max_file_size, Max} | Rest], _, Acc)
-  when is_integer(Max), Max >= 0, Max < 1 bsl 64 ->
-    load_options(Rest, Max, Acc);
-load_options([Other | Rest], Max, Acc) ->
-    load_options(Rest, Max, [Other | Acc]);
-load_options(Tail, Max, Acc) ->
-    {Max, lists:reverse(Acc, Tail)}.
 
 %% The bytes of a file name as the OS takes them, as file:read_file/1
 %% reads names; error for what is no name.
@@ -273,31 +234,9 @@ compile(Bytes) ->
 %% native code in this VM.
 -spec compile(binary(), [compile_option()]) -> {ok, wasm_module()} | {error, compile_error()}.
 compile(Bytes, Options) when is_binary(Bytes) ->
-    {Fuel, Cache} = compile_options(Options, {false, undefined}),
-    Entry = case Cache of
-                undefined -> undefined;
-                Dir -> {Dir, binary:encode_hex(crypto:hash(sha256, Bytes))}
-            end,
-    wasm_runtime_nif_nif:compile_module(Bytes, Fuel, Entry);
+    wasm_runtime_nif_nif:module_compile(Bytes, wasm_runtime_nif_options:compile(Options, Bytes));
 compile(Bytes, Options) ->
     erlang:error(badarg, [Bytes, Options]).
-
-compile_options([], Acc) ->
-    Acc;
-compile_options([fuel | Rest], {_, Cache}) ->
-    compile_options(Rest, {true, Cache});
-compile_options([{cache, Dir} = Option | Rest], {Fuel, _})
-  when is_list(Dir); is_binary(Dir); is_atom(Dir) ->
-    try unicode:characters_to_binary(filename:absname(Dir)) of
-        Path when is_binary(Path) -> compile_options(Rest, {Fuel, Path});
-        _ -> erlang:error({bad_option, Option})
-    catch
-        error:_ -> erlang:error({bad_option, Option})
-    end;
-compile_options([Bad | _], _) ->
-    erlang:error({bad_option, Bad});
-compile_options(Bad, _) ->
-    erlang:error({bad_option, Bad}).
 
 %% @equiv instantiate(Module, [])
 -spec instantiate(wasm_module()) -> {ok, instance()} | {error, instantiate_error()}.
@@ -319,14 +258,8 @@ instantiate(Module) ->
 -spec instantiate(wasm_module(), [instance_option()]) ->
           {ok, instance()} | {error, instantiate_error()}.
 instantiate(Module, Options) when is_list(Options) ->
-    {Settings, Imports} = instance_options(Options, #{}, []),
-    case wasm_runtime_nif_nif:instantiate_module(Module, Settings, Imports) of
-        {?OUTPUT, Bytes, Result, Left} ->
-            print(Bytes, Left),
-            Result;
-        Result ->
-            Result
-    end;
+    {Settings, Imports} = wasm_runtime_nif_options:instance(Options),
+    wasm_runtime_nif_protocol:run(fun() -> wasm_runtime_nif_nif:instance_new(Module, Settings, Imports) end);
 instantiate(Module, Options) ->
     erlang:error(badarg, [Module, Options]).
 
@@ -351,7 +284,7 @@ default_module() ->
 %% Releasing twice is harmless.
 -spec release(instance()) -> ok.
 release(Instance) ->
-    wasm_runtime_nif_nif:release(Instance).
+    wasm_runtime_nif_nif:instance_release(Instance).
 
 %% @doc How many modules, instances and suspended calls (calls between two
 %% slices) are alive in this VM. All are freed by the garbage collector once
@@ -368,181 +301,11 @@ release(Instance) ->
                          max_mappings := non_neg_integer() | infinity,
                          max_address_space := non_neg_integer() | infinity}.
 live_counts() ->
-    wasm_runtime_nif_nif:live_counts().
+    wasm_runtime_nif_nif:runtime_counts().
 
 %%% ------------------------------------------------------------------
 %%% Internals
 %%% ------------------------------------------------------------------
-
-%% Runs a call NIF. A busy instance has queued us: wait for our turn, then
-%% call again with what is left of the timeout.
-run(Nif, Instance, Name, Args, Limits) ->
-    try Nif(Instance, Name, Args, Limits) of
-        Result -> result(Result, #{})
-    catch
-        error:{?BUSY, Id, Timeout} ->
-            Fuel = case Limits of
-                       {_, F} -> F;
-                       default -> default
-                   end,
-            run(Nif, Instance, Name, Args, {await_turn(Instance, Id, Timeout), Fuel})
-    end.
-
-%% A call NIF returns the call's result, or asks us to run an Erlang import
-%% for the guest (and resumes the guest with its result), or to re-raise the
-%% exception such a fun raised, or to print what the guest printed first.
-%% Funs is the import funs this call has had, by import index: the NIF
-%% hands each over once per call.
-result({?HOST_CALL, Call, Carried, Index, Given, Args}, Funs0) ->
-    {Fun, Funs} = import_fun(Index, Given, Funs0),
-    Reply = try
-                {ok, erlang:apply(Fun, Args)}
-            catch
-                Class:Reason:Stack -> {raised, Class, Reason, Stack}
-            end,
-    result(wasm_runtime_nif_nif:host_return(Call, Carried, Reply), Funs);
-result({?OUTPUT, Bytes, Then, Left}, Funs) ->
-    print(Bytes, Left),
-    case Then of
-        {?RESUME, Call, Carried} -> result(wasm_runtime_nif_nif:resume(Call, Carried), Funs);
-        _ -> result(Then, Funs)
-    end;
-result({?HOST_RAISED, Class, Reason, Stack}, _) ->
-    erlang:raise(Class, Reason, Stack);
-result({?VALUE, Result}, _) ->
-    Result;
-result(Result, _) ->
-    Result.
-
-import_fun(Index, cached, Funs) ->
-    {maps:get(Index, Funs), Funs};
-import_fun(Index, {encoded, Encoded}, Funs) ->
-    %% binary_to_term/1 yields on large input, unlike a copy in a NIF.
-    Fun = binary_to_term(Encoded),
-    {Fun, Funs#{Index => Fun}};
-import_fun(Index, Fun, Funs) ->
-    {Fun, Funs#{Index => Fun}}.
-
-%% Writes what a guest printed to the calling process's group leader, as
-%% io:put_chars/1 would: UTF-8 when it is, Latin-1 bytes otherwise. The
-%% request is made by a process of its own so that the wait can be bounded:
-%% past Left milliseconds, or when the group leader is gone, the call goes
-%% on and the output may be lost.
-print(Bytes, Left) ->
-    Encoding = case unicode:characters_to_binary(Bytes) of
-                   Bytes -> unicode;
-                   _ -> latin1
-               end,
-    Caller = self(),
-    Leader = group_leader(),
-    {Writer, Ref} = spawn_monitor(fun() -> write(Caller, Leader, {put_chars, Encoding, Bytes}) end),
-    receive
-        {'DOWN', Ref, process, Writer, _} -> ok
-    after Left ->
-        exit(Writer, kill),
-        receive {'DOWN', Ref, process, Writer, _} -> ok end
-    end.
-
-%% One I/O request, as io:request/2 makes it, given up when the caller it
-%% writes for dies, so that no writer outlives its caller.
-write(Caller, Leader, Request) ->
-    CallerRef = erlang:monitor(process, Caller),
-    LeaderRef = erlang:monitor(process, Leader),
-    Leader ! {io_request, self(), LeaderRef, Request},
-    receive
-        {io_reply, LeaderRef, _} -> ok;
-        {'DOWN', LeaderRef, process, _, _} -> ok;
-        {'DOWN', CallerRef, process, _, _} -> ok
-    end.
-
-%% Waits, without holding a scheduler, for the message saying the instance
-%% is ours, and returns what is left of the timeout; raises timeout when it
-%% runs out first.
-await_turn(_Instance, Id, infinity) ->
-    receive
-        {?TURN, Id} -> infinity
-    end;
-await_turn(Instance, Id, Timeout) ->
-    Start = erlang:monotonic_time(millisecond),
-    receive
-        {?TURN, Id} ->
-            case Timeout - (erlang:monotonic_time(millisecond) - Start) of
-                Left when Left > 0 ->
-                    Left;
-                _ ->
-                    %% Our turn came too late to run anything: a call
-                    %% started now would time out at once and invalidate
-                    %% the instance for everyone. Pass the turn on.
-                    wasm_runtime_nif_nif:leave_queue(Instance),
-                    erlang:error(timeout)
-            end
-    after Timeout ->
-        wasm_runtime_nif_nif:leave_queue(Instance),
-        %% The turn may have come just as we gave up: drop the message.
-        receive {?TURN, Id} -> ok after 0 -> ok end,
-        erlang:error(timeout)
-    end.
-
-call_limits([], Limits) ->
-    Limits;
-call_limits([{timeout, T} | Rest], {_, Fuel}) when ?IS_TIMEOUT(T) ->
-    call_limits(Rest, {T, Fuel});
-call_limits([{fuel, F} | Rest], {Timeout, _}) when ?IS_FUEL(F) ->
-    call_limits(Rest, {Timeout, F});
-call_limits([Bad | _], _) ->
-    erlang:error({bad_option, Bad});
-call_limits(Bad, _) ->
-    erlang:error({bad_option, Bad}).
-
-instance_options([], Settings, Imports) ->
-    {Settings, Imports};
-instance_options([process_bound | Rest], Settings, Imports) ->
-    instance_options(Rest, Settings#{process_bound => true}, Imports);
-instance_options([{Key, N} | Rest], Settings, Imports)
-  when (Key =:= max_memory andalso ?IS_COUNT(N) andalso N > 0);
-       ((Key =:= max_table_elements orelse Key =:= max_memories orelse Key =:= max_tables)
-        andalso ?IS_COUNT(N)) ->
-    instance_options(Rest, Settings#{Key => N}, Imports);
-instance_options([{timeout, T} | Rest], Settings, Imports) when ?IS_TIMEOUT(T) ->
-    instance_options(Rest, Settings#{timeout => T}, Imports);
-instance_options([{fuel, F} | Rest], Settings, Imports) when ?IS_FUEL(F) ->
-    instance_options(Rest, Settings#{fuel => F}, Imports);
-instance_options([{imports, Map} = Option | Rest], Settings, _) when is_map(Map) ->
-    Imports = [import_entry(Key, Fun, Option) || {Key, Fun} <- maps:to_list(Map)],
-    %% #{{env, f} => F, {<<"env">>, <<"f">>} => G} names one import twice.
-    Names = [{Module, Name} || {Module, Name, _, _} <- Imports],
-    case Names -- lists:usort(Names) of
-        [] -> instance_options(Rest, Settings, Imports);
-        [{Module, Name} | _] -> erlang:error({bad_option, {imports, {duplicate, Module, Name}}})
-    end;
-instance_options([Other | _], _, _) ->
-    erlang:error({bad_option, Other});
-instance_options(Improper, _, _) ->
-    erlang:error({bad_option, Improper}).
-
-import_entry({Module, Name}, Fun, Option) when is_function(Fun) ->
-    {arity, Arity} = erlang:fun_info(Fun, arity),
-    {import_name(Module, Option), import_name(Name, Option), kept_fun(Fun), Arity};
-import_entry(_, _, Option) ->
-    erlang:error({bad_option, Option}).
-
-%% How the instance keeps an import's fun: as it is when it is small, for
-%% the NIF to copy into the caller's heap once per call; encoded when its
-%% closure is large, for the caller to decode (yielding, where a copy in
-%% the NIF could not). term_to_binary/1 yields too.
-kept_fun(Fun) ->
-    case term_to_binary(Fun) of
-        Encoded when byte_size(Encoded) > ?MAX_COPIED_FUN -> {encoded, Encoded};
-        _ -> Fun
-    end.
-
-import_name(Name, _) when is_atom(Name) -> atom_to_binary(Name, utf8);
-import_name(Name, Option) when is_binary(Name) ->
-    case unicode:characters_to_binary(Name) of
-        Name -> Name;
-        _ -> erlang:error({bad_option, Option})
-    end;
-import_name(_, Option) -> erlang:error({bad_option, Option}).
 
 function_type(ModuleOrInstance, Name) ->
     case lists:keyfind(name_binary(Name), 1, exports(ModuleOrInstance)) of

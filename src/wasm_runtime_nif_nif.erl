@@ -6,8 +6,11 @@
 %% docs/design.md, "Reloading").
 -module(wasm_runtime_nif_nif).
 
--export([compile_module/3, instantiate_module/3, call_raw/4, call/4, host_return/3, resume/2,
-         release/1, leave_queue/1, module_exports/1, live_counts/0, read_module_file/2]).
+%% The one list of the NIFs, each `<concept>_<verb>', in the order of
+%% lib.rs.
+-export([module_compile/2, module_file_read/2, module_exports/1,
+         instance_new/3, instance_call_raw/4, instance_call/4, instance_leave_queue/1,
+         instance_release/1, call_reply/3, call_resume/2, runtime_counts/0]).
 
 -on_load(load/0).
 
@@ -42,45 +45,19 @@ priv_dir() ->
         Dir -> Dir
     end.
 
--type limits() :: default | {timeout() | default, non_neg_integer() | infinity | default}.
+%% Options cross as maps read by key, each key optional (see
+%% wasm_runtime_nif_options, which builds them, and options.rs, which reads
+%% them and holds the defaults).
+-type options() :: #{atom() => term()}.
 
--spec compile_module(binary(), boolean(), undefined | {binary(), binary()}) ->
+-spec module_compile(binary(), options()) ->
           {ok, wasm_runtime_nif:wasm_module()} | {error, wasm_runtime_nif:compile_error()}.
-compile_module(_Bytes, _Fuel, _Cache) ->
+module_compile(_Bytes, _Options) ->
     erlang:nif_error(nif_not_loaded).
 
--spec instantiate_module(wasm_runtime_nif:wasm_module(), #{atom() => term()},
-                         [{binary(), binary(), function() | {encoded, binary()}, arity()}]) ->
-          {ok, wasm_runtime_nif:instance()} | {error, wasm_runtime_nif:instantiate_error()}
-          | {wasm_runtime_nif_output, binary(), term(), timeout()}.
-instantiate_module(_Module, _Settings, _Imports) ->
-    erlang:nif_error(nif_not_loaded).
-
--spec call_raw(wasm_runtime_nif:instance(), wasm_runtime_nif:func_name(),
-               [wasm_runtime_nif:value()], limits()) -> term().
-call_raw(_Instance, _Name, _Args, _Limits) ->
-    erlang:nif_error(nif_not_loaded).
-
--spec call(wasm_runtime_nif:instance(), wasm_runtime_nif:func_name(), [term()], limits()) ->
-          term().
-call(_Instance, _Name, _Args, _Limits) ->
-    erlang:nif_error(nif_not_loaded).
-
--spec host_return(reference(), tuple() | undefined,
-                  {ok, term()} | {raised, error | exit | throw, term(), list()}) -> term().
-host_return(_Call, _Carried, _Reply) ->
-    erlang:nif_error(nif_not_loaded).
-
--spec resume(reference(), tuple()) -> term().
-resume(_Call, _Carried) ->
-    erlang:nif_error(nif_not_loaded).
-
--spec release(wasm_runtime_nif:instance()) -> ok.
-release(_Instance) ->
-    erlang:nif_error(nif_not_loaded).
-
--spec leave_queue(wasm_runtime_nif:instance()) -> ok.
-leave_queue(_Instance) ->
+-spec module_file_read(binary(), options()) ->
+          {ok, binary()} | {error, wasm_runtime_nif:file_error()}.
+module_file_read(_Path, _Options) ->
     erlang:nif_error(nif_not_loaded).
 
 -spec module_exports(wasm_runtime_nif:wasm_module() | wasm_runtime_nif:instance()) ->
@@ -88,11 +65,43 @@ leave_queue(_Instance) ->
 module_exports(_ModuleOrInstance) ->
     erlang:nif_error(nif_not_loaded).
 
--spec live_counts() -> #{atom() => non_neg_integer()}.
-live_counts() ->
+%% The NIFs below may raise {wasm_runtime_nif_request, Request}, which
+%% wasm_runtime_nif_protocol serves (docs/design.md, "Requests to the
+%% Erlang side").
+
+-spec instance_new(wasm_runtime_nif:wasm_module(), options(),
+                   [{binary(), binary(), function() | {encoded, binary()}, arity()}]) ->
+          {ok, wasm_runtime_nif:instance()} | {error, wasm_runtime_nif:instantiate_error()}.
+instance_new(_Module, _Options, _Imports) ->
     erlang:nif_error(nif_not_loaded).
 
--spec read_module_file(binary(), non_neg_integer()) ->
-          {ok, binary()} | {error, wasm_runtime_nif:file_error()}.
-read_module_file(_Path, _MaxBytes) ->
+-spec instance_call_raw(wasm_runtime_nif:instance(), wasm_runtime_nif:func_name(),
+                        [wasm_runtime_nif:value()], options()) -> term().
+instance_call_raw(_Instance, _Name, _Args, _Limits) ->
+    erlang:nif_error(nif_not_loaded).
+
+-spec instance_call(wasm_runtime_nif:instance(), wasm_runtime_nif:func_name(), [term()],
+                    options()) -> term().
+instance_call(_Instance, _Name, _Args, _Limits) ->
+    erlang:nif_error(nif_not_loaded).
+
+-spec instance_leave_queue(wasm_runtime_nif:instance()) -> ok.
+instance_leave_queue(_Instance) ->
+    erlang:nif_error(nif_not_loaded).
+
+-spec instance_release(wasm_runtime_nif:instance()) -> ok.
+instance_release(_Instance) ->
+    erlang:nif_error(nif_not_loaded).
+
+-spec call_reply(reference(), tuple(),
+                 {ok, term()} | {raised, error | exit | throw, term(), list()}) -> term().
+call_reply(_Call, _Carried, _Reply) ->
+    erlang:nif_error(nif_not_loaded).
+
+-spec call_resume(reference(), tuple()) -> term().
+call_resume(_Call, _Carried) ->
+    erlang:nif_error(nif_not_loaded).
+
+-spec runtime_counts() -> #{atom() => non_neg_integer() | infinity}.
+runtime_counts() ->
     erlang:nif_error(nif_not_loaded).

@@ -10,38 +10,19 @@ use std::sync::OnceLock;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, PoolingAllocationConfig};
 
 use crate::epoch;
-use crate::term_abi::{self, HostState};
-
-/// Stack a guest may use before it traps with `stack_overflow`, unless the
-/// application environment says otherwise (`max_wasm_stack`).
-///
-/// Guests run on a Wasmtime fiber stack, never on the scheduler thread's
-/// stack, so this bound holds on normal and dirty schedulers alike (dirty
-/// schedulers have 320 KiB stacks by default).
-pub const DEFAULT_MAX_WASM_STACK: usize = 512 * 1024;
-
-/// Bounds of `max_wasm_stack`: below 16 KiB even small guests fail; above
-/// 64 MiB every instance would reserve absurd fiber stacks.
-pub const MAX_WASM_STACK_RANGE: std::ops::RangeInclusive<usize> = 16 * 1024..=64 * 1024 * 1024;
+use crate::limits::{self, Metering, DEFAULT_MAX_WASM_STACK, MAX_WASM_STACK_RANGE};
+use crate::store::data::StoreData;
+use crate::term_abi;
 
 /// Fiber stack space beyond the guest's, for the host functions the guest
 /// calls (ours use a few KiB) and Wasmtime's own frames.
 pub const HOST_STACK_HEADROOM: usize = 512 * 1024;
 
-/// Whether compiled code counts fuel. Fuel metering is compiled into every
-/// function and costs time even when nobody sets a limit, so it is a choice
-/// made per module, at compile time, with an engine of its own.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Metering {
-    Off,
-    Fuel,
-}
-
 struct Runtime {
     /// Bytes of each fiber stack, the guard page aside.
     stack: usize,
     engine: Engine,
-    linker: Linker<HostState>,
+    linker: Linker<StoreData>,
 }
 
 static RUNTIMES: OnceLock<[Runtime; 2]> = OnceLock::new();
@@ -76,8 +57,8 @@ fn pooling(size: u32) -> PoolingAllocationConfig {
         .total_memories(size)
         .total_tables(size)
         .total_stacks(size)
-        .max_memory_size(crate::instance::limits::DEFAULT_MAX_MEMORY)
-        .table_elements(crate::instance::limits::DEFAULT_MAX_TABLE_ELEMENTS);
+        .max_memory_size(limits::DEFAULT_MAX_MEMORY)
+        .table_elements(limits::DEFAULT_MAX_TABLE_ELEMENTS);
     pool
 }
 
@@ -145,6 +126,6 @@ pub fn engine(metering: Metering) -> &'static Engine {
 }
 
 /// The linker with the term ABI for modules of `engine`.
-pub fn linker(metering: Metering) -> &'static Linker<HostState> {
+pub fn linker(metering: Metering) -> &'static Linker<StoreData> {
     &runtime(metering).linker
 }

@@ -9,7 +9,7 @@
 
 use wasmtime::{Func, Store, TypedFunc, Val};
 
-use crate::term_abi::HostState;
+use crate::store::data::StoreData;
 
 /// A wasm value read out of a `Val` whose type was already checked.
 trait FromVal {
@@ -56,7 +56,7 @@ macro_rules! fast_paths {
 
         impl Fast {
             /// The typed entry point of `func`, if its signature has one.
-            pub fn of(func: &Func, store: &Store<HostState>) -> Option<Fast> {
+            pub fn of(func: &Func, store: &Store<StoreData>) -> Option<Fast> {
                 $(
                     if let Ok(typed) = func.typed::<($($param,)*), $result>(store) {
                         return Some(Fast::$name(typed));
@@ -69,7 +69,7 @@ macro_rules! fast_paths {
             /// and writes the results to `results`.
             pub async fn call(
                 &self,
-                store: &mut Store<HostState>,
+                store: &mut Store<StoreData>,
                 params: &[Val],
                 results: &mut [Val],
             ) -> wasmtime::Result<()> {

@@ -6,10 +6,9 @@
 
 use std::time::Duration;
 
-use rustler::{Encoder, Env, Error, NifResult, OwnedBinary, Term};
+use rustler::{Encoder, Env, OwnedBinary};
 
-use crate::atoms;
-use crate::slicing::SliceCell;
+use crate::protocol::{Answer, Request};
 
 /// Bytes one call (or one start function) may print: a debug aid, not a
 /// data channel. Past it, `enif_printf_*` returns -1 and prints nothing
@@ -26,10 +25,6 @@ pub struct Output {
     printed: usize,
     cut: bool,
 }
-
-/// A store's output, shared by the printf imports (during a slice) and the
-/// driver (between slices).
-pub type OutputCell = SliceCell<Output>;
 
 impl Output {
     /// A new call: its allowance is whole again.
@@ -101,65 +96,25 @@ fn unfinished_character(bytes: &[u8]) -> usize {
     0
 }
 
-/// `{wasm_runtime_nif_output, Bytes, Then, Left}` when there is output,
-/// where `Then` is what the NIF would have returned otherwise (an exception
-/// it would have raised becomes a request to raise it) and `Left` the
-/// milliseconds left of the call's timeout (`infinity`), which bound the
-/// wait for the group leader; `next` as it is when there is none.
+/// A request to write `output` first, then to do what `then` says, with
+/// `left` of the call's timeout to bound the wait for the group leader
+/// (`None`: no bound); `then` as it is when nothing was printed.
 pub fn deliver<'a>(
     env: Env<'a>,
     output: Option<Vec<u8>>,
     left: Option<Duration>,
-    next: NifResult<Term<'a>>,
-) -> NifResult<Term<'a>> {
+    then: Answer<'a>,
+) -> Answer<'a> {
     let Some(bytes) = output else {
-        return next;
-    };
-    let then = match next {
-        Ok(term) => term,
-        Err(error) => raise_request(env, error),
+        return then;
     };
     let mut binary = OwnedBinary::new(bytes.len());
     binary.as_mut_slice().copy_from_slice(&bytes);
-    // Rounded up: a call with a little time left still gives its output
-    // a chance.
-    let left = match left {
-        Some(left) => (left.as_micros().div_ceil(1000) as u64).encode(env),
-        None => atoms::infinity().encode(env),
-    };
-    Ok((
-        atoms::wasm_runtime_nif_output(),
-        binary.release(env),
-        then,
+    Answer::Ask(Request::Output {
+        bytes: binary.release(env).encode(env),
         left,
-    )
-        .encode(env))
-}
-
-/// `deliver` for a NIF that returns a value in every case, with no timeout.
-pub fn deliver_value<'a>(env: Env<'a>, output: Option<Vec<u8>>, value: Term<'a>) -> Term<'a> {
-    deliver(env, output, None, Ok(value)).unwrap_or(value)
-}
-
-/// What the Erlang side does once it has printed what came first: raise
-/// the exception (`{wasm_runtime_nif_host_raised, error, Reason, []}`), or
-/// return the value an error stands for.
-fn raise_request<'a>(env: Env<'a>, error: Error) -> Term<'a> {
-    let atom = |name| rustler::Atom::from_str(env, name).unwrap_or_else(|_| atoms::error());
-    let reason = match error {
-        Error::BadArg => atoms::badarg().encode(env),
-        Error::RaiseTerm(reason) => reason.encode(env),
-        Error::RaiseAtom(name) => atom(name).encode(env),
-        Error::Term(reason) => return (atoms::error(), reason.encode(env)).encode(env),
-        Error::Atom(name) => return atom(name).encode(env),
-    };
-    (
-        atoms::wasm_runtime_nif_host_raised(),
-        atoms::error(),
-        reason,
-        Vec::<Term>::new(),
-    )
-        .encode(env)
+        then: Box::new(then),
+    })
 }
 
 #[cfg(test)]

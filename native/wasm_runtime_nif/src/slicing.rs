@@ -1,15 +1,240 @@
-//! What calls and instantiations share to run in slices: the cell through
-//! which a suspended guest and its driver exchange data, and the plumbing
-//! of a NIF that reschedules itself with `enif_schedule_nif`.
+//! Guest code run in slices: the one driver that calls, instantiations
+//! (start functions) and any later kind of guest run share.
+//!
+//! A [`Sliced`] piece of work owns a future that runs the guest on a
+//! Wasmtime fiber. Each NIF invocation polls it for one slice: the epoch
+//! ticker makes the guest yield after at most `EPOCH_TICK`. Work that is
+//! not done is parked in a [`Suspended`] resource and either rescheduled
+//! with `enif_schedule_nif` (the scheduler is free between slices and other
+//! processes run) or handed to the Erlang side with a request (see
+//! `protocol.rs`), which resumes it later. Work done in its first slice
+//! never allocates the resource nor reschedules.
+//!
+//! If the calling process dies between slices, the resource is garbage
+//! collected and its destructor cancels the work.
 
 use std::cell::UnsafeCell;
 use std::ffi::CStr;
 use std::panic::AssertUnwindSafe;
+use std::sync::Mutex;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use rustler::sys::{self, c_int, ErlNifEnv, ErlNifTerm};
-use rustler::{Encoder, Env, Error, NifResult, Term};
+use rustler::{Encoder, Env, Error, NifResult, Resource, ResourceArc, Term};
 
 use crate::atoms;
+use crate::epoch;
+use crate::limits::Deadline;
+use crate::live_count;
+use crate::protocol::Answer;
+
+/// Guest work that runs a slice at a time.
+pub trait Sliced: Send + Sized + 'static
+where
+    Suspended<Self>: Resource,
+{
+    /// What the guest's future gives when it is done.
+    type Done;
+
+    /// The continuation's name, as the scheduler shows it.
+    const NAME: &'static CStr;
+
+    /// Runs the guest until it finishes, yields at the end of its slice, or
+    /// waits for something from the Erlang side.
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Self::Done>;
+
+    fn deadline(&self) -> Option<Deadline>;
+
+    /// What the NIF answers once the guest is done.
+    fn finish<'a>(self, env: Env<'a>, done: Self::Done) -> Answer<'a>;
+
+    /// What the NIF answers when the deadline passed, `limit` after the
+    /// work began.
+    fn time_out<'a>(self, env: Env<'a>, limit: Duration) -> Answer<'a>;
+
+    /// The guest is suspended and there is time left: reschedule it, or
+    /// ask the Erlang side for what it waits for.
+    fn paused<'a>(self, env: Env<'a>, pause: Pause<Self>) -> Answer<'a>;
+
+    /// Terms the work holds in the process, as a tuple: they must survive
+    /// the process being scheduled out (and garbage collected), so they
+    /// travel in the continuation's arguments.
+    fn carry_out<'a>(&mut self, env: Env<'a>) -> Term<'a>;
+
+    /// The carried terms again, now in `env`.
+    fn carry_in(&mut self, env: Env, carried: &[ErlNifTerm]);
+
+    /// The calling process exited between two slices.
+    fn cancel(self, env: Env);
+}
+
+/// Work between two slices, kept alive by the rescheduled NIF's arguments
+/// or by the request the Erlang side serves; counted as a suspended call
+/// meanwhile.
+pub struct Suspended<S> {
+    work: Mutex<Option<(S, live_count::Token)>>,
+}
+
+impl<S: Sliced> Suspended<S>
+where
+    Suspended<S>: Resource,
+{
+    /// The work, if it is parked here and `ready` says it may go on.
+    pub fn take_if(&self, ready: impl FnOnce(&mut S) -> bool) -> Option<S> {
+        let mut slot = self.work.lock().unwrap_or_else(|p| p.into_inner());
+        let (work, _) = slot.as_mut()?;
+        if !ready(work) {
+            return None;
+        }
+        slot.take().map(|(work, _)| work)
+    }
+
+    /// The destructor: a process that exited between slices cancels the
+    /// work it left.
+    pub fn cancel(self, env: Env) {
+        let parked = self.work.into_inner().unwrap_or_else(|p| p.into_inner());
+        if let Some((work, _)) = parked {
+            work.cancel(env);
+        }
+    }
+}
+
+/// Runs one slice of `work`; `parked` is its resource when it was parked
+/// before.
+pub fn run<'a, S: Sliced>(
+    env: Env<'a>,
+    mut work: S,
+    parked: Option<ResourceArc<Suspended<S>>>,
+) -> Answer<'a>
+where
+    Suspended<S>: Resource,
+{
+    epoch::note_activity();
+    let started = epoch::now();
+    let mut cx = Context::from_waker(Waker::noop());
+    match work.poll(&mut cx) {
+        Poll::Ready(done) => work.finish(env, done),
+        Poll::Pending => match work.deadline() {
+            Some(deadline) if deadline.passed() => work.time_out(env, deadline.limit),
+            _ => work.paused(env, Pause { parked, started }),
+        },
+    }
+}
+
+/// Where suspended work waits: what `paused` does with it.
+pub struct Pause<S>
+where
+    Suspended<S>: Resource,
+{
+    parked: Option<ResourceArc<Suspended<S>>>,
+    started: u64,
+}
+
+impl<S: Sliced> Pause<S>
+where
+    Suspended<S>: Resource,
+{
+    /// Parks the work: reports the slice's time to the scheduler, and
+    /// returns the work's resource and the terms it carries, for a request.
+    pub fn park<'a>(self, env: Env<'a>, mut work: S) -> (Term<'a>, Term<'a>) {
+        // Tell the scheduler how much of a 1 ms timeslice this slice used, so
+        // it preempts the process as it would any Erlang code. Counted in
+        // epoch ticks, which keeps clock reads off the path of short calls.
+        rustler::schedule::consume_timeslice(env, epoch::timeslice_percent(self.started));
+        let carried = work.carry_out(env);
+        let suspended = self.parked.unwrap_or_else(|| {
+            ResourceArc::new(Suspended {
+                work: Mutex::new(None),
+            })
+        });
+        let token = live_count::Token::new(&live_count::SUSPENDED_CALLS);
+        *suspended.work.lock().unwrap_or_else(|p| p.into_inner()) = Some((work, token));
+        (suspended.encode(env), carried)
+    }
+
+    /// Parks the work and asks the scheduler to run its next slice later.
+    pub fn reschedule<'a>(self, env: Env<'a>, work: S) -> Answer<'a> {
+        let (suspended, carried) = self.park(env, work);
+        Answer::Value(reschedule(
+            env,
+            S::NAME,
+            next_slice::<S>,
+            &[suspended, carried],
+        ))
+    }
+}
+
+/// Runs the next slice of parked work if `ready` says it may go on (else
+/// `badarg`): the continuation of a reschedule, or a NIF the Erlang side
+/// calls after serving a request. `carried` is the tuple `park` made.
+pub fn resume<'a, S: Sliced>(
+    env: Env<'a>,
+    suspended: Term<'a>,
+    carried: Term<'a>,
+    ready: impl FnOnce(&mut S) -> bool,
+) -> NifResult<(S, ResourceArc<Suspended<S>>)>
+where
+    Suspended<S>: Resource,
+{
+    let suspended: ResourceArc<Suspended<S>> = suspended.decode()?;
+    let carried = carried_terms(env, carried)?;
+    let mut work = suspended.take_if(ready).ok_or(Error::BadArg)?;
+    work.carry_in(env, carried);
+    Ok((work, suspended))
+}
+
+/// The continuation `reschedule` schedules: argv is `[Suspended, Carried]`.
+unsafe extern "C" fn next_slice<S: Sliced>(
+    env: *mut ErlNifEnv,
+    argc: c_int,
+    argv: *const ErlNifTerm,
+) -> ErlNifTerm
+where
+    Suspended<S>: Resource,
+{
+    continuation(env, argc, argv, |env, args| {
+        let [suspended, carried] = args else {
+            return Err(Error::BadArg);
+        };
+        let (work, suspended) = resume::<S>(env, *suspended, *carried, |_| true)?;
+        run(env, work, Some(suspended)).into_nif(env)
+    })
+}
+
+/// A tuple of terms to carry across a reschedule.
+pub fn carry<'a>(env: Env<'a>, terms: &[ErlNifTerm]) -> Term<'a> {
+    // SAFETY: the terms belong to this call's process and are alive.
+    unsafe {
+        let tuple =
+            sys::enif_make_tuple_from_array(env.as_c_arg(), terms.as_ptr(), terms.len() as u32);
+        Term::new(env, tuple)
+    }
+}
+
+/// The elements of a tuple `carry` made, now in `env`.
+fn carried_terms<'a>(env: Env<'a>, carried: Term<'a>) -> NifResult<&'a [ErlNifTerm]> {
+    let mut arity = 0;
+    let mut elements: *const ErlNifTerm = std::ptr::null();
+    // SAFETY: `carried` is a term of this env; enif_get_tuple checks it is
+    // a tuple and points into it.
+    unsafe {
+        if sys::enif_get_tuple(
+            env.as_c_arg(),
+            carried.as_c_arg(),
+            &mut arity,
+            &mut elements,
+        ) == 0
+        {
+            return Err(Error::BadArg);
+        }
+        Ok(if arity == 0 {
+            &[][..]
+        } else {
+            std::slice::from_raw_parts(elements, arity as usize)
+        })
+    }
+}
 
 /// Data shared by a store's host functions (which run during a slice, inside
 /// `poll`) and the driver of the call (between slices). The two never run
@@ -32,12 +257,11 @@ impl<T> SliceCell<T> {
 }
 
 /// A NIF continuation, as `enif_schedule_nif` calls it.
-pub type Continuation =
-    unsafe extern "C" fn(*mut ErlNifEnv, c_int, *const ErlNifTerm) -> ErlNifTerm;
+type Continuation = unsafe extern "C" fn(*mut ErlNifEnv, c_int, *const ErlNifTerm) -> ErlNifTerm;
 
 /// Asks the scheduler to run `next(argv)` later, in the same Erlang call;
 /// what this returns is what the current NIF must return.
-pub fn reschedule<'a>(
+fn reschedule<'a>(
     env: Env<'a>,
     name: &'static CStr,
     next: Continuation,
@@ -65,7 +289,7 @@ pub fn reschedule<'a>(
 /// # Safety
 /// The arguments must be those `enif_schedule_nif` passed to the
 /// continuation.
-pub unsafe fn continuation<F>(
+unsafe fn continuation<F>(
     env: *mut ErlNifEnv,
     argc: c_int,
     argv: *const ErlNifTerm,

@@ -17,9 +17,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use arbitrary::Unstructured;
-use wasm_runtime_nif::instance::limits::InstanceLimits;
-use wasm_runtime_nif::trap::TrapReason;
-use wasm_runtime_nif::values::{placeholder, type_name, NumType};
+use wasm_runtime_nif::for_fuzzing::{placeholder, type_name, InstanceLimits, NumType, TrapReason};
 use wasmtime::{
     Config, Engine, ExternType, Func, FuncType, Instance, Linker, Module, Store, Val, ValType,
 };

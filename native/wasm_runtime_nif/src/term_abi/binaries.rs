@@ -7,12 +7,12 @@ use rustler::sys::{self, ErlNifBinary, ErlNifEnv, ErlNifTerm};
 use rustler::{Env, OwnedBinary};
 use wasmtime::Caller;
 
-use super::flat::{self, Flat};
 use super::{
     bad_argument, bad_pointer, call_env, guest_range, memory_range, new_term, operand, store_bytes,
-    store_term, table, yield_now, HostState,
+    store_term, table, yield_now, StoreData,
 };
-use crate::trap::HostTrap;
+use crate::error::HostTrap;
+use crate::term_table::flat::{self, Flat};
 
 /// Bytes copied between guest memory and a binary before the copy yields
 /// to the scheduler: about 25 µs of `memcpy`, so that copying a large
@@ -37,7 +37,7 @@ unsafe fn binary_bytes<'a>(env: *mut ErlNifEnv, term: ErlNifTerm) -> Option<&'a 
 }
 
 pub fn get_binary_size(
-    mut caller: Caller<'_, HostState>,
+    mut caller: Caller<'_, StoreData>,
     env: i32,
     bin: i64,
     size_out: i32,
@@ -56,7 +56,7 @@ pub fn get_binary_size(
 }
 
 pub async fn get_binary_bytes(
-    mut caller: Caller<'_, HostState>,
+    mut caller: Caller<'_, StoreData>,
     (env, bin, offset, nbytes, dest): (i32, i64, i32, i32, i32),
 ) -> i32 {
     let Some((env_ptr, term)) = table(&caller).term(env, bin) else {
@@ -96,7 +96,7 @@ pub async fn get_binary_bytes(
 }
 
 pub async fn make_binary(
-    mut caller: Caller<'_, HostState>,
+    mut caller: Caller<'_, StoreData>,
     (env, src, nbytes): (i32, i32, i32),
 ) -> wasmtime::Result<i64> {
     const IMPORT: &str = "enif_wasm_make_binary";
@@ -152,7 +152,7 @@ fn owned_binary_term(env: *mut ErlNifEnv, binary: OwnedBinary) -> ErlNifTerm {
 }
 
 pub fn make_sub_binary(
-    mut caller: Caller<'_, HostState>,
+    mut caller: Caller<'_, StoreData>,
     env: i32,
     bin: i64,
     pos: i32,
@@ -181,7 +181,7 @@ pub fn make_sub_binary(
 /// binary: if a guest made it, its binaries must fit in what is left of the
 /// call's heap budget. `None` for an invalid handle.
 fn walkable(
-    caller: &Caller<'_, HostState>,
+    caller: &Caller<'_, StoreData>,
     import: &str,
     env: i32,
     handle: i64,
@@ -202,7 +202,7 @@ fn walkable(
 /// The flat binary of an iolist. A binary is its own answer; anything else
 /// is copied into a new binary, charged to the heap budget.
 pub fn inspect_iolist_as_binary(
-    mut caller: Caller<'_, HostState>,
+    mut caller: Caller<'_, StoreData>,
     env: i32,
     term: i64,
     out: i32,
@@ -232,7 +232,7 @@ pub fn inspect_iolist_as_binary(
 }
 
 pub fn term_to_binary(
-    mut caller: Caller<'_, HostState>,
+    mut caller: Caller<'_, StoreData>,
     env: i32,
     term: i64,
     out: i32,
@@ -278,7 +278,7 @@ const DECODED_BYTES_PER_BYTE: u64 = 16;
 /// cannot create atoms this way. Compressed input is refused: a few bytes
 /// of it could decode to gigabytes, beyond any budget checked beforehand.
 pub fn binary_to_term(
-    mut caller: Caller<'_, HostState>,
+    mut caller: Caller<'_, StoreData>,
     env: i32,
     data: i32,
     size: i32,

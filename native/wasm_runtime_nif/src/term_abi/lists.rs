@@ -5,14 +5,14 @@ use std::ptr;
 use rustler::sys::{self, ErlNifEnv, ErlNifTerm};
 use wasmtime::Caller;
 
-use super::flat::{self, Flat, MAX_FLAT};
 use super::{
     load_handles, new_term_flat, operand, store_bytes, store_results, store_term, store_term_array,
-    table, term_limit, yield_now, HostState, MAX_ARRAY_LEN,
+    table, term_limit, yield_now, StoreData, MAX_ARRAY_LEN,
 };
+use crate::term_table::flat::{self, Flat, MAX_FLAT};
 
 pub fn get_list_cell(
-    mut caller: Caller<'_, HostState>,
+    mut caller: Caller<'_, StoreData>,
     env: i32,
     list: i64,
     head_out: i32,
@@ -55,7 +55,7 @@ pub enum Walked {
 /// table across each yield, where the garbage collector moves them, as is
 /// the walk's own position. Each cell costs `cell_bytes` of the heap budget.
 pub async fn walk_list(
-    caller: &mut Caller<'_, HostState>,
+    caller: &mut Caller<'_, StoreData>,
     env: i32,
     list: i64,
     carried: &mut [ErlNifTerm],
@@ -125,7 +125,7 @@ pub async fn walk_list(
 }
 
 pub async fn get_list_length(
-    mut caller: Caller<'_, HostState>,
+    mut caller: Caller<'_, StoreData>,
     (env, list, out): (i32, i64, i32),
 ) -> wasmtime::Result<i32> {
     let mut length = 0u32;
@@ -138,7 +138,7 @@ pub async fn get_list_length(
 }
 
 pub async fn make_reverse_list(
-    mut caller: Caller<'_, HostState>,
+    mut caller: Caller<'_, StoreData>,
     (env, list, out): (i32, i64, i32),
 ) -> wasmtime::Result<i32> {
     let Some(env_ptr) = table(&caller).env(env) else {
@@ -175,7 +175,7 @@ pub async fn make_reverse_list(
 }
 
 pub fn make_list_cell(
-    mut caller: Caller<'_, HostState>,
+    mut caller: Caller<'_, StoreData>,
     env: i32,
     head: i64,
     tail: i64,
@@ -194,7 +194,7 @@ pub fn make_list_cell(
 
 /// Makes a list or tuple of an array of handles with `build`.
 fn from_array(
-    mut caller: Caller<'_, HostState>,
+    mut caller: Caller<'_, StoreData>,
     import: &str,
     (env, array, cnt): (i32, i32, i32),
     bytes_per_element: u64,
@@ -213,7 +213,7 @@ fn from_array(
 // call on this thread, as `from_array` checked.
 
 pub fn make_list_from_array(
-    caller: Caller<'_, HostState>,
+    caller: Caller<'_, StoreData>,
     env: i32,
     array: i32,
     cnt: i32,
@@ -230,7 +230,7 @@ pub fn make_list_from_array(
 }
 
 pub fn make_tuple_from_array(
-    caller: Caller<'_, HostState>,
+    caller: Caller<'_, StoreData>,
     env: i32,
     array: i32,
     cnt: i32,
@@ -248,7 +248,7 @@ pub fn make_tuple_from_array(
 
 /// Stores the arity, and the elements when they fit in `capacity`.
 pub fn get_tuple(
-    mut caller: Caller<'_, HostState>,
+    mut caller: Caller<'_, StoreData>,
     env: i32,
     term: i64,
     arity_out: i32,

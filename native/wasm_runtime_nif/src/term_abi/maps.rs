@@ -5,12 +5,12 @@ use std::mem::MaybeUninit;
 use rustler::sys::{self, ErlNifEnv, ErlNifMapIterator, ErlNifMapIteratorEntry, ErlNifTerm};
 use wasmtime::Caller;
 
-use super::flat::{self, Flat};
-use super::table::MapCursor;
 use super::{
-    load_bytes, load_handles, new_term, store_bytes, store_results, store_term, table, HostState,
+    load_bytes, load_handles, new_term, store_bytes, store_results, store_term, table, StoreData,
     MAX_ARRAY_LEN,
 };
+use crate::term_table::flat::{self, Flat};
+use crate::term_table::MapCursor;
 
 /// Heap bytes charged for a map update: a small map is copied whole, a
 /// large one (a HAMT) only along the path to the key.
@@ -24,14 +24,14 @@ fn map_size(env: *mut ErlNifEnv, map: ErlNifTerm) -> Option<usize> {
     (unsafe { sys::enif_get_map_size(env, map, &mut size) } != 0).then_some(size)
 }
 
-pub fn make_new_map(mut caller: Caller<'_, HostState>, env: i32) -> wasmtime::Result<i64> {
+pub fn make_new_map(mut caller: Caller<'_, StoreData>, env: i32) -> wasmtime::Result<i64> {
     let env = super::call_env(&caller, env)?;
     // SAFETY: env belongs to the NIF call on this thread.
     let map = unsafe { sys::enif_make_new_map(env) };
     new_term(&mut caller, map)
 }
 
-pub fn get_map_size(mut caller: Caller<'_, HostState>, env: i32, map: i64, out: i32) -> i32 {
+pub fn get_map_size(mut caller: Caller<'_, StoreData>, env: i32, map: i64, out: i32) -> i32 {
     let Some((env, map)) = table(&caller).term(env, map) else {
         return 0;
     };
@@ -43,7 +43,7 @@ pub fn get_map_size(mut caller: Caller<'_, HostState>, env: i32, map: i64, out: 
 
 /// The env and the terms of `handles`, if all belong to the call.
 fn operands(
-    caller: &Caller<'_, HostState>,
+    caller: &Caller<'_, StoreData>,
     env: i32,
     handles: &[i64],
 ) -> Option<(*mut ErlNifEnv, Vec<ErlNifTerm>)> {
@@ -57,7 +57,7 @@ fn operands(
 }
 
 pub fn get_map_value(
-    mut caller: Caller<'_, HostState>,
+    mut caller: Caller<'_, StoreData>,
     env: i32,
     map: i64,
     key: i64,
@@ -76,7 +76,7 @@ pub fn get_map_value(
 
 /// Runs one of erl_nif's map updates and stores the new map at `out`.
 fn update(
-    mut caller: Caller<'_, HostState>,
+    mut caller: Caller<'_, StoreData>,
     import: &str,
     env: i32,
     handles: &[i64],
@@ -101,7 +101,7 @@ fn update(
 // call on this thread, as `update` checked.
 
 pub fn make_map_put(
-    caller: Caller<'_, HostState>,
+    caller: Caller<'_, StoreData>,
     env: i32,
     map: i64,
     key: i64,
@@ -119,7 +119,7 @@ pub fn make_map_put(
 }
 
 pub fn make_map_update(
-    caller: Caller<'_, HostState>,
+    caller: Caller<'_, StoreData>,
     env: i32,
     map: i64,
     key: i64,
@@ -137,7 +137,7 @@ pub fn make_map_update(
 }
 
 pub fn make_map_remove(
-    caller: Caller<'_, HostState>,
+    caller: Caller<'_, StoreData>,
     env: i32,
     map: i64,
     key: i64,
@@ -154,7 +154,7 @@ pub fn make_map_remove(
 }
 
 pub fn make_map_from_arrays(
-    mut caller: Caller<'_, HostState>,
+    mut caller: Caller<'_, StoreData>,
     env: i32,
     keys: i32,
     values: i32,
@@ -234,7 +234,7 @@ const ITER_INDEX: usize = 12;
 /// Reads the pair at the position of an iterator in guest memory. The
 /// position is guest data like any other: it is checked against the map.
 pub fn map_iterator_get_pair(
-    mut caller: Caller<'_, HostState>,
+    mut caller: Caller<'_, StoreData>,
     env: i32,
     iter: i32,
     key_out: i32,

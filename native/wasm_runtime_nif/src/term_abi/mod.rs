@@ -9,41 +9,31 @@
 //! * imports that return a term trap the call (raising `{trap, Kind, Msg}`
 //!   in Erlang) when they cannot, since there is no failure value to return;
 //! * every import that makes terms counts them against the call's limits
-//!   ([`MAX_TERMS_PER_CALL`] handles, [`MAX_HEAP_BYTES_PER_CALL`] bytes), and
+//!   ([`MAX_TERMS_PER_CALL`] handles, [`MAX_HEAP_BYTES_PER_CALL`](crate::term_table::MAX_HEAP_BYTES_PER_CALL) bytes), and
 //!   traps with `term_limit` past them, whatever it returns;
 //! * no import holds the scheduler for long: work proportional to a guest's
 //!   request is capped ([`MAX_ARRAY_LEN`]) or done in chunks that yield.
 
 mod binaries;
-mod flat;
 mod lists;
 mod maps;
 mod numbers;
 mod print;
 mod process;
-mod table;
 mod text;
 mod types;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use rustler::sys::{ErlNifEnv, ErlNifTerm};
 use wasmtime::{Caller, Linker, Memory, ValType};
 
-use crate::host_fun::HostCell;
-use crate::instance::limits::InstanceLimits;
-use crate::output::OutputCell;
-use crate::slicing::SliceCell;
-use crate::trap::HostTrap;
-
-pub use binaries::COPY_CHUNK;
-use flat::Flat;
-pub use flat::MAX_FLAT;
-pub use table::{Exception, Resolved, TermTable, MAX_HEAP_BYTES_PER_CALL, MAX_TERMS_PER_CALL};
-pub use text::MAX_GUEST_ATOMS;
+use crate::error::HostTrap;
+use crate::store::data::StoreData;
+use crate::term_table::flat::{self, Flat};
+use crate::term_table::{Exception, Resolved, TermTable, MAX_TERMS_PER_CALL};
 
 /// Most elements one import reads from or writes to a guest array (tuple,
 /// list and map arrays, charlists, tuple elements): about 0.3 ms of work,
@@ -51,45 +41,13 @@ pub use text::MAX_GUEST_ATOMS;
 /// built cell by cell, each cell its own import call.
 pub const MAX_ARRAY_LEN: u32 = 1 << 16;
 
-/// The term table of an instance, shared by the host functions (while a
-/// slice of a call runs) and the call driver (between slices, to carry the
-/// terms across a reschedule).
-pub type TermCell = SliceCell<TermTable>;
-
-/// Per-instance data that host functions can reach from a `Caller`.
-pub struct HostState {
-    /// The guest's exported `memory`, looked up once at instantiation.
-    pub memory: Option<Memory>,
-    pub terms: Arc<TermCell>,
-    /// Requests to Erlang imports and their replies.
-    pub host: Arc<HostCell>,
-    /// What the guest printed, for the calling process.
-    pub output: Arc<OutputCell>,
-    pub limits: InstanceLimits,
-    /// The VM mappings the instance reserved, given back with the store.
-    pub budget: Option<crate::budget::Reservation>,
-}
-
-impl HostState {
-    pub fn new(limits: InstanceLimits) -> Self {
-        HostState {
-            memory: None,
-            terms: Arc::default(),
-            host: Arc::default(),
-            output: Arc::default(),
-            limits,
-            budget: None,
-        }
-    }
-}
-
 /// The term table of the call `caller` belongs to.
 #[allow(clippy::mut_from_ref)]
-fn table<'c>(caller: &'c Caller<'_, HostState>) -> &'c mut TermTable {
+fn table<'c>(caller: &'c Caller<'_, StoreData>) -> &'c mut TermTable {
     // SAFETY: host functions run only inside a slice, while the driver holds
     // no reference to the table; each host function drops this reference
     // before it returns or yields.
-    unsafe { caller.data().terms.get() }
+    unsafe { caller.data().cells.terms.get() }
 }
 
 /// `[ptr, ptr+len)` as a range of `mem`, if it lies inside it.
@@ -102,7 +60,7 @@ pub fn guest_range(mem: &[u8], ptr: i32, len: u64) -> Option<std::ops::Range<usi
 /// The guest's memory and the range `[ptr, ptr+len)` of it, if it has
 /// memory and the range lies inside.
 fn memory_range(
-    caller: &Caller<'_, HostState>,
+    caller: &Caller<'_, StoreData>,
     ptr: i32,
     len: u64,
 ) -> Option<(Memory, std::ops::Range<usize>)> {
@@ -115,7 +73,7 @@ fn memory_range(
 /// so that a copy of a known size (a number read) is not a `memcpy` call:
 /// this is on the path of every number a guest reads.
 #[inline(always)]
-fn store_bytes(caller: &mut Caller<'_, HostState>, ptr: i32, bytes: &[u8]) -> bool {
+fn store_bytes(caller: &mut Caller<'_, StoreData>, ptr: i32, bytes: &[u8]) -> bool {
     let Some(memory) = caller.data().memory else {
         return false;
     };
@@ -130,20 +88,20 @@ fn store_bytes(caller: &mut Caller<'_, HostState>, ptr: i32, bytes: &[u8]) -> bo
 }
 
 /// Reads `N` bytes at guest address `ptr`.
-fn load_bytes<const N: usize>(caller: &Caller<'_, HostState>, ptr: i32) -> Option<[u8; N]> {
+fn load_bytes<const N: usize>(caller: &Caller<'_, StoreData>, ptr: i32) -> Option<[u8; N]> {
     let (memory, range) = memory_range(caller, ptr, N as u64)?;
     memory.data(caller)[range].try_into().ok()
 }
 
 /// Adds a term to the call's table, trapping when the table is full. Its
 /// flattened size is measured if it is ever needed: use this for leaves.
-fn new_term(caller: &mut Caller<'_, HostState>, term: ErlNifTerm) -> wasmtime::Result<i64> {
+fn new_term(caller: &mut Caller<'_, StoreData>, term: ErlNifTerm) -> wasmtime::Result<i64> {
     table(caller).push(term).ok_or_else(|| term_limit().into())
 }
 
 /// [`new_term`] for a term made of others, whose flattened size is known.
 fn new_term_flat(
-    caller: &mut Caller<'_, HostState>,
+    caller: &mut Caller<'_, StoreData>,
     term: ErlNifTerm,
     flat: Flat,
 ) -> wasmtime::Result<i64> {
@@ -163,7 +121,7 @@ fn term_limit() -> HostTrap {
 /// The out-pointer is checked first, so a bad one leaves the table as it
 /// was. A full table is a limit, not a wrong argument: it traps.
 fn store_term(
-    caller: &mut Caller<'_, HostState>,
+    caller: &mut Caller<'_, StoreData>,
     out: i32,
     term: ErlNifTerm,
     flat: Flat,
@@ -175,7 +133,7 @@ fn store_term(
 /// all or none. Kept apart from [`store_term_array`] and free of
 /// allocation: it is the path of every list cell and map pair read.
 fn store_results<const N: usize>(
-    caller: &mut Caller<'_, HostState>,
+    caller: &mut Caller<'_, StoreData>,
     results: [(i32, ErlNifTerm, Flat); N],
 ) -> wasmtime::Result<i32> {
     let Some(memory) = caller.data().memory else {
@@ -190,7 +148,7 @@ fn store_results<const N: usize>(
         }
     }
     // SAFETY: inside a slice; the driver is not looking.
-    let table = unsafe { state.terms.get() };
+    let table = unsafe { state.cells.terms.get() };
     if table.room() < N {
         return Err(term_limit().into());
     }
@@ -204,7 +162,7 @@ fn store_results<const N: usize>(
 /// Stores handles of `terms` as an array at `out`: 1, or 0 (and nothing
 /// added) if the array does not fit in linear memory.
 fn store_term_array(
-    caller: &mut Caller<'_, HostState>,
+    caller: &mut Caller<'_, StoreData>,
     out: i32,
     terms: &[ErlNifTerm],
 ) -> wasmtime::Result<i32> {
@@ -213,7 +171,7 @@ fn store_term_array(
     };
     let (mem, state) = memory.data_and_store_mut(caller);
     // SAFETY: inside a slice; the driver is not looking.
-    let table = unsafe { state.terms.get() };
+    let table = unsafe { state.cells.terms.get() };
     if table.room() < terms.len() {
         return Err(term_limit().into());
     }
@@ -225,7 +183,7 @@ fn store_term_array(
 }
 
 /// The env of the call in progress, or a `bad_env` trap.
-fn call_env(caller: &Caller<'_, HostState>, env: i32) -> wasmtime::Result<*mut ErlNifEnv> {
+fn call_env(caller: &Caller<'_, StoreData>, env: i32) -> wasmtime::Result<*mut ErlNifEnv> {
     table(caller).env(env).ok_or_else(|| bad_env(env).into())
 }
 
@@ -239,7 +197,7 @@ fn bad_env(env: i32) -> HostTrap {
 /// The env and term an import that returns a term works on; traps when
 /// either does not belong to the call.
 fn operand(
-    caller: &Caller<'_, HostState>,
+    caller: &Caller<'_, StoreData>,
     import: &str,
     env: i32,
     handle: i64,
@@ -300,7 +258,7 @@ impl ArrayError {
 /// The terms of the `cnt` handles at guest address `ptr`, and their
 /// flattened size together.
 fn load_handles(
-    caller: &Caller<'_, HostState>,
+    caller: &Caller<'_, StoreData>,
     env: *mut ErlNifEnv,
     ptr: i32,
     cnt: u32,
@@ -360,7 +318,7 @@ macro_rules! imports {
         pub const IMPORTS: &[(&str, &[ValType], &[ValType])] =
             &[ $( ($name, &[$($p),*], &[$($r),*]), )* ];
 
-        pub fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+        pub fn define_imports(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
             $( imports!(@define linker, $how, $name, $f); )*
             Ok(())
         }
@@ -482,7 +440,7 @@ mod tests {
         let engine = Engine::new(&Config::new()).unwrap();
         let mut linker = Linker::new(&engine);
         define_imports(&mut linker).unwrap();
-        let mut store = Store::new(&engine, HostState::new(Default::default()));
+        let mut store = Store::new(&engine, StoreData::new(Default::default(), None));
         let mut names: Vec<_> = IMPORTS.iter().map(|(name, _, _)| *name).collect();
         names.sort_unstable();
         names.dedup();
@@ -502,5 +460,146 @@ mod tests {
             assert!(same(&mut ty.results(), results), "{name} results");
         }
         assert_eq!(linker.iter(&mut store).count(), IMPORTS.len());
+    }
+
+    /// How the guest ABI is declared for guests: (name, params, results)
+    /// with wasm types spelled `i32`, `i64`, `f64`.
+    type Declared = Vec<(String, Vec<&'static str>, Vec<&'static str>)>;
+
+    fn repo_file(path: &str) -> String {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// The wasm type of a C type of `erl_nif_wasm.h` (wasm32: pointers,
+    /// `int` and enums are i32; `ERL_NIF_TERM` is a `uint64_t`).
+    fn c_type(ty: &str) -> Option<&'static str> {
+        let ty = ty.trim().trim_start_matches("const ").trim();
+        if ty.contains('*') {
+            return Some("i32");
+        }
+        match ty {
+            "void" => None,
+            "ERL_NIF_TERM" | "int64_t" | "uint64_t" | "long long" => Some("i64"),
+            "double" => Some("f64"),
+            "int" | "unsigned" | "unsigned int" | "int32_t" | "uint32_t" | "size_t"
+            | "ErlNifTermType" | "ErlNifCharEncoding" => Some("i32"),
+            other => panic!("a C type this test does not know: {other}"),
+        }
+    }
+
+    /// The type of a C parameter or declaration: all but its last word,
+    /// with the stars that belong to the name.
+    fn c_declared_type(decl: &str) -> String {
+        let decl = decl.trim();
+        let name_at = decl
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |at| at + 1);
+        decl[..name_at].to_string()
+    }
+
+    fn header_imports() -> Declared {
+        let header = repo_file("include/erl_nif_wasm.h");
+        let mut found = Vec::new();
+        let mut rest = header.as_str();
+        while let Some(at) = rest.find("\nERL_NIF_WASM_IMPORT(") {
+            rest = &rest[at + "\nERL_NIF_WASM_IMPORT(".len()..];
+            let name = &rest[..rest.find(')').unwrap()];
+            let decl = &rest[rest.find('\n').unwrap()..rest.find(';').unwrap()];
+            let open = decl.find('(').unwrap();
+            let close = decl.rfind(')').unwrap();
+            assert_eq!(decl[..open].trim().rsplit(' ').next(), Some(name), "{decl}");
+            let results = c_type(&c_declared_type(&decl[..open]))
+                .into_iter()
+                .collect();
+            let params = match decl[open + 1..close].trim() {
+                "void" | "" => Vec::new(),
+                list => list
+                    .split(',')
+                    .map(|p| c_type(&c_declared_type(p)).expect("no void parameter"))
+                    .collect(),
+            };
+            found.push((name.to_string(), params, results));
+        }
+        found
+    }
+
+    /// The wasm type of a Rust type of the SDK's `sys.rs`.
+    fn rust_type(ty: &str) -> &'static str {
+        match ty.trim() {
+            t if t.starts_with('*') => "i32",
+            "ErlNifEnv" | "i32" | "u32" | "usize" | "isize" | "ErlNifTermType" => "i32",
+            "ErlNifTerm" | "i64" | "u64" => "i64",
+            "f64" => "f64",
+            other => panic!("a Rust type this test does not know: {other}"),
+        }
+    }
+
+    fn sdk_imports() -> Declared {
+        let sys = repo_file("sdk/rust/erl_nif_wasm/src/sys.rs");
+        let start = sys.find("#[link(wasm_import_module = \"env\")]").unwrap();
+        let block = &sys[start..];
+        let block = &block[..block.find("\n}").unwrap()];
+        let mut found = Vec::new();
+        for item in block.split(';') {
+            let Some(at) = item.find("fn ") else { continue };
+            let item = &item[at + 3..];
+            let open = item.find('(').unwrap();
+            let close = item.rfind(')').unwrap();
+            let params = item[open + 1..close]
+                .split(',')
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| rust_type(p.split_once(':').unwrap().1))
+                .collect();
+            let results = match item[close + 1..].split_once("->") {
+                Some((_, ty)) => vec![rust_type(ty)],
+                None => Vec::new(),
+            };
+            found.push((item[..open].trim().to_string(), params, results));
+        }
+        found
+    }
+
+    fn host_imports() -> Declared {
+        let name = |t: &ValType| match t {
+            ValType::I32 => "i32",
+            ValType::I64 => "i64",
+            ValType::F64 => "f64",
+            other => panic!("{other}"),
+        };
+        IMPORTS
+            .iter()
+            .map(|(n, p, r)| {
+                (
+                    n.to_string(),
+                    p.iter().map(name).collect(),
+                    r.iter().map(name).collect(),
+                )
+            })
+            .collect()
+    }
+
+    /// The C header and the Rust SDK declare the same imports, with the
+    /// same wasm types, as the host defines: the ABI is listed once for
+    /// the host (`imports!`) and the guests' declarations are checked here.
+    #[test]
+    fn the_guest_declarations_match_the_host_table() {
+        let mut host = host_imports();
+        host.sort();
+        for (what, mut declared) in [
+            ("erl_nif_wasm.h", header_imports()),
+            ("sys.rs", sdk_imports()),
+        ] {
+            declared.sort();
+            let names = |d: &Declared| d.iter().map(|(n, _, _)| n.clone()).collect::<Vec<_>>();
+            assert_eq!(
+                names(&declared),
+                names(&host),
+                "{what} declares other imports"
+            );
+            for (declared, host) in declared.iter().zip(&host) {
+                assert_eq!(declared, host, "{what} declares {} otherwise", host.0);
+            }
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use wasmtime::Caller;
 
-use super::HostState;
+use super::StoreData;
 use crate::printf;
 
 /// Longest format string `enif_printf_*` reads before giving up.
@@ -11,7 +11,7 @@ pub const MAX_FORMAT_LEN: usize = 4096;
 
 /// Bytes printed, or -1 for a format outside memory, or output cut at the
 /// call's allowance.
-fn print_one(caller: &mut Caller<'_, HostState>, fmt: i32, arg: printf::Arg) -> i64 {
+fn print_one(caller: &mut Caller<'_, StoreData>, fmt: i32, arg: printf::Arg) -> i64 {
     // A start function runs before the instance has looked its memory up.
     let memory = caller
         .data()
@@ -26,7 +26,7 @@ fn print_one(caller: &mut Caller<'_, HostState>, fmt: i32, arg: printf::Arg) -> 
     };
     // SAFETY: host functions run inside a slice, while the driver holds no
     // reference to the output; this one is dropped before returning.
-    let output = unsafe { caller.data().output.get() };
+    let output = unsafe { caller.data().cells.output.get() };
     if output.room() == 0 {
         output.print(&[], true);
         return -1;
@@ -45,14 +45,14 @@ fn print_one(caller: &mut Caller<'_, HostState>, fmt: i32, arg: printf::Arg) -> 
     }
 }
 
-pub fn printf_int(mut caller: Caller<'_, HostState>, fmt: i32, arg: i32) -> i32 {
+pub fn printf_int(mut caller: Caller<'_, StoreData>, fmt: i32, arg: i32) -> i32 {
     print_one(&mut caller, fmt, printf::Arg::Int(arg as i64)) as i32
 }
 
-pub fn printf_long(mut caller: Caller<'_, HostState>, fmt: i32, arg: i64) -> i64 {
+pub fn printf_long(mut caller: Caller<'_, StoreData>, fmt: i32, arg: i64) -> i64 {
     print_one(&mut caller, fmt, printf::Arg::Int(arg))
 }
 
-pub fn printf_double(mut caller: Caller<'_, HostState>, fmt: i32, arg: f64) -> i32 {
+pub fn printf_double(mut caller: Caller<'_, StoreData>, fmt: i32, arg: f64) -> i32 {
     print_one(&mut caller, fmt, printf::Arg::Float(arg)) as i32
 }

@@ -5,9 +5,9 @@ use std::mem::MaybeUninit;
 use rustler::sys::{self, ErlNifEnv, ErlNifPid, ErlNifTerm};
 use wasmtime::Caller;
 
-use super::flat;
-use super::{call_env, new_term, table, HostState};
-use crate::trap::HostTrap;
+use super::{call_env, new_term, table, StoreData};
+use crate::error::HostTrap;
+use crate::term_table::flat;
 
 /// Largest message a guest may send, in terms reached (about 1 MiB of the
 /// receiver's heap; binaries over 64 bytes are shared, not copied). Sending
@@ -19,7 +19,7 @@ pub const MAX_MESSAGE_TERMS: u64 = 1 << 16;
 /// receiver keeps a message record for each.
 const MESSAGE_OVERHEAD: u64 = 64;
 
-pub fn self_pid(mut caller: Caller<'_, HostState>, env: i32) -> wasmtime::Result<i64> {
+pub fn self_pid(mut caller: Caller<'_, StoreData>, env: i32) -> wasmtime::Result<i64> {
     let env = call_env(&caller, env)?;
     let mut pid = MaybeUninit::<ErlNifPid>::uninit();
     // SAFETY: env is the process-bound env of the NIF call on this thread,
@@ -39,7 +39,7 @@ fn local_pid(env: *mut ErlNifEnv, term: ErlNifTerm) -> Option<ErlNifPid> {
         .then(|| unsafe { pid.assume_init() })
 }
 
-pub fn send(caller: Caller<'_, HostState>, env: i32, to: i64, msg: i64) -> wasmtime::Result<i32> {
+pub fn send(caller: Caller<'_, StoreData>, env: i32, to: i64, msg: i64) -> wasmtime::Result<i32> {
     let table = table(&caller);
     let (Some((env_ptr, to)), Some((_, msg_term))) = (table.term(env, to), table.term(env, msg))
     else {
@@ -67,7 +67,7 @@ pub fn send(caller: Caller<'_, HostState>, env: i32, to: i64, msg: i64) -> wasmt
     Ok((unsafe { sys::enif_send(env_ptr, &pid, std::ptr::null_mut(), msg_term) } != 0) as i32)
 }
 
-pub fn is_process_alive(caller: Caller<'_, HostState>, env: i32, pid: i64) -> i32 {
+pub fn is_process_alive(caller: Caller<'_, StoreData>, env: i32, pid: i64) -> i32 {
     let Some((env, pid)) = table(&caller).term(env, pid) else {
         return 0;
     };
@@ -78,7 +78,7 @@ pub fn is_process_alive(caller: Caller<'_, HostState>, env: i32, pid: i64) -> i3
     }
 }
 
-pub fn make_ref(mut caller: Caller<'_, HostState>, env: i32) -> wasmtime::Result<i64> {
+pub fn make_ref(mut caller: Caller<'_, StoreData>, env: i32) -> wasmtime::Result<i64> {
     let env = call_env(&caller, env)?;
     // SAFETY: env belongs to the NIF call on this thread.
     let reference = unsafe { sys::enif_make_ref(env) };

@@ -9,13 +9,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rustler::sys::{self, ErlNifCharEncoding, ErlNifEnv, ErlNifTerm};
 use wasmtime::Caller;
 
-use super::flat::Flat;
 use super::lists::{walk_list, Walked};
 use super::{
     bad_argument, bad_pointer, call_env, memory_range, new_term, store_bytes, store_term, table,
-    HostState, MAX_ARRAY_LEN,
+    StoreData, MAX_ARRAY_LEN,
 };
-use crate::trap::HostTrap;
+use crate::error::HostTrap;
+use crate::term_table::flat::Flat;
 
 /// New atoms all guests of this VM may create, together. An atom table
 /// holds 1,048,576 atoms by default; this leaves nearly all of it to the
@@ -30,7 +30,7 @@ const MAX_ATOM_LEN: u32 = 255;
 const LATIN1: i32 = 1;
 
 /// The bytes of guest memory `[ptr, ptr+len)`, copied, if they are inside.
-fn guest_bytes(caller: &Caller<'_, HostState>, ptr: i32, len: u32) -> Option<Vec<u8>> {
+fn guest_bytes(caller: &Caller<'_, StoreData>, ptr: i32, len: u32) -> Option<Vec<u8>> {
     let (memory, range) = memory_range(caller, ptr, len as u64)?;
     Some(memory.data(caller)[range].to_vec())
 }
@@ -53,7 +53,7 @@ fn existing_atom(env: *mut ErlNifEnv, name: &[u8]) -> Option<ErlNifTerm> {
 }
 
 pub fn make_atom_len(
-    mut caller: Caller<'_, HostState>,
+    mut caller: Caller<'_, StoreData>,
     env: i32,
     name: i32,
     len: i32,
@@ -85,7 +85,7 @@ pub fn make_atom_len(
 }
 
 pub fn make_existing_atom_len(
-    mut caller: Caller<'_, HostState>,
+    mut caller: Caller<'_, StoreData>,
     env: i32,
     name: i32,
     len: i32,
@@ -125,7 +125,7 @@ fn atom_name(env: *mut ErlNifEnv, atom: ErlNifTerm) -> Option<Vec<u8>> {
 }
 
 pub fn get_atom(
-    mut caller: Caller<'_, HostState>,
+    mut caller: Caller<'_, StoreData>,
     env: i32,
     atom: i64,
     buf: i32,
@@ -155,7 +155,7 @@ pub fn get_atom(
 }
 
 pub fn get_atom_length(
-    mut caller: Caller<'_, HostState>,
+    mut caller: Caller<'_, StoreData>,
     env: i32,
     atom: i64,
     out: i32,
@@ -174,7 +174,7 @@ pub fn get_atom_length(
 }
 
 pub fn make_string_len(
-    mut caller: Caller<'_, HostState>,
+    mut caller: Caller<'_, StoreData>,
     env: i32,
     string: i32,
     len: i32,
@@ -212,7 +212,7 @@ pub fn make_string_len(
 /// the count of bytes written with the NUL; `-size` when the buffer was too
 /// small (the string is cut and terminated); 0 if it is not a string.
 pub async fn get_string(
-    mut caller: Caller<'_, HostState>,
+    mut caller: Caller<'_, StoreData>,
     (env, list, buf, size, encoding): (i32, i64, i32, i32, i32),
 ) -> wasmtime::Result<i32> {
     let declared = memory_range(&caller, buf, size as u32 as u64).is_some();

@@ -4,13 +4,13 @@ use rustler::sys::{self, ErlNifEnv, ErlNifTerm};
 use rustler::Encoder;
 use wasmtime::Caller;
 
-use super::flat::Flat;
-use super::{call_env, operand, store_term, table, Exception, HostState, Resolved};
+use super::{call_env, operand, store_term, table, Exception, Resolved, StoreData};
 use crate::atoms;
+use crate::term_table::flat::Flat;
 
 /// 1 if the handle names a term of the call and `test` holds for it.
 fn test(
-    caller: &Caller<'_, HostState>,
+    caller: &Caller<'_, StoreData>,
     env: i32,
     term: i64,
     test: unsafe extern "C" fn(*mut ErlNifEnv, ErlNifTerm) -> i32,
@@ -24,7 +24,7 @@ fn test(
 
 macro_rules! type_tests {
     ($($name:ident => $enif:path;)*) => {$(
-        pub fn $name(caller: Caller<'_, HostState>, env: i32, term: i64) -> i32 {
+        pub fn $name(caller: Caller<'_, StoreData>, env: i32, term: i64) -> i32 {
             test(&caller, env, term, $enif)
         }
     )*};
@@ -44,12 +44,12 @@ type_tests! {
     is_tuple => sys::enif_is_tuple;
 }
 
-pub fn is_exception(caller: Caller<'_, HostState>, env: i32, term: i64) -> i32 {
+pub fn is_exception(caller: Caller<'_, StoreData>, env: i32, term: i64) -> i32 {
     let table = table(&caller);
     (table.env(env).is_some() && table.resolve(term) == Some(Resolved::Badarg)) as i32
 }
 
-pub fn term_type(caller: Caller<'_, HostState>, env: i32, term: i64) -> i32 {
+pub fn term_type(caller: Caller<'_, StoreData>, env: i32, term: i64) -> i32 {
     match table(&caller).term(env, term) {
         // SAFETY: env and term belong to the NIF call on this thread.
         Some((env, term)) => unsafe { sys::enif_term_type(env, term) as i32 },
@@ -61,7 +61,7 @@ pub fn term_type(caller: Caller<'_, HostState>, env: i32, term: i64) -> i32 {
 /// is bounded: a term a guest made is within `flat::MAX_FLAT`, and one the
 /// caller passed costs what comparing it in Erlang would.
 fn pair(
-    caller: &Caller<'_, HostState>,
+    caller: &Caller<'_, StoreData>,
     env: i32,
     lhs: i64,
     rhs: i64,
@@ -70,7 +70,7 @@ fn pair(
     Some((table.term(env, lhs)?.1, table.term(env, rhs)?.1))
 }
 
-pub fn is_identical(caller: Caller<'_, HostState>, env: i32, lhs: i64, rhs: i64) -> i32 {
+pub fn is_identical(caller: Caller<'_, StoreData>, env: i32, lhs: i64, rhs: i64) -> i32 {
     match pair(&caller, env, lhs, rhs) {
         // SAFETY: both terms belong to the NIF call on this thread.
         Some((l, r)) => (unsafe { sys::enif_is_identical(l, r) } != 0) as i32,
@@ -80,7 +80,7 @@ pub fn is_identical(caller: Caller<'_, HostState>, env: i32, lhs: i64, rhs: i64)
 
 /// Every int is an answer here, so an invalid handle traps.
 pub fn compare(
-    caller: Caller<'_, HostState>,
+    caller: Caller<'_, StoreData>,
     env: i32,
     lhs: i64,
     rhs: i64,
@@ -92,13 +92,13 @@ pub fn compare(
     Ok(unsafe { sys::enif_compare(l, r) }.signum())
 }
 
-pub fn make_badarg(caller: Caller<'_, HostState>, env: i32) -> wasmtime::Result<i64> {
+pub fn make_badarg(caller: Caller<'_, StoreData>, env: i32) -> wasmtime::Result<i64> {
     call_env(&caller, env)?;
     Ok(table(&caller).raise(Exception::Badarg))
 }
 
 pub fn raise_exception(
-    caller: Caller<'_, HostState>,
+    caller: Caller<'_, StoreData>,
     env: i32,
     reason: i64,
 ) -> wasmtime::Result<i64> {
@@ -108,7 +108,7 @@ pub fn raise_exception(
 }
 
 pub fn has_pending_exception(
-    mut caller: Caller<'_, HostState>,
+    mut caller: Caller<'_, StoreData>,
     env: i32,
     out: i32,
 ) -> wasmtime::Result<i32> {

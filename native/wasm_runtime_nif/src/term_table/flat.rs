@@ -14,8 +14,8 @@ use std::mem::MaybeUninit;
 
 use rustler::sys::{self, ErlNifEnv, ErlNifTerm, ErlNifTermType};
 
-use super::table::TermTable;
-use crate::trap::HostTrap;
+use super::TermTable;
+use crate::error::HostTrap;
 
 /// Terms reached and binary bytes held by a term, flattened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sha2::{Digest, Sha256};
 use wasmtime::{Engine, Module};
 
-use crate::engine::Metering;
+use crate::limits::Metering;
 use crate::regular_file;
 
 /// Largest entry read or written. Compiled code is a few times the size of

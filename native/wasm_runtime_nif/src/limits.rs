@@ -1,12 +1,77 @@
-//! What one instance may take: the bytes of all its memories together
-//! (the GC heap included), the elements of all its tables together, and
-//! how many memories and tables it may define.
+//! Every limit and its default: what a call may use (time, fuel), what an
+//! instance may take (the bytes of all its memories together, the GC heap
+//! included, the elements of all its tables together, how many memories
+//! and tables it may define), the guest's stack, and the largest module
+//! file read. Options that are not given take their defaults here and
+//! nowhere else.
 //!
 //! Wasmtime's own `StoreLimits` bounds each memory and each table on its
 //! own, so a module with many memories could take that many times the
-//! ceiling; this limiter keeps the sums.
+//! ceiling; [`InstanceLimits`] keeps the sums.
+
+use std::time::{Duration, Instant};
 
 use wasmtime::ResourceLimiter;
+
+/// Whether compiled code counts fuel. Fuel metering is compiled into every
+/// function and costs time even when nobody sets a limit, so it is a choice
+/// made per module, at compile time, with an engine of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metering {
+    Off,
+    Fuel,
+}
+
+/// What one call (or one start function) may use: wall-clock time and
+/// fuel. `None` is no limit, the default of both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CallLimits {
+    pub timeout: Option<Duration>,
+    pub fuel: Option<u64>,
+}
+
+/// When a call times out, and the limit it was given.
+#[derive(Clone, Copy, Debug)]
+pub struct Deadline {
+    pub at: Instant,
+    pub limit: Duration,
+}
+
+impl CallLimits {
+    /// The deadline of a call that starts now.
+    pub fn deadline(&self) -> Option<Deadline> {
+        self.timeout.map(|limit| Deadline {
+            at: Instant::now() + limit,
+            limit,
+        })
+    }
+}
+
+impl Deadline {
+    pub fn passed(&self) -> bool {
+        Instant::now() >= self.at
+    }
+
+    pub fn left(&self) -> Duration {
+        self.at.saturating_duration_since(Instant::now())
+    }
+}
+
+/// Bytes of the largest module file `load/1,2` and `init/1` read, unless
+/// `{max_file_size, Bytes}` says otherwise.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 256 * 1024 * 1024;
+
+/// Stack a guest may use before it traps with `stack_overflow`, unless the
+/// application environment says otherwise (`max_wasm_stack`).
+///
+/// Guests run on a Wasmtime fiber stack, never on the scheduler thread's
+/// stack, so this bound holds on normal and dirty schedulers alike (dirty
+/// schedulers have 320 KiB stacks by default).
+pub const DEFAULT_MAX_WASM_STACK: usize = 512 * 1024;
+
+/// Bounds of `max_wasm_stack`: below 16 KiB even small guests fail; above
+/// 64 MiB every instance would reserve absurd fiber stacks.
+pub const MAX_WASM_STACK_RANGE: std::ops::RangeInclusive<usize> = 16 * 1024..=64 * 1024 * 1024;
 
 /// Bytes of linear memory an instance may have in all, unless
 /// `{max_memory, Bytes}` says otherwise. Wasm32 allows 4 GiB per memory; a

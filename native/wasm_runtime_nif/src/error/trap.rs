@@ -6,7 +6,6 @@ use rustler::{Encoder, Env, Term};
 use wasmtime::{GcHeapOutOfMemory, OutOfMemory, ThrownException, Trap};
 
 use crate::atoms;
-use crate::host_fun::FunRaised;
 
 /// A trap raised by one of our host functions, with the kind it reports.
 #[derive(Debug)]
@@ -31,6 +30,19 @@ impl fmt::Display for HostTrap {
 }
 
 impl std::error::Error for HostTrap {}
+
+/// Why the guest's call failed when an Erlang import's fun raised: the
+/// fun's own exception is re-raised in the caller once the guest unwound.
+#[derive(Debug)]
+pub struct ImportRaised;
+
+impl fmt::Display for ImportRaised {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an Erlang import raised an exception")
+    }
+}
+
+impl std::error::Error for ImportRaised {}
 
 /// Why a call failed, kept by an invalidated instance to name in later errors.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +82,7 @@ fn guest_failure_kind(error: &wasmtime::Error) -> Option<&'static str> {
         trap_kind(*trap)
     } else if let Some(host) = error.downcast_ref::<HostTrap>() {
         host.kind
-    } else if error.is::<FunRaised>() {
+    } else if error.is::<ImportRaised>() {
         "import_raised"
     } else if error.is::<ThrownException>() {
         "uncaught_exception"
@@ -87,6 +99,14 @@ fn guest_failure_kind(error: &wasmtime::Error) -> Option<&'static str> {
 }
 
 impl TrapReason {
+    /// `what` (the call, the start function) ran past its timeout.
+    pub fn timeout(what: &str, limit: std::time::Duration) -> Self {
+        TrapReason {
+            kind: "timeout",
+            message: format!("{what} did not finish within {} ms", limit.as_millis()),
+        }
+    }
+
     /// Why running guest code failed, if that is what `error` says.
     pub fn of_guest(error: &wasmtime::Error) -> Option<Self> {
         guest_failure_kind(error).map(|kind| TrapReason {

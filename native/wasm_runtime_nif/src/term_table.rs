@@ -5,12 +5,14 @@
 //! so a handle forged by the guest or kept from an earlier call is
 //! recognised and refused.
 
+pub mod flat;
+
 use std::ptr;
 
 use rustler::sys::{self, ErlNifEnv, ErlNifMapIterator, ErlNifTerm};
 
-use super::flat::Flat;
-use crate::trap::HostTrap;
+use crate::error::HostTrap;
+use flat::Flat;
 
 /// Most terms one call may create or receive. Each costs 8 bytes of table
 /// plus the term itself on the caller's heap; past this the call traps with
@@ -475,10 +477,10 @@ mod tests {
             bytes: 1,
         };
         assert_eq!(big.plus(big).nodes, u64::MAX);
-        assert!(!big.within(super::super::MAX_FLAT));
+        assert!(!big.within(flat::MAX_FLAT));
         assert!(Flat::LEAF
             .plus(Flat::binary(1 << 30))
-            .within(super::super::MAX_FLAT));
-        assert!(!Flat::binary((1 << 30) + 1).within(super::super::MAX_FLAT));
+            .within(flat::MAX_FLAT));
+        assert!(!Flat::binary((1 << 30) + 1).within(flat::MAX_FLAT));
     }
 }

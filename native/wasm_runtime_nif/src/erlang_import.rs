@@ -1,0 +1,267 @@
+//! Imports implemented by Erlang funs, run in the calling process: the whole
+//! protocol.
+//!
+//! 1. At instantiation, [`link`] defines each of the module's Erlang imports
+//!    as a host function and keeps the funs ([`ImportFuns`]).
+//! 2. When the guest calls one, the host function records the request in
+//!    the store's [`ImportExchange`] and suspends the guest (its future
+//!    returns `Pending`).
+//! 3. The call's driver finds the request and, instead of rescheduling,
+//!    parks the call and asks the calling process to run the fun
+//!    ([`request`], an `import` request; see `protocol.rs`). A fun goes to
+//!    the caller once per call ([`Handed`]); a fun with a large closure goes
+//!    as `{encoded, Binary}`, which the Erlang side decodes.
+//! 4. The fun runs there, in the caller's own process (it may call other
+//!    instances, send, receive or raise), and `call_reply/3` hands its
+//!    result back: [`Reply::decode`], then [`Reply::into_results`] for the
+//!    suspended host function, which resumes the guest.
+//!
+//! No extra thread, no message hop.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use rustler::env::SavedTerm;
+use rustler::sys::ErlNifTerm;
+use rustler::{Encoder, Env, Error, NifResult, OwnedEnv, Term};
+use wasmtime::{Linker, Val};
+
+use crate::atoms;
+use crate::engine;
+use crate::error::{HostTrap, ImportRaised, InstantiateError};
+use crate::module::imports::ErlangImport;
+use crate::module::WasmModule;
+use crate::protocol::Request;
+use crate::slicing::SliceCell;
+use crate::store::data::{ImportExchange, StoreData};
+use crate::values::{self, NumType};
+
+/// An Erlang fun offered for an import: module, name, fun, arity.
+pub type OfferedImport<'a> = (String, String, Term<'a>, usize);
+
+/// The funs of an instance, kept in an env of their own: each a fun, or
+/// `{encoded, Binary}` for a fun with a large closure.
+pub struct ImportFuns {
+    env: OwnedEnv,
+    funs: Vec<SavedTerm>,
+}
+
+impl ImportFuns {
+    /// Keeps copies of `funs`, in the order of the module's Erlang imports.
+    fn new(funs: &[Term]) -> Self {
+        let env = OwnedEnv::new();
+        let funs = funs.iter().map(|fun| env.save(*fun)).collect();
+        ImportFuns { env, funs }
+    }
+
+    /// A copy of fun `index` in `env`: a fun, or a tuple that shares the
+    /// binary of an encoded one.
+    pub fn fun<'a>(&self, env: Env<'a>, index: usize) -> Option<Term<'a>> {
+        let saved = self.funs.get(index)?;
+        Some(self.env.run(|own| saved.load(own).in_env(env)))
+    }
+}
+
+/// A linker for the module with its Erlang imports defined, and the funs
+/// that implement them, from those offered.
+pub fn link(
+    module: &WasmModule,
+    offered: &[OfferedImport],
+) -> Result<(Linker<StoreData>, ImportFuns), InstantiateError> {
+    let mut linker = engine::linker(module.metering).clone();
+    let mut funs = Vec::with_capacity(module.erlang_imports.len());
+    for (index, import) in module.erlang_imports.iter().enumerate() {
+        let Some((_, _, fun, arity)) = offered
+            .iter()
+            .find(|(m, n, _, _)| *m == import.module && *n == import.name)
+        else {
+            return Err(InstantiateError::UnknownImport(
+                import.module.clone(),
+                import.name.clone(),
+            ));
+        };
+        if *arity != import.params.len() {
+            return Err(InstantiateError::ImportArity {
+                module: import.module.clone(),
+                name: import.name.clone(),
+                expected: import.params.len(),
+                actual: *arity,
+            });
+        }
+        define(&mut linker, index, import)
+            .map_err(|e| InstantiateError::Failed(format!("{e:#}")))?;
+        funs.push(*fun);
+    }
+    Ok((linker, ImportFuns::new(&funs)))
+}
+
+/// Waits for the driver's reply to the request the host function made.
+struct ReplyFuture<'c>(&'c SliceCell<ImportExchange>);
+
+impl Future for ReplyFuture<'_> {
+    type Output = wasmtime::Result<Vec<Val>>;
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: polled inside a slice, while the driver is not looking.
+        match unsafe { self.0.get() }.reply.take() {
+            Some(reply) => Poll::Ready(reply),
+            None => Poll::Pending,
+        }
+    }
+}
+
+/// Defines import `index` of a module as a request to the Erlang side.
+fn define(
+    linker: &mut Linker<StoreData>,
+    index: usize,
+    import: &ErlangImport,
+) -> wasmtime::Result<()> {
+    linker.func_new_async(
+        &import.module,
+        &import.name,
+        import.ty.clone(),
+        move |caller, params, results| {
+            Box::new(async move {
+                let cells = caller.data().cells.clone();
+                // SAFETY: inside a slice; the driver is not looking.
+                unsafe { cells.imports.get() }.request = Some((index, params.to_vec()));
+                let values = ReplyFuture(&cells.imports).await?;
+                if values.len() != results.len() {
+                    return Err(HostTrap::new("bad_host_result", "wrong number of results").into());
+                }
+                results.clone_from_slice(&values);
+                Ok(())
+            })
+        },
+    )?;
+    Ok(())
+}
+
+/// Which funs the caller has had in this call, by import index: the Erlang
+/// side keeps them for the rest of the call.
+#[derive(Default)]
+pub struct Handed(Vec<bool>);
+
+impl Handed {
+    /// What the request carries for import `index`: `cached` if the caller
+    /// has it already, else the fun (`None` if there is none).
+    pub fn fun<'a>(
+        &mut self,
+        env: Env<'a>,
+        index: usize,
+        imports: usize,
+        fun: impl FnOnce() -> Option<Term<'a>>,
+    ) -> Option<Term<'a>> {
+        if self.0.get(index).copied().unwrap_or(false) {
+            return Some(atoms::cached().encode(env));
+        }
+        let fun = fun()?;
+        if self.0.len() <= index {
+            self.0.resize(imports.max(index + 1), false);
+        }
+        self.0[index] = true;
+        Some(fun)
+    }
+}
+
+/// The `import` request for a guest's call of import `index` with `args`,
+/// for the parked call `call`.
+pub fn request<'a>(
+    env: Env<'a>,
+    call: Term<'a>,
+    carried: Term<'a>,
+    index: usize,
+    fun: Term<'a>,
+    args: &[Val],
+) -> Request<'a> {
+    let args: Vec<Term> = args.iter().map(|v| values::to_term(env, v)).collect();
+    Request::Import {
+        call,
+        carried,
+        index,
+        fun,
+        args: args.encode(env),
+    }
+}
+
+/// What the Erlang side says the fun did: `{ok, Value}` or `{raised,
+/// Class, Reason, Stack}`.
+pub enum Reply<'a> {
+    Returned(Term<'a>),
+    Raised([ErlNifTerm; 3]),
+}
+
+impl<'a> Reply<'a> {
+    pub fn decode(reply: Term<'a>) -> NifResult<Self> {
+        if let Ok((tag, value)) = reply.decode::<(rustler::Atom, Term)>() {
+            if tag == atoms::ok() {
+                return Ok(Reply::Returned(value));
+            }
+        }
+        match reply.decode::<(rustler::Atom, Term, Term, Term)>() {
+            Ok((tag, class, reason, stack)) if tag == atoms::raised() => Ok(Reply::Raised([
+                class.as_c_arg(),
+                reason.as_c_arg(),
+                stack.as_c_arg(),
+            ])),
+            _ => Err(Error::BadArg),
+        }
+    }
+
+    /// The values the host function returns to the guest, or why the guest
+    /// fails: a result of the wrong shape traps with `bad_host_result`; an
+    /// exception fails the call, and is kept in `raised` to be raised again
+    /// in the caller once the guest has unwound.
+    pub fn into_results(
+        self,
+        import: &ErlangImport,
+        raised: &mut Option<[ErlNifTerm; 3]>,
+    ) -> wasmtime::Result<Vec<Val>> {
+        match self {
+            Reply::Returned(value) => results(value, &import.results).ok_or_else(|| {
+                HostTrap::new(
+                    "bad_host_result",
+                    format!(
+                        "the fun for {} returned a value that is not {}",
+                        import.label(),
+                        results_shape(&import.results)
+                    ),
+                )
+                .into()
+            }),
+            Reply::Raised(exception) => {
+                *raised = Some(exception);
+                Err(ImportRaised.into())
+            }
+        }
+    }
+}
+
+/// The values of a fun's result for an import with `types`: nothing is
+/// expected of a fun for an import without results.
+fn results(value: Term, types: &[NumType]) -> Option<Vec<Val>> {
+    match types {
+        [] => Some(Vec::new()),
+        [one] => values::to_val(value, *one).map(|v| vec![v]),
+        many => {
+            let items = rustler::types::tuple::get_tuple(value).ok()?;
+            if items.len() != many.len() {
+                return None;
+            }
+            items
+                .iter()
+                .zip(many)
+                .map(|(item, ty)| values::to_val(*item, *ty))
+                .collect()
+        }
+    }
+}
+
+fn results_shape(types: &[NumType]) -> String {
+    let names: Vec<&str> = types.iter().map(|t| t.name()).collect();
+    match names.as_slice() {
+        [one] => (*one).to_string(),
+        many => format!("a tuple of {{{}}}", many.join(", ")),
+    }
+}

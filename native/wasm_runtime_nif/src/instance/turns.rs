@@ -1,0 +1,207 @@
+//! Whose turn it is: an instance serves one call at a time. A caller that
+//! finds it busy is queued, in arrival order, and told by message
+//! (`{wasm_runtime_nif_turn, Id}`) when its turn comes; it never waits on a
+//! lock. The slot's mutex is held for a few instructions, never across
+//! guest code.
+
+use std::collections::VecDeque;
+use std::sync::MutexGuard;
+
+use rustler::{Env, LocalPid, Monitor, NifResult, ResourceArc};
+
+use super::{Guest, WasmInstance};
+use crate::atoms;
+use crate::error::{raise, TrapReason};
+use crate::reaper;
+
+/// A process waiting for its turn, monitored so that its death is noticed.
+struct Waiter {
+    pid: LocalPid,
+    monitor: Option<Monitor>,
+}
+
+/// Who has the instance, and who is waiting for it.
+pub struct Slot {
+    /// `None` while a call holds it, or for good once invalidated.
+    guest: Option<Box<Guest>>,
+    invalidated: Option<TrapReason>,
+    /// Freed on request (`release/1`); the store goes as soon as no call
+    /// holds it.
+    released: bool,
+    /// The process whose call holds the guest.
+    holder: Option<LocalPid>,
+    /// The waiter told that it is next; others queue behind it.
+    reserved: Option<Waiter>,
+    queue: VecDeque<Waiter>,
+}
+
+impl Slot {
+    pub fn new(guest: Guest) -> Self {
+        Slot {
+            guest: Some(Box::new(guest)),
+            invalidated: None,
+            released: false,
+            holder: None,
+            reserved: None,
+            queue: VecDeque::new(),
+        }
+    }
+}
+
+/// What a caller gets when it asks for the instance.
+pub enum Turn {
+    Go(Box<Guest>),
+    /// Busy: the caller is queued and will get `{wasm_runtime_nif_turn, Id}`.
+    Wait(u64),
+}
+
+impl WasmInstance {
+    fn lock(&self) -> MutexGuard<'_, Slot> {
+        // The slot is only ever mutated by short sections that cannot panic
+        // halfway; a poisoned lock still holds a consistent slot.
+        self.slot.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A queued or reserved waiter died: it will never take its turn.
+    pub(super) fn waiter_down(&self, env: Env, pid: LocalPid) {
+        let mut slot = self.lock();
+        slot.queue.retain(|w| w.pid != pid);
+        if slot.reserved.as_ref().is_some_and(|w| w.pid == pid) {
+            slot.reserved = None;
+            self.settle(&mut slot, env);
+        }
+    }
+
+    /// The guest, if no call holds it: for the destructor.
+    pub(super) fn take_idle_guest(&mut self) -> Option<Box<Guest>> {
+        self.slot
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .guest
+            .take()
+    }
+
+    /// Takes the instance for a call by the calling process, or queues it.
+    pub fn take(this: &ResourceArc<Self>, env: Env) -> NifResult<Turn> {
+        this.check_owner(env)?;
+        let me = env.pid();
+        let mut slot = this.lock();
+        if slot.released {
+            return Err(raise(atoms::instance_released()));
+        }
+        if let Some(reason) = &slot.invalidated {
+            return Err(raise((atoms::instance_invalidated(), reason.clone())));
+        }
+        if slot.holder == Some(me) {
+            return Err(raise(atoms::reentrant_call()));
+        }
+        let reserved_for_me = slot.reserved.as_ref().is_some_and(|w| w.pid == me);
+        let my_turn = reserved_for_me || (slot.reserved.is_none() && slot.queue.is_empty());
+        if my_turn {
+            if let Some(guest) = slot.guest.take() {
+                if let Some(Waiter {
+                    monitor: Some(monitor),
+                    ..
+                }) = slot.reserved.take()
+                {
+                    env.demonitor(this, &monitor);
+                }
+                slot.holder = Some(me);
+                return Ok(Turn::Go(guest));
+            }
+        }
+        if !reserved_for_me && !slot.queue.iter().any(|w| w.pid == me) {
+            let monitor = env.monitor(this, &me);
+            slot.queue.push_back(Waiter { pid: me, monitor });
+        }
+        Ok(Turn::Wait(this.id))
+    }
+
+    /// Gives the instance back after a call and lets the next caller in.
+    pub fn give_back(&self, env: Env, guest: Box<Guest>) {
+        let mut slot = self.lock();
+        slot.holder = None;
+        if slot.released {
+            // Released during the call: freed now, as `release/1` promises.
+            drop(slot);
+            drop(guest);
+            return;
+        }
+        slot.guest = Some(guest);
+        self.settle(&mut slot, env);
+    }
+
+    /// Frees the store now, on this thread, rather than when the garbage
+    /// collector gets to the instance; a call in progress finishes first
+    /// (and frees it when it ends). Later calls raise
+    /// `instance_released`, and so do the callers waiting in the queue.
+    pub fn release(&self, env: Env) -> NifResult<()> {
+        self.check_owner(env)?;
+        let mut slot = self.lock();
+        slot.released = true;
+        let guest = slot.guest.take();
+        self.dismiss_waiters(&mut slot, env);
+        drop(slot);
+        // Freed here, not by the reaper: when `release/1` returns, the
+        // memory (or the pool slot) is free for the next instance.
+        drop(guest);
+        Ok(())
+    }
+
+    /// Ends the instance after a trap, timeout or cancellation: the call that
+    /// held it is dropped with its store, and every waiter is told to come
+    /// and collect the reason.
+    pub fn invalidate(&self, env: Env, reason: TrapReason) {
+        let mut slot = self.lock();
+        slot.invalidated = Some(reason);
+        if let Some(guest) = slot.guest.take() {
+            reaper::dispose(guest);
+        }
+        slot.holder = None;
+        self.dismiss_waiters(&mut slot, env);
+    }
+
+    /// Tells every waiting caller to come back and find the instance gone.
+    fn dismiss_waiters(&self, slot: &mut Slot, env: Env) {
+        let waiters = slot.reserved.take().into_iter().chain(slot.queue.drain(..));
+        for waiter in waiters {
+            let _ = env.send(&waiter.pid, (atoms::wasm_runtime_nif_turn(), self.id));
+        }
+    }
+
+    /// Takes the calling process out of the queue, after its wait timed out.
+    pub fn leave_queue(this: &ResourceArc<Self>, env: Env) {
+        let me = env.pid();
+        let mut slot = this.lock();
+        let mut left: Vec<Waiter> = Vec::new();
+        if slot.reserved.as_ref().is_some_and(|w| w.pid == me) {
+            left.extend(slot.reserved.take());
+        }
+        if let Some(at) = slot.queue.iter().position(|w| w.pid == me) {
+            left.extend(slot.queue.remove(at));
+        }
+        for waiter in left {
+            if let Some(monitor) = waiter.monitor {
+                env.demonitor(this, &monitor);
+            }
+        }
+        this.settle(&mut slot, env);
+    }
+
+    /// Hands an idle instance to the first live waiter, if any.
+    fn settle(&self, slot: &mut Slot, env: Env) {
+        while slot.reserved.is_none() && slot.guest.is_some() {
+            let Some(waiter) = slot.queue.pop_front() else {
+                break;
+            };
+            // A failed send means the waiter is gone; its monitor fired or
+            // will fire and find nothing to do.
+            if env
+                .send(&waiter.pid, (atoms::wasm_runtime_nif_turn(), self.id))
+                .is_ok()
+            {
+                slot.reserved = Some(waiter);
+            }
+        }
+    }
+}

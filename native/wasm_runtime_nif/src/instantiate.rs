@@ -1,0 +1,221 @@
+//! Making an instance: the store, the Erlang imports linked, and the start
+//! function run in slices like a call, so that a start function that loops
+//! cannot hold a scheduler.
+//!
+//! The instance's default timeout and fuel bound the start function too. A
+//! start function cannot call Erlang imports (there is no caller to run
+//! them in): that fails the instantiation. What it prints is written once it
+//! has ended.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use rustler::sys::ErlNifTerm;
+use rustler::{Encoder, Env, LocalPid, Resource, ResourceArc, Term};
+use wasmtime::{Instance, Store};
+
+use crate::atoms;
+use crate::budget;
+use crate::engine;
+use crate::erlang_import::{self, ImportFuns, OfferedImport};
+use crate::error::{InstantiateError, TrapReason};
+use crate::instance::{Guest, WasmInstance};
+use crate::limits::{CallLimits, Deadline, InstanceLimits};
+use crate::module::WasmModule;
+use crate::options::InstanceOptions;
+use crate::output;
+use crate::protocol::Answer;
+use crate::reaper;
+use crate::slicing::{self, Pause, Sliced, Suspended};
+use crate::store;
+use crate::store::data::{Cells, StoreData};
+
+type Done = (Store<StoreData>, wasmtime::Result<Instance>);
+
+/// A linker with a module's Erlang imports, and the funs behind them.
+type Linked = (wasmtime::Linker<StoreData>, ImportFuns);
+
+/// An instantiation in progress.
+pub struct Instantiation {
+    future: Pin<Box<dyn Future<Output = Done> + Send>>,
+    module: ResourceArc<WasmModule>,
+    owner: Option<LocalPid>,
+    limits: CallLimits,
+    import_funs: Option<ImportFuns>,
+    cells: Arc<Cells>,
+    deadline: Option<Deadline>,
+}
+
+#[rustler::resource_impl]
+impl Resource for Suspended<Instantiation> {
+    const IMPLEMENTS_DESTRUCTOR: bool = true;
+
+    fn destructor(self, env: Env<'_>) {
+        self.cancel(env);
+    }
+}
+
+/// A store for an instance of `module` within the options' limits, and,
+/// for a module with Erlang imports, the linker and funs that provide them.
+fn prepare(
+    module: &WasmModule,
+    options: &InstanceOptions,
+    offered: &[OfferedImport],
+) -> Result<(Store<StoreData>, Option<Linked>), InstantiateError> {
+    let required = module.module.resources_required();
+    let counts = [
+        ("memories", required.num_memories, options.max_memories),
+        ("tables", required.num_tables, options.max_tables),
+    ];
+    for (what, defined, max) in counts {
+        if defined as usize > max {
+            return Err(InstantiateError::TooMany(what, defined as usize, max));
+        }
+    }
+    let cost = budget::Cost::of_instance(
+        u64::from(required.num_memories) + u64::from(module.gc_heap),
+        u64::from(required.num_tables),
+        engine::fiber_stack_size() as u64,
+    );
+    let reservation = budget::reserve(cost).map_err(InstantiateError::SystemLimit)?;
+    let limits = InstanceLimits::new(
+        options.max_memory,
+        options.max_table_elements,
+        options.max_memories,
+        options.max_tables,
+    );
+    let store = store::new(
+        module.module.engine(),
+        StoreData::new(limits, Some(reservation)),
+    );
+    let linked = match module.pre {
+        Some(_) => None,
+        None => Some(erlang_import::link(module, offered)?),
+    };
+    Ok((store, linked))
+}
+
+/// `{ok, Instance} | {error, Reason}`, possibly after several slices.
+pub fn instantiate<'a>(
+    env: Env<'a>,
+    module: ResourceArc<WasmModule>,
+    options: InstanceOptions,
+    offered: &[OfferedImport],
+) -> Answer<'a> {
+    let failed = |reason: InstantiateError| Answer::Value((atoms::error(), reason).encode(env));
+    let (mut store, linked) = match prepare(&module, &options, offered) {
+        Ok(prepared) => prepared,
+        Err(reason) => return failed(reason),
+    };
+    if let Err(e) = store::arm(&mut store, module.metering, options.limits) {
+        return failed(InstantiateError::Failed(format!("{e:#}")));
+    }
+    let cells = store.data().cells.clone();
+    // SAFETY: the store is not running anything yet.
+    unsafe { cells.output.get() }.begin();
+    let (linker, import_funs) = linked.unzip();
+    let runner = module.clone();
+    let future = Box::pin(async move {
+        let result = match (&linker, &runner.pre) {
+            (Some(linker), _) => linker.instantiate_async(&mut store, &runner.module).await,
+            (None, Some(pre)) => pre.instantiate_async(&mut store).await,
+            (None, None) => Err(wasmtime::format_err!("module has imports but no linker")),
+        };
+        (store, result)
+    });
+    let work = Instantiation {
+        future,
+        module,
+        owner: options.process_bound.then(|| env.pid()),
+        limits: options.limits,
+        import_funs,
+        cells,
+        deadline: options.limits.deadline(),
+    };
+    slicing::run(env, work, None)
+}
+
+impl Instantiation {
+    /// `{error, Reason}` after what the start function printed.
+    fn failed<'a>(self, env: Env<'a>, reason: impl Encoder) -> Answer<'a> {
+        let printed = self.printed();
+        let answer = Answer::Value((atoms::error(), reason).encode(env));
+        reaper::dispose(self);
+        output::deliver(env, printed, None, answer)
+    }
+
+    fn printed(&self) -> Option<Vec<u8>> {
+        // SAFETY: the start function is not running; nothing else looks.
+        unsafe { self.cells.output.get() }.take(true)
+    }
+}
+
+fn failure(error: &wasmtime::Error) -> InstantiateError {
+    match TrapReason::of_guest(error) {
+        Some(trap) => InstantiateError::Trap(trap),
+        None => InstantiateError::Failed(format!("{error:#}")),
+    }
+}
+
+impl Sliced for Instantiation {
+    type Done = Done;
+
+    const NAME: &'static std::ffi::CStr = c"wasm_instantiate_slice";
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Done> {
+        self.future.as_mut().poll(cx)
+    }
+
+    fn deadline(&self) -> Option<Deadline> {
+        self.deadline
+    }
+
+    fn finish<'a>(self, env: Env<'a>, (mut store, result): Done) -> Answer<'a> {
+        let instance = match result {
+            Ok(instance) => instance,
+            Err(error) => return self.failed(env, failure(&error)),
+        };
+        let printed = self.printed();
+        let Instantiation {
+            module,
+            owner,
+            limits,
+            import_funs,
+            ..
+        } = self;
+        let memory = instance.get_memory(&mut store, "memory");
+        store.data_mut().memory = memory;
+        let guest = Guest::new(store, instance);
+        let instance = WasmInstance::new(module, owner, limits, import_funs, guest);
+        let made = (atoms::ok(), ResourceArc::new(instance)).encode(env);
+        output::deliver(env, printed, None, Answer::Value(made))
+    }
+
+    fn time_out<'a>(self, env: Env<'a>, limit: Duration) -> Answer<'a> {
+        self.failed(env, TrapReason::timeout("the start function", limit))
+    }
+
+    fn paused<'a>(self, env: Env<'a>, pause: Pause<Self>) -> Answer<'a> {
+        // SAFETY: the start function is suspended; nothing else looks.
+        if unsafe { self.cells.imports.get() }.request.take().is_some() {
+            let error = wasmtime::format_err!(
+                "the start function called an Erlang import; imports can only run during call_raw/call"
+            );
+            return self.failed(env, failure(&error));
+        }
+        pause.reschedule(env, self)
+    }
+
+    fn carry_out<'a>(&mut self, env: Env<'a>) -> Term<'a> {
+        slicing::carry(env, &[])
+    }
+
+    fn carry_in(&mut self, _env: Env, _carried: &[ErlNifTerm]) {}
+
+    fn cancel(self, _env: Env) {
+        reaper::dispose(self);
+    }
+}

@@ -1,0 +1,131 @@
+//! Options as they cross the NIF boundary: maps read by key. The Erlang side
+//! (`wasm_runtime_nif_options.erl`) checks every option the user gives and
+//! passes only those; a key that is missing takes its default from
+//! `limits.rs`. A value of the wrong shape here is a bug of the Erlang side,
+//! and raises `badarg`.
+
+use std::time::Duration;
+
+use rustler::{NifResult, Term};
+
+use crate::atoms;
+use crate::engine::Settings;
+use crate::error::bad_option;
+use crate::limits::{
+    CallLimits, Metering, DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_MEMORIES, DEFAULT_MAX_MEMORY,
+    DEFAULT_MAX_TABLES, DEFAULT_MAX_TABLE_ELEMENTS, DEFAULT_MAX_WASM_STACK,
+};
+
+/// The value of `key` in `map`, decoded, or `default` when it is absent.
+fn get<'a, T: rustler::Decoder<'a>>(map: Term<'a>, key: rustler::Atom, default: T) -> NifResult<T> {
+    match map.map_get(key) {
+        Ok(value) => value.decode(),
+        Err(_) if map.is_map() => Ok(default),
+        Err(error) => Err(error),
+    }
+}
+
+/// `infinity` or a number, for a limit that may be off.
+fn limit<'a, T: rustler::Decoder<'a>>(
+    map: Term<'a>,
+    key: rustler::Atom,
+    default: Option<T>,
+) -> NifResult<Option<T>> {
+    let Ok(value) = map.map_get(key) else {
+        return Ok(default);
+    };
+    if value
+        .decode::<rustler::Atom>()
+        .is_ok_and(|a| a == atoms::infinity())
+    {
+        return Ok(None);
+    }
+    value.decode().map(Some)
+}
+
+/// `#{timeout => Ms | infinity, fuel => Units | infinity}`, each key
+/// optional: limits of a call, or an instance's defaults for its calls.
+/// Fuel is refused for a module compiled without metering.
+pub fn call_limits(map: Term, defaults: CallLimits, metering: Metering) -> NifResult<CallLimits> {
+    if map.map_size()? == 0 {
+        return Ok(defaults);
+    }
+    let limits = CallLimits {
+        timeout: limit(
+            map,
+            atoms::timeout(),
+            defaults.timeout.map(|t| t.as_millis() as u64),
+        )?
+        .map(Duration::from_millis),
+        fuel: limit(map, atoms::fuel(), defaults.fuel)?,
+    };
+    match (limits.fuel, metering) {
+        (Some(units), Metering::Off) => Err(bad_option(atoms::fuel(), units)),
+        _ => Ok(limits),
+    }
+}
+
+/// What `instantiate/2` can set.
+pub struct InstanceOptions {
+    pub process_bound: bool,
+    pub max_memory: usize,
+    pub max_table_elements: usize,
+    pub max_memories: usize,
+    pub max_tables: usize,
+    /// Limits of a call that gives none, and of the start function.
+    pub limits: CallLimits,
+}
+
+/// The instance options in `map`: `process_bound`, `max_memory`,
+/// `max_table_elements`, `max_memories`, `max_tables`, `timeout`, `fuel`.
+pub fn instance_options(map: Term, metering: Metering) -> NifResult<InstanceOptions> {
+    Ok(InstanceOptions {
+        process_bound: get(map, atoms::process_bound(), false)?,
+        max_memory: get(map, atoms::max_memory(), DEFAULT_MAX_MEMORY)?,
+        max_table_elements: get(map, atoms::max_table_elements(), DEFAULT_MAX_TABLE_ELEMENTS)?,
+        max_memories: get(map, atoms::max_memories(), DEFAULT_MAX_MEMORIES)?,
+        max_tables: get(map, atoms::max_tables(), DEFAULT_MAX_TABLES)?,
+        limits: call_limits(map, CallLimits::default(), metering)?,
+    })
+}
+
+/// What `compile/2` can set.
+pub struct CompileOptions {
+    pub metering: Metering,
+    /// The cache directory and the SHA-256 of the module's bytes, in hex.
+    pub cache: Option<(String, String)>,
+}
+
+/// `#{fuel => boolean(), cache => {Dir, Sha256Hex}}`, each key optional.
+pub fn compile_options(map: Term) -> NifResult<CompileOptions> {
+    let metering = match get(map, atoms::fuel(), false)? {
+        true => Metering::Fuel,
+        false => Metering::Off,
+    };
+    let cache = match map.map_get(atoms::cache()) {
+        Ok(entry) => Some(entry.decode::<(String, String)>()?),
+        Err(_) => None,
+    };
+    Ok(CompileOptions { metering, cache })
+}
+
+/// `#{max_file_size => Bytes}`, the key optional.
+pub fn max_file_size(map: Term) -> NifResult<u64> {
+    get(map, atoms::max_file_size(), DEFAULT_MAX_FILE_SIZE)
+}
+
+/// The engine's settings from the application environment, given to the
+/// load callback as `#{max_wasm_stack => Bytes, instance_pool_size => N,
+/// max_instance_mappings => N}`, each optional; what is not a positive
+/// integer is ignored.
+pub fn engine_settings(map: Term) -> (Settings, Option<u64>) {
+    let given = |key| map.map_get(key).ok();
+    let settings = Settings {
+        max_wasm_stack: given(atoms::max_wasm_stack())
+            .and_then(|t| t.decode::<usize>().ok())
+            .unwrap_or(DEFAULT_MAX_WASM_STACK),
+        instance_pool: given(atoms::instance_pool_size()).and_then(|t| t.decode::<u32>().ok()),
+    };
+    let max_mappings = given(atoms::max_instance_mappings()).and_then(|t| t.decode::<u64>().ok());
+    (settings, max_mappings)
+}

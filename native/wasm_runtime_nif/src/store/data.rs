@@ -1,0 +1,56 @@
+//! What a store holds besides the guest: the cells that host functions
+//! (during a slice) and the driver of a call (between slices) share, the
+//! instance's limits, and the VM mappings it reserved.
+
+use std::sync::Arc;
+
+use wasmtime::{Memory, Val};
+
+use crate::budget::Reservation;
+use crate::limits::InstanceLimits;
+use crate::output::Output;
+use crate::slicing::SliceCell;
+use crate::term_table::TermTable;
+
+/// A request of the guest to an Erlang import, and the driver's reply.
+#[derive(Default)]
+pub struct ImportExchange {
+    /// Set by the host function: which import was called, with what.
+    pub request: Option<(usize, Vec<Val>)>,
+    /// Set by the driver: the fun's result values, or why the call fails.
+    pub reply: Option<wasmtime::Result<Vec<Val>>>,
+}
+
+/// What host functions (during a slice) and the driver of a call (between
+/// slices) share; the driver keeps its own reference while the store is
+/// lent to the guest's future.
+#[derive(Default)]
+pub struct Cells {
+    /// The term table of the call in progress (`call/3`).
+    pub terms: SliceCell<TermTable>,
+    /// Requests to Erlang imports and their replies.
+    pub imports: SliceCell<ImportExchange>,
+    /// What the guest printed, for the calling process.
+    pub output: SliceCell<Output>,
+}
+
+/// The data of every store, reachable from host functions as a `Caller`'s.
+pub struct StoreData {
+    /// The guest's exported `memory`, looked up once at instantiation.
+    pub memory: Option<Memory>,
+    pub cells: Arc<Cells>,
+    pub limits: InstanceLimits,
+    /// The VM mappings the instance reserved, given back with the store.
+    _budget: Option<Reservation>,
+}
+
+impl StoreData {
+    pub fn new(limits: InstanceLimits, budget: Option<Reservation>) -> Self {
+        StoreData {
+            memory: None,
+            cells: Arc::default(),
+            limits,
+            _budget: budget,
+        }
+    }
+}

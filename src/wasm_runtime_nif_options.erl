@@ -1,0 +1,133 @@
+%% @private
+%% @doc Options as users give them (proplists) checked and turned into the
+%% maps the NIFs read by key. Only the options given are passed: a missing
+%% key takes its default in the NIF (`limits.rs'), the one place defaults
+%% are kept. A malformed option raises `{bad_option, Option}'.
+-module(wasm_runtime_nif_options).
+
+-export([compile/2, load/1, instance/1, call/1]).
+
+%% The longest wait `receive ... after' accepts, in milliseconds.
+-define(MAX_TIMEOUT, 16#ffffffff).
+-define(IS_TIMEOUT(T), (T =:= infinity orelse (is_integer(T) andalso T >= 0 andalso T =< ?MAX_TIMEOUT))).
+%% A byte count or a number of things, as the NIF takes it (64 bits).
+-define(IS_COUNT(N), (is_integer(N) andalso N >= 0 andalso N < 1 bsl 64)).
+-define(IS_FUEL(F), (F =:= infinity orelse ?IS_COUNT(F))).
+%% The largest import fun, in external format, that the NIF copies into the
+%% caller's heap (a few microseconds); larger ones are decoded in Erlang.
+-define(MAX_COPIED_FUN, 4096).
+
+%% `#{fuel => true, cache => {Dir, Sha256Hex}}' for the module `Bytes'.
+-spec compile([wasm_runtime_nif:compile_option()], binary()) -> #{atom() => term()}.
+compile(Options, Bytes) ->
+    case compile_options(Options, #{}) of
+        #{cache := Dir} = Map -> Map#{cache := {Dir, binary:encode_hex(crypto:hash(sha256, Bytes))}};
+        Map -> Map
+    end.
+
+compile_options([], Map) ->
+    Map;
+compile_options([fuel | Rest], Map) ->
+    compile_options(Rest, Map#{fuel => true});
+compile_options([{cache, Dir} = Option | Rest], Map)
+  when is_list(Dir); is_binary(Dir); is_atom(Dir) ->
+    try unicode:characters_to_binary(filename:absname(Dir)) of
+        Path when is_binary(Path) -> compile_options(Rest, Map#{cache => Path});
+        _ -> erlang:error({bad_option, Option})
+    catch
+        error:_ -> erlang:error({bad_option, Option})
+    end;
+compile_options([Bad | _], _) ->
+    erlang:error({bad_option, Bad});
+compile_options(Bad, _) ->
+    erlang:error({bad_option, Bad}).
+
+%% The file options (`#{max_file_size => Bytes}') and the compile options
+%% of load/2's options, the latter checked already.
+-spec load([wasm_runtime_nif:load_option()]) ->
+          {#{atom() => term()}, [wasm_runtime_nif:compile_option()]}.
+load(Options) ->
+    {File, CompileOptions} = load_options(Options, #{}, []),
+    _ = compile_options(CompileOptions, #{}),
+    {File, CompileOptions}.
+
+load_options([{max_file_size, Max} | Rest], File, Acc) when ?IS_COUNT(Max) ->
+    load_options(Rest, File#{max_file_size => Max}, Acc);
+load_options([Other | Rest], File, Acc) ->
+    load_options(Rest, File, [Other | Acc]);
+load_options(Tail, File, Acc) ->
+    %% An improper tail is compile_options/2's to refuse.
+    {File, lists:reverse(Acc, Tail)}.
+
+%% The instance options as a map, and the imports offered, as the NIF takes
+%% them: `[{Module, Name, Fun, Arity}]'.
+-spec instance([wasm_runtime_nif:instance_option()]) ->
+          {#{atom() => term()}, [{binary(), binary(), function() | {encoded, binary()}, arity()}]}.
+instance(Options) when is_list(Options) ->
+    instance_options(Options, #{}, []);
+instance(Options) ->
+    erlang:error({bad_option, Options}).
+
+instance_options([], Map, Imports) ->
+    {Map, Imports};
+instance_options([process_bound | Rest], Map, Imports) ->
+    instance_options(Rest, Map#{process_bound => true}, Imports);
+instance_options([{Key, N} | Rest], Map, Imports)
+  when (Key =:= max_memory andalso ?IS_COUNT(N) andalso N > 0);
+       ((Key =:= max_table_elements orelse Key =:= max_memories orelse Key =:= max_tables)
+        andalso ?IS_COUNT(N)) ->
+    instance_options(Rest, Map#{Key => N}, Imports);
+instance_options([{imports, Funs} = Option | Rest], Map, _) when is_map(Funs) ->
+    Imports = [import_entry(Key, Fun, Option) || {Key, Fun} <- maps:to_list(Funs)],
+    %% #{{env, f} => F, {<<"env">>, <<"f">>} => G} names one import twice.
+    Names = [{Module, Name} || {Module, Name, _, _} <- Imports],
+    case Names -- lists:usort(Names) of
+        [] -> instance_options(Rest, Map, Imports);
+        [{Module, Name} | _] -> erlang:error({bad_option, {imports, {duplicate, Module, Name}}})
+    end;
+instance_options([Option | Rest], Map, Imports) ->
+    instance_options(Rest, limit(Option, Map), Imports);
+instance_options(Improper, _, _) ->
+    erlang:error({bad_option, Improper}).
+
+%% A call's limits as a map: `#{timeout => Ms | infinity, fuel => Units |
+%% infinity}', each key only when given.
+-spec call([wasm_runtime_nif:call_option()]) -> #{atom() => term()}.
+call(Options) ->
+    call(Options, #{}).
+
+call([], Map) ->
+    Map;
+call([Option | Rest], Map) ->
+    call(Rest, limit(Option, Map));
+call(Improper, _) ->
+    erlang:error({bad_option, Improper}).
+
+%% A limit of a call, or of every call of an instance.
+limit({timeout, T}, Map) when ?IS_TIMEOUT(T) -> Map#{timeout => T};
+limit({fuel, F}, Map) when ?IS_FUEL(F) -> Map#{fuel => F};
+limit(Bad, _) -> erlang:error({bad_option, Bad}).
+
+import_entry({Module, Name}, Fun, Option) when is_function(Fun) ->
+    {arity, Arity} = erlang:fun_info(Fun, arity),
+    {import_name(Module, Option), import_name(Name, Option), kept_fun(Fun), Arity};
+import_entry(_, _, Option) ->
+    erlang:error({bad_option, Option}).
+
+%% How the instance keeps an import's fun: as it is when it is small, for
+%% the NIF to copy into the caller's heap once per call; encoded when its
+%% closure is large, for the caller to decode (yielding, where a copy in
+%% the NIF could not). term_to_binary/1 yields too.
+kept_fun(Fun) ->
+    case term_to_binary(Fun) of
+        Encoded when byte_size(Encoded) > ?MAX_COPIED_FUN -> {encoded, Encoded};
+        _ -> Fun
+    end.
+
+import_name(Name, _) when is_atom(Name) -> atom_to_binary(Name, utf8);
+import_name(Name, Option) when is_binary(Name) ->
+    case unicode:characters_to_binary(Name) of
+        Name -> Name;
+        _ -> erlang:error({bad_option, Option})
+    end;
+import_name(_, Option) -> erlang:error({bad_option, Option}).

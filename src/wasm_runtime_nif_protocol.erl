@@ -1,0 +1,148 @@
+%% @private
+%% @doc The Erlang side of the NIFs' requests: a NIF that needs the calling
+%% process to act raises `{wasm_runtime_nif_request, Request}', served here
+%% (docs/design.md, "Requests to the Erlang side"):
+%%
+%% <ul>
+%% <li>`{turn, Id, Timeout}': the instance is busy and we are queued; wait
+%%     for `{wasm_runtime_nif_turn, Id}' and make the call again.</li>
+%% <li>`{import, Call, Carried, Index, Fun, Args}': the guest called an
+%%     Erlang import; apply the fun here and hand its result to
+%%     `call_reply/3'.</li>
+%% <li>`{raise, Class, Reason, Stack}': raise it.</li>
+%% <li>`{output, Bytes, Left, Then}': write what the guest printed to our
+%%     group leader, then `Then': `{return, Value}' or another request.</li>
+%% <li>`{resume, Call, Carried}': run the call's next slice,
+%%     `call_resume/2'.</li>
+%% </ul>
+%%
+%% A NIF's value is the call's own result: never looked at here.
+-module(wasm_runtime_nif_protocol).
+
+-export([call/5, run/1]).
+
+-define(REQUEST, wasm_runtime_nif_request).
+-define(TURN, wasm_runtime_nif_turn).
+
+%% Runs a call NIF, `Nif(Instance, Name, Args, Limits)', and serves its
+%% requests. A busy instance has queued us: wait for our turn, then call
+%% again with what is left of the timeout.
+-spec call(fun((wasm_runtime_nif:instance(), wasm_runtime_nif:func_name(), list(), map()) -> term()),
+           wasm_runtime_nif:instance(), wasm_runtime_nif:func_name(), list(), map()) -> term().
+call(Nif, Instance, Name, Args, Limits) ->
+    try
+        Nif(Instance, Name, Args, Limits)
+    catch
+        error:{?REQUEST, {turn, Id, Timeout}} ->
+            Left = await_turn(Instance, Id, Timeout),
+            call(Nif, Instance, Name, Args, Limits#{timeout => Left});
+        error:{?REQUEST, Request} ->
+            serve(Request, #{})
+    end.
+
+%% Runs a NIF that may ask for output to be written, and serves it.
+-spec run(fun(() -> Result)) -> Result.
+run(Nif) ->
+    try
+        Nif()
+    catch
+        error:{?REQUEST, Request} -> serve(Request, #{})
+    end.
+
+%% Funs is the import funs this call has had, by import index: the NIF
+%% hands each over once per call.
+serve({import, Call, Carried, Index, Given, Args}, Funs0) ->
+    {Fun, Funs} = import_fun(Index, Given, Funs0),
+    Reply = try
+                {ok, erlang:apply(Fun, Args)}
+            catch
+                Class:Reason:Stack -> {raised, Class, Reason, Stack}
+            end,
+    try
+        wasm_runtime_nif_nif:call_reply(Call, Carried, Reply)
+    catch
+        error:{?REQUEST, Request} -> serve(Request, Funs)
+    end;
+serve({raise, Class, Reason, Stack}, _) ->
+    erlang:raise(Class, Reason, Stack);
+serve({output, Bytes, Left, Then}, Funs) ->
+    print(Bytes, Left),
+    case Then of
+        {return, Value} -> Value;
+        Request -> serve(Request, Funs)
+    end;
+serve({resume, Call, Carried}, Funs) ->
+    try
+        wasm_runtime_nif_nif:call_resume(Call, Carried)
+    catch
+        error:{?REQUEST, Request} -> serve(Request, Funs)
+    end.
+
+import_fun(Index, cached, Funs) ->
+    {maps:get(Index, Funs), Funs};
+import_fun(Index, {encoded, Encoded}, Funs) ->
+    %% binary_to_term/1 yields on large input, unlike a copy in a NIF.
+    Fun = binary_to_term(Encoded),
+    {Fun, Funs#{Index => Fun}};
+import_fun(Index, Fun, Funs) ->
+    {Fun, Funs#{Index => Fun}}.
+
+%% Writes what a guest printed to the calling process's group leader, as
+%% io:put_chars/1 would: UTF-8 when it is, Latin-1 bytes otherwise. The
+%% request is made by a process of its own so that the wait can be bounded:
+%% past Left milliseconds, or when the group leader is gone, the call goes
+%% on and the output may be lost.
+print(Bytes, Left) ->
+    Encoding = case unicode:characters_to_binary(Bytes) of
+                   Bytes -> unicode;
+                   _ -> latin1
+               end,
+    Caller = self(),
+    Leader = group_leader(),
+    {Writer, Ref} = spawn_monitor(fun() -> write(Caller, Leader, {put_chars, Encoding, Bytes}) end),
+    receive
+        {'DOWN', Ref, process, Writer, _} -> ok
+    after Left ->
+        exit(Writer, kill),
+        receive {'DOWN', Ref, process, Writer, _} -> ok end
+    end.
+
+%% One I/O request, as io:request/2 makes it, given up when the caller it
+%% writes for dies, so that no writer outlives its caller.
+write(Caller, Leader, Request) ->
+    CallerRef = erlang:monitor(process, Caller),
+    LeaderRef = erlang:monitor(process, Leader),
+    Leader ! {io_request, self(), LeaderRef, Request},
+    receive
+        {io_reply, LeaderRef, _} -> ok;
+        {'DOWN', LeaderRef, process, _, _} -> ok;
+        {'DOWN', CallerRef, process, _, _} -> ok
+    end.
+
+%% Waits, without holding a scheduler, for the message saying the instance
+%% is ours, and returns what is left of the timeout; raises timeout when it
+%% runs out first.
+await_turn(_Instance, Id, infinity) ->
+    receive
+        {?TURN, Id} -> infinity
+    end;
+await_turn(Instance, Id, Timeout) ->
+    Start = erlang:monotonic_time(millisecond),
+    receive
+        {?TURN, Id} ->
+            case Timeout - (erlang:monotonic_time(millisecond) - Start) of
+                Left when Left > 0 ->
+                    Left;
+                _ ->
+                    %% Our turn came too late to run anything: a call
+                    %% started now would time out at once and invalidate
+                    %% the instance for everyone. Pass the turn on.
+                    wasm_runtime_nif_nif:instance_leave_queue(Instance),
+                    erlang:error(timeout)
+            end
+    after Timeout ->
+        wasm_runtime_nif_nif:instance_leave_queue(Instance),
+        %% The turn may have come just as we gave up: drop the message.
+        receive {?TURN, Id} -> ok after 0 -> ok end,
+        erlang:error(timeout)
+    end.
