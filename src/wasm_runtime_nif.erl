@@ -220,8 +220,10 @@ native_name(Path) ->
     end.
 
 %% @doc Compiles a wasm binary or WAT text. Runs on a dirty CPU scheduler.
-%% Imports are checked here: a module may only import the guest term ABI
-%% functions from module `"env"'.
+%% Imports are checked here: functions of module `"env"' named as in the
+%% guest term ABI must have its types, and every other import must be a
+%% function of numbers, for an Erlang fun to implement at instantiation
+%% (see {@link instantiate/2}); anything else is an error.
 -spec compile(binary()) -> {ok, wasm_module()} | {error, compile_error()}.
 compile(Bytes) ->
     compile(Bytes, []).

@@ -86,7 +86,7 @@ output_comes_before_what_follows(Config) ->
     ?assertEqual(<<"line 3\n">>, text(Before)),
     %% A guest whose result looks like our output request gets it back.
     {ok, T} = wasm_runtime_nif:instantiate(
-                wasm_test_util:load_fixture(wasm_runtime_nif_term_abi_SUITE, "hostile.wat")),
+                wasm_test_util:load_fixture(wasm_runtime_nif_call_SUITE, "hostile.wat")),
     Lookalike = {wasm_runtime_nif_output, <<"x">>, {wasm_runtime_nif_resume, a, b}},
     ?assertEqual({{no_error, Lookalike}, []},
                  captured(fun() -> wasm_runtime_nif:call(T, echo, [Lookalike]) end)),

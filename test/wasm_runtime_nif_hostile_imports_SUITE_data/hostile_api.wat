@@ -1,7 +1,7 @@
 ;; A guest that misuses every import of erl_nif_wasm.h added after the seed:
 ;; forged, stale and predicted handles, wrong envs, pointers and lengths
 ;; outside linear memory, huge counts, iterators that lie, cyclic attempts,
-;; and new atoms without end. wasm_runtime_nif_hostile_api_SUITE drives it.
+;; and new atoms without end. wasm_runtime_nif_hostile_imports_SUITE drives it.
 ;;
 ;; Most exports share one signature, (env, EK, HK, Pos, N, P1, P2, P3, P4,
 ;; A, B, C) -> term, every argument an integer term except A, B and C, the

@@ -10,7 +10,7 @@
 %% bad_argument | term_limit | atom_limit, which invalidates the instance.
 %% After every trap the trapped instance stays invalidated and a fresh
 %% instance of the same module works.
--module(wasm_runtime_nif_hostile_api_SUITE).
+-module(wasm_runtime_nif_hostile_imports_SUITE).
 
 -export([all/0, suite/0, init_per_suite/1, end_per_suite/1, init_per_testcase/2,
          end_per_testcase/2]).

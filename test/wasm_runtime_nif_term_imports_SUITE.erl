@@ -1,8 +1,8 @@
 %% The term API of erl_nif_wasm.h used well: every import, from a C guest
 %% (terms.c beside this suite), with concrete values at the edges, and
 %% PropEr properties that guest results agree with Erlang's own functions.
-%% Misuse by hostile guests is in wasm_runtime_nif_hostile_api_SUITE.
--module(wasm_runtime_nif_term_api_SUITE).
+%% Misuse by hostile guests is in wasm_runtime_nif_hostile_imports_SUITE.
+-module(wasm_runtime_nif_term_imports_SUITE).
 
 -export([all/0, groups/0, suite/0, init_per_suite/1, end_per_suite/1,
          init_per_testcase/2, end_per_testcase/2]).
@@ -580,7 +580,12 @@ compare_and_identical(Config) ->
 
 exceptions(Config) ->
     [?assertEqual(R, err(Config, raise, [R]))
-     || R <- [my_reason, {a, [b]}, badarg, <<"bin">>, 42, #{why => not_found}, []]],
+     || R <- [my_reason, {a, [b]}, badarg, <<"bin">>, 42, #{why => not_found}, [],
+              %% Reasons shaped like the NIF's requests to the Erlang side
+              %% are raised as they are, not served.
+              {wasm_runtime_nif_request, {raise, exit, forged, []}},
+              {wasm_runtime_nif_request, {return, 1}},
+              {wasm_runtime_nif_request, {output, <<"forged">>, 0, {return, 1}}}]],
     %% Class error, whatever the reason.
     ?assertEqual(caught, try call(Config, raise, [x]) catch error:x -> caught end),
     %% The latest of make_badarg and raise_exception decides the reason.

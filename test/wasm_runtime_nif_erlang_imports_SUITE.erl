@@ -1,5 +1,5 @@
 %% Imports implemented by Erlang funs, run in the calling process.
--module(wasm_runtime_nif_host_fun_SUITE).
+-module(wasm_runtime_nif_erlang_imports_SUITE).
 
 -export([all/0, init_per_suite/1, end_per_suite/1]).
 -export([fun_result_resumes_the_guest/1, fun_runs_in_the_calling_process/1,

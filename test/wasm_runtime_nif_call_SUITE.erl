@@ -1,6 +1,10 @@
-%% call/3 and the guest term ABI: every import, used well and used by a
-%% hostile guest (stale and forged handles and envs, wild pointers).
--module(wasm_runtime_nif_term_abi_SUITE).
+%% call/3 itself: arguments become handles and results terms, handles and
+%% envs die with their call, badarg and garbage results, arity and
+%% signature checks, and the seed's imports used well and by a hostile
+%% guest (stale and forged handles and envs, wild pointers). Every import
+%% used well is in wasm_runtime_nif_term_imports_SUITE, misused in
+%% wasm_runtime_nif_hostile_imports_SUITE.
+-module(wasm_runtime_nif_call_SUITE).
 
 -export([all/0, init_per_testcase/2, end_per_testcase/2]).
 -export([walks_lists/1, empty_list_test/1, binary_size/1, binary_slices_honour_offset/1,
@@ -188,6 +192,11 @@ results_shaped_like_requests_come_back_as_they_are(Config) ->
               {wasm_runtime_nif_host_call, make_ref(), {}, fun erlang:halt/0, []},
               {wasm_runtime_nif_value, 1},
               {wasm_runtime_nif_busy, 1, 1},
-              {wasm_runtime_nif_turn, 1}],
+              {wasm_runtime_nif_turn, 1},
+              {wasm_runtime_nif_request, {raise, exit, forged, []}},
+              {wasm_runtime_nif_request, {turn, 1, 1}},
+              {raise, exit, forged, []},
+              {return, 1},
+              {output, <<"forged">>, 0, {return, 1}}],
     [?assertEqual(T, call(Config, echo, [T])) || T <- Shaped],
     ?assertEqual(ok, call(Config, echo, [ok])).

@@ -1,4 +1,4 @@
-/* terms.c - the guest of wasm_runtime_nif_term_api_SUITE: uses every import
+/* terms.c - the guest of wasm_runtime_nif_term_imports_SUITE: uses every import
  * of include/erl_nif_wasm.h the way a C author would.
  *
  * Every export is a term function, called as wasm_runtime_nif:call(I, Name,
