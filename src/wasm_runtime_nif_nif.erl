@@ -19,13 +19,16 @@
 %% the command line): `max_wasm_stack' (bytes of guest stack),
 %% `instance_pool_size' (use the pooling allocator with that many slots) and
 %% `max_instance_mappings' (the VM memory mappings live instances may
-%% reserve; by default half of vm.max_map_count).
+%% reserve; by default half of vm.max_map_count). `test_hooks' (true) is
+%% for the library's own tests only: it lets guests import a function that
+%% panics, to check that a panic ends only the call's instance.
 load() ->
     whereis(application_controller) =/= undefined andalso application:load(wasm_runtime_nif),
-    Keys = [max_wasm_stack, instance_pool_size, max_instance_mappings],
-    Info = maps:from_list([{Key, Value} || Key <- Keys,
+    Counts = [max_wasm_stack, instance_pool_size, max_instance_mappings],
+    Info = maps:from_list([{Key, Value} || Key <- Counts,
                                            {ok, Value} <- [application:get_env(wasm_runtime_nif, Key)],
-                                           is_integer(Value), Value > 0]),
+                                           is_integer(Value), Value > 0]
+                          ++ [{test_hooks, true} || {ok, true} <- [application:get_env(wasm_runtime_nif, test_hooks)]]),
     case erlang:load_nif(filename:join(priv_dir(), "libwasm_runtime_nif"), Info) of
         ok ->
             ok;

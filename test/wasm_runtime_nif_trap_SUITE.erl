@@ -7,7 +7,8 @@
          other_instances_are_unaffected/1, stack_overflow_on_every_scheduler/1,
          start_function_trap_fails_instantiation/1, memory_growth_is_capped/1,
          trapping_in_a_loop_does_not_leak/1, runtime_failures_have_kinds/1,
-         start_function_failures_are_traps/1]).
+         start_function_failures_are_traps/1, a_panic_ends_only_its_instance/1]).
+-export([panics_on_peer/1]).
 
 -include_lib("common_test/include/ct.hrl").
 -include_lib("stdlib/include/assert.hrl").
@@ -18,7 +19,7 @@ all() ->
     [every_trap_kind, trapped_instance_is_invalidated, other_instances_are_unaffected,
      stack_overflow_on_every_scheduler, start_function_trap_fails_instantiation,
      memory_growth_is_capped, trapping_in_a_loop_does_not_leak, runtime_failures_have_kinds,
-     start_function_failures_are_traps].
+     start_function_failures_are_traps, a_panic_ends_only_its_instance].
 
 traps() ->
     [{unreachable, unreachable, []},
@@ -123,3 +124,57 @@ start_function_failures_are_traps(Config) ->
                  wasm_runtime_nif:instantiate(wasm_test_util:load(Config, "start_throws.wat"))),
     ?assertMatch({error, {trap, bad_env, _}},
                  wasm_runtime_nif:instantiate(wasm_test_util:load(Config, "start_calls_term_abi.wat"))).
+
+%% A panic anywhere in a call (forced here by the import that the
+%% test_hooks setting defines) raises nif_panicked in the caller and
+%% invalidates that instance, whose queued callers are told; nothing else
+%% is affected. Without test_hooks the import is an ordinary Erlang import.
+a_panic_ends_only_its_instance(Config) ->
+    Fixture = filename:join(?config(data_dir, Config), "panic.wat"),
+    {ok, Plain} = wasm_runtime_nif:load(Fixture),
+    ?assertEqual({error, {unknown_import, <<"env">>, <<"wasm_runtime_nif_test_panic">>, func}},
+                 wasm_runtime_nif:instantiate(Plain)),
+    ?assertEqual(ok, wasm_test_util:on_peer(["-wasm_runtime_nif", "test_hooks", "true"],
+                                            ?MODULE, panics_on_peer, [Fixture], 60000)).
+
+panics_on_peer(Fixture) ->
+    {ok, Module} = wasm_runtime_nif:load(Fixture),
+    %% In the first slice.
+    {ok, Now} = wasm_runtime_nif:instantiate(Module),
+    nif_panicked = raised(fun() -> wasm_runtime_nif:call_raw(Now, panic_now, []) end),
+    {instance_invalidated, {trap, panic, _}} =
+        raised(fun() -> wasm_runtime_nif:call_raw(Now, add, [1, 2]) end),
+    %% In a later slice, with a caller queued behind.
+    {ok, Later} = wasm_runtime_nif:instantiate(Module),
+    Self = self(),
+    Spinner = spawn(fun() ->
+                            Self ! {spinner, raised(fun() ->
+                                                            wasm_runtime_nif:call_raw(
+                                                              Later, spin_then_panic, [400000000])
+                                                    end)}
+                    end),
+    wait_until_busy(Later),
+    Waiter = spawn(fun() ->
+                           Self ! {waiter, raised(fun() ->
+                                                          wasm_runtime_nif:call_raw(Later, add, [1, 2])
+                                                  end)}
+                   end),
+    receive {spinner, nif_panicked} -> ok after 30000 -> error({spinner, Spinner}) end,
+    receive
+        {waiter, {instance_invalidated, {trap, panic, _}}} -> ok
+    after 30000 -> error({waiter_not_told, Waiter})
+    end,
+    %% The VM and other instances go on.
+    {ok, Fresh} = wasm_runtime_nif:instantiate(Module),
+    3 = wasm_runtime_nif:call_raw(Fresh, add, [1, 2]),
+    true = wasm_test_util:wait_until(fun() -> maps:get(calls, wasm_runtime_nif:live_counts()) =:= 0 end,
+                                   5000),
+    ok.
+
+%% Until a call holds the instance: a call with a zero timeout then waits
+%% in the queue and gives up.
+wait_until_busy(Instance) ->
+    case raised(fun() -> wasm_runtime_nif:call_raw(Instance, add, [1, 2], [{timeout, 0}]) end) of
+        timeout -> ok;
+        {no_error, 3} -> timer:sleep(1), wait_until_busy(Instance)
+    end.

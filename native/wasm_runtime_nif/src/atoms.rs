@@ -64,4 +64,5 @@ rustler::atoms! {
     return_ = "return",
     cache,
     max_file_size,
+    test_hooks,
 }

@@ -24,7 +24,7 @@ use rustler::{Env, Resource, ResourceArc, Term};
 use crate::erlang_import::{self, Handed, Reply};
 use crate::error::{raise, ImportRaised, TrapReason};
 use crate::instance::exports::{Abi, Name};
-use crate::instance::turns::Turn;
+use crate::instance::turns::{Loan, Turn};
 use crate::instance::{Guest, WasmInstance};
 use crate::limits::Deadline;
 use crate::options;
@@ -38,7 +38,9 @@ type Done = (Box<Guest>, wasmtime::Result<()>);
 
 /// A call in progress: the guest's future, which owns the instance's guest.
 pub struct Call {
-    instance: ResourceArc<WasmInstance>,
+    /// The instance, whose guest the future owns: the call gives it back
+    /// or ends it.
+    loan: Loan,
     future: Pin<Box<dyn Future<Output = Done> + Send>>,
     abi: Abi,
     name: Name,
@@ -73,13 +75,24 @@ pub fn start<'a>(
     args: Term<'a>,
     limits: Term<'a>,
 ) -> Answer<'a> {
+    slicing::in_nif(env, || begin(env, instance, abi, name, args, limits))
+}
+
+fn begin<'a>(
+    env: Env<'a>,
+    instance: ResourceArc<WasmInstance>,
+    abi: Abi,
+    name: Term<'a>,
+    args: Term<'a>,
+    limits: Term<'a>,
+) -> Answer<'a> {
     let metering = instance.module().metering;
     let limits = match options::call_limits(limits, instance.default_limits, metering) {
         Ok(limits) => limits,
         Err(error) => return Answer::Error(error),
     };
-    let mut guest = match WasmInstance::take(&instance, env) {
-        Ok(Turn::Go(guest)) => guest,
+    let (loan, mut guest) = match WasmInstance::take(instance, env) {
+        Ok(Turn::Go(loan, guest)) => (loan, guest),
         Ok(Turn::Wait(id)) => {
             return Answer::Ask(Request::Turn {
                 id,
@@ -88,10 +101,11 @@ pub fn start<'a>(
         }
         Err(error) => return Answer::Error(error),
     };
-    let index = match arguments::prepare(env, &mut guest, instance.module(), abi, name, args) {
+    let module = loan.instance().module();
+    let index = match arguments::prepare(env, &mut guest, module, abi, name, args) {
         Ok(index) => index,
         Err(error) => {
-            instance.give_back(env, guest);
+            loan.give_back(env, guest);
             return Answer::Error(error);
         }
     };
@@ -99,7 +113,7 @@ pub fn start<'a>(
     // SAFETY: no slice of this instance is running: we hold its guest.
     unsafe { cells.output.get() }.begin();
     if let Err(error) = store::arm(&mut guest.store, metering, limits) {
-        instance.give_back(env, guest);
+        loan.give_back(env, guest);
         return Answer::Error(raise(TrapReason::from_error(&error)));
     }
     let future = Box::pin(async move {
@@ -120,7 +134,7 @@ pub fn start<'a>(
         (guest, outcome)
     });
     let call = Call {
-        instance,
+        loan,
         future,
         abi,
         name: Name::of(name),
@@ -136,6 +150,10 @@ pub fn start<'a>(
 /// `call_reply/3`: the Erlang side's answer for the import the parked
 /// `call` waits for. Resumes the guest with it.
 pub fn reply<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>, reply: Term<'a>) -> Answer<'a> {
+    slicing::in_nif(env, || go_on_with(env, call, carried, reply))
+}
+
+fn go_on_with<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>, reply: Term<'a>) -> Answer<'a> {
     // Everything that can be refused is checked before the call is taken
     // out of its resource, so that a refusal leaves it as it was.
     let reply = match Reply::decode(reply) {
@@ -156,7 +174,7 @@ pub fn reply<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>, reply: Term<'a
     if let Some(deadline) = call.deadline.filter(Deadline::passed) {
         return call.time_out(env, deadline.limit);
     }
-    let import = &call.instance.module().erlang_imports[index];
+    let import = &call.loan.instance().module().erlang_imports[index];
     let answer = reply.into_results(import, &mut call.raised);
     // SAFETY: the guest is suspended; nothing else looks.
     unsafe { call.cells.imports.get() }.reply = Some(answer);
@@ -166,13 +184,15 @@ pub fn reply<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>, reply: Term<'a
 /// `call_resume/2`: the next slice of a call parked while its output was
 /// written.
 pub fn resume<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>) -> Answer<'a> {
-    // A call waiting for a fun's result is resumed by `reply` only.
-    match slicing::resume(env, call, carried, |call: &mut Call| {
-        call.awaiting.is_none()
-    }) {
-        Ok((call, suspended)) => slicing::run(env, call, Some(suspended)),
-        Err(error) => Answer::Error(error),
-    }
+    slicing::in_nif(env, || {
+        // A call waiting for a fun's result is resumed by `reply` only.
+        match slicing::resume(env, call, carried, |call: &mut Call| {
+            call.awaiting.is_none()
+        }) {
+            Ok((call, suspended)) => slicing::run(env, call, Some(suspended)),
+            Err(error) => Answer::Error(error),
+        }
+    })
 }
 
 impl Call {
@@ -194,7 +214,7 @@ impl Call {
             unsafe { self.cells.terms.get() }.end();
         }
         reaper::dispose(self.future);
-        self.instance.invalidate(env, reason);
+        self.loan.invalidate(env, reason);
     }
 
     /// The guest called an Erlang import: park the call and ask the caller
@@ -206,8 +226,8 @@ impl Call {
         index: usize,
         args: &[wasmtime::Val],
     ) -> Answer<'a> {
-        let imports = self.instance.module().erlang_imports.len();
-        let instance = &self.instance;
+        let instance = self.loan.instance();
+        let imports = instance.module().erlang_imports.len();
         let Some(fun) = self
             .handed
             .fun(env, index, imports, || instance.import_fun(env, index))
@@ -238,13 +258,13 @@ impl Call {
         };
         match answer {
             Ok(answer) => {
-                self.instance.give_back(env, guest);
+                self.loan.give_back(env, guest);
                 answer
             }
             Err(error) => {
                 reaper::dispose(guest);
                 let reason = TrapReason::from_error(&error);
-                self.instance.invalidate(env, reason.clone());
+                self.loan.invalidate(env, reason.clone());
                 match self.raised {
                     // The fun's own exception, raised again in the caller.
                     // SAFETY: the terms are arguments of this NIF call.
@@ -294,7 +314,7 @@ impl Sliced for Call {
     }
 
     fn paused<'a>(self, env: Env<'a>, pause: Pause<Self>) -> Answer<'a> {
-        let request = match self.instance.module().erlang_imports.is_empty() {
+        let request = match self.loan.instance().module().erlang_imports.is_empty() {
             true => None,
             // SAFETY: the guest is suspended; nothing else looks.
             false => unsafe { self.cells.imports.get() }.request.take(),

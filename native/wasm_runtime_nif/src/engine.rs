@@ -35,6 +35,20 @@ pub struct Settings {
     /// Instances the pooling allocator keeps ready, per engine; `None` for
     /// the on-demand allocator.
     pub instance_pool: Option<u32>,
+    /// Whether guests may import [`TEST_PANIC_IMPORT`]: for the tests
+    /// that check what a panic inside a call does, never in production.
+    pub test_hooks: bool,
+}
+
+/// `env.wasm_runtime_nif_test_panic: () -> ()`, defined only with the
+/// `test_hooks` setting: a host function that panics.
+pub const TEST_PANIC_IMPORT: &str = "wasm_runtime_nif_test_panic";
+
+static TEST_HOOKS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether the engines were built with `test_hooks`.
+pub fn test_hooks() -> bool {
+    TEST_HOOKS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Default for Settings {
@@ -42,6 +56,7 @@ impl Default for Settings {
         Settings {
             max_wasm_stack: DEFAULT_MAX_WASM_STACK,
             instance_pool: None,
+            test_hooks: false,
         }
     }
 }
@@ -80,6 +95,13 @@ fn runtime_for(metering: Metering, settings: Settings) -> Result<Runtime, String
         Engine::new(&config(metering, settings)).map_err(|e| format!("wasmtime engine: {e:#}"))?;
     let mut linker = Linker::new(&engine);
     term_abi::define_imports(&mut linker).map_err(|e| format!("wasmtime linker: {e:#}"))?;
+    if settings.test_hooks {
+        linker
+            .func_wrap(term_abi::IMPORT_MODULE, TEST_PANIC_IMPORT, || -> () {
+                panic!("{TEST_PANIC_IMPORT} was called")
+            })
+            .map_err(|e| format!("wasmtime linker: {e:#}"))?;
+    }
     Ok(Runtime {
         stack: settings.max_wasm_stack + HOST_STACK_HEADROOM,
         engine,
@@ -102,6 +124,7 @@ pub fn init(settings: Settings) -> Result<(), String> {
         runtime_for(Metering::Off, settings)?,
         runtime_for(Metering::Fuel, settings)?,
     ];
+    TEST_HOOKS.store(settings.test_hooks, std::sync::atomic::Ordering::Relaxed);
     let engines = runtimes.iter().map(|r| r.engine.clone()).collect();
     epoch::start(engines).map_err(|e| format!("epoch ticker thread: {e}"))?;
     // A concurrent `init` may have won the race; either set is equivalent.

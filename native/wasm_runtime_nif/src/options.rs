@@ -116,8 +116,8 @@ pub fn max_file_size(map: Term) -> NifResult<u64> {
 
 /// The engine's settings from the application environment, given to the
 /// load callback as `#{max_wasm_stack => Bytes, instance_pool_size => N,
-/// max_instance_mappings => N}`, each optional; what is not a positive
-/// integer is ignored.
+/// max_instance_mappings => N, test_hooks => true}`, each optional; what
+/// is not of that shape is ignored.
 pub fn engine_settings(map: Term) -> (Settings, Option<u64>) {
     let given = |key| map.map_get(key).ok();
     let settings = Settings {
@@ -125,6 +125,7 @@ pub fn engine_settings(map: Term) -> (Settings, Option<u64>) {
             .and_then(|t| t.decode::<usize>().ok())
             .unwrap_or(DEFAULT_MAX_WASM_STACK),
         instance_pool: given(atoms::instance_pool_size()).and_then(|t| t.decode::<u32>().ok()),
+        test_hooks: given(atoms::test_hooks()).is_some_and(|t| t.decode::<bool>().unwrap_or(false)),
     };
     let max_mappings = given(atoms::max_instance_mappings()).and_then(|t| t.decode::<u64>().ok());
     (settings, max_mappings)

@@ -13,7 +13,7 @@
 //! If the calling process dies between slices, the resource is garbage
 //! collected and its destructor cancels the work.
 
-use std::cell::UnsafeCell;
+use std::cell::{Cell, UnsafeCell};
 use std::ffi::CStr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Mutex;
@@ -28,6 +28,37 @@ use crate::epoch;
 use crate::limits::Deadline;
 use crate::live_count;
 use crate::protocol::Answer;
+
+thread_local! {
+    /// The env of the NIF this thread is running, within `in_nif`.
+    static CURRENT_ENV: Cell<*mut ErlNifEnv> = const { Cell::new(std::ptr::null_mut()) };
+}
+
+/// Runs `body`, the work of a NIF of `env`, with `env` reachable through
+/// [`current_env`]: what a drop guard needs to tell processes, should a
+/// panic unwind through it.
+pub fn in_nif<'a, R>(env: Env<'a>, body: impl FnOnce() -> R) -> R {
+    struct Restore(*mut ErlNifEnv);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CURRENT_ENV.with(|current| current.set(self.0));
+        }
+    }
+    let _restore = Restore(CURRENT_ENV.with(|current| current.replace(env.as_c_arg())));
+    body()
+}
+
+/// `f` applied to the env of the NIF this thread is running, if it runs
+/// one inside `in_nif`.
+pub fn current_env<R>(f: impl for<'a> FnOnce(Env<'a>) -> R) -> Option<R> {
+    let env = CURRENT_ENV.with(Cell::get);
+    if env.is_null() {
+        return None;
+    }
+    let lifetime = ();
+    // SAFETY: set by `in_nif` for the duration of a NIF call of this env.
+    Some(f(unsafe { Env::new(&lifetime, env) }))
+}
 
 /// Guest work that runs a slice at a time.
 pub trait Sliced: Send + Sized + 'static
@@ -197,8 +228,10 @@ where
         let [suspended, carried] = args else {
             return Err(Error::BadArg);
         };
-        let (work, suspended) = resume::<S>(env, *suspended, *carried, |_| true)?;
-        run(env, work, Some(suspended)).into_nif(env)
+        in_nif(env, || {
+            let (work, suspended) = resume::<S>(env, *suspended, *carried, |_| true)?;
+            run(env, work, Some(suspended)).into_nif(env)
+        })
     })
 }
 

@@ -13,6 +13,7 @@ use super::{Guest, WasmInstance};
 use crate::atoms;
 use crate::error::{raise, TrapReason};
 use crate::reaper;
+use crate::slicing;
 
 /// A process waiting for its turn, monitored so that its death is noticed.
 struct Waiter {
@@ -50,7 +51,8 @@ impl Slot {
 
 /// What a caller gets when it asks for the instance.
 pub enum Turn {
-    Go(Box<Guest>),
+    /// The guest, and the loan that must give it back.
+    Go(Loan, Box<Guest>),
     /// Busy: the caller is queued and will get `{wasm_runtime_nif_turn, Id}`.
     Wait(u64),
 }
@@ -82,7 +84,7 @@ impl WasmInstance {
     }
 
     /// Takes the instance for a call by the calling process, or queues it.
-    pub fn take(this: &ResourceArc<Self>, env: Env) -> NifResult<Turn> {
+    pub fn take(this: ResourceArc<Self>, env: Env) -> NifResult<Turn> {
         this.check_owner(env)?;
         let me = env.pid();
         let mut slot = this.lock();
@@ -104,14 +106,19 @@ impl WasmInstance {
                     ..
                 }) = slot.reserved.take()
                 {
-                    env.demonitor(this, &monitor);
+                    env.demonitor(&this, &monitor);
                 }
                 slot.holder = Some(me);
-                return Ok(Turn::Go(guest));
+                drop(slot);
+                let loan = Loan {
+                    instance: this,
+                    settled: false,
+                };
+                return Ok(Turn::Go(loan, guest));
             }
         }
         if !reserved_for_me && !slot.queue.iter().any(|w| w.pid == me) {
-            let monitor = env.monitor(this, &me);
+            let monitor = env.monitor(&this, &me);
             slot.queue.push_back(Waiter { pid: me, monitor });
         }
         Ok(Turn::Wait(this.id))
@@ -161,6 +168,16 @@ impl WasmInstance {
         self.dismiss_waiters(&mut slot, env);
     }
 
+    /// `invalidate` where no env is at hand: the waiters are not told.
+    fn invalidate_unannounced(&self, reason: TrapReason) {
+        let mut slot = self.lock();
+        slot.invalidated = Some(reason);
+        if let Some(guest) = slot.guest.take() {
+            reaper::dispose(guest);
+        }
+        slot.holder = None;
+    }
+
     /// Tells every waiting caller to come back and find the instance gone.
     fn dismiss_waiters(&self, slot: &mut Slot, env: Env) {
         let waiters = slot.reserved.take().into_iter().chain(slot.queue.drain(..));
@@ -202,6 +219,51 @@ impl WasmInstance {
             {
                 slot.reserved = Some(waiter);
             }
+        }
+    }
+}
+
+/// The instance while a call holds its guest: the call ends by giving the
+/// guest back or by invalidating the instance. Should the loan be dropped
+/// otherwise (a panic anywhere in the call unwinds through it), the
+/// instance is invalidated, so that it is never left held and its waiters
+/// are told.
+pub struct Loan {
+    instance: ResourceArc<WasmInstance>,
+    settled: bool,
+}
+
+impl Loan {
+    pub fn instance(&self) -> &ResourceArc<WasmInstance> {
+        &self.instance
+    }
+
+    pub fn give_back(mut self, env: Env, guest: Box<Guest>) {
+        self.settled = true;
+        self.instance.give_back(env, guest);
+    }
+
+    pub fn invalidate(mut self, env: Env, reason: TrapReason) {
+        self.settled = true;
+        self.instance.invalidate(env, reason);
+    }
+}
+
+impl Drop for Loan {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        let reason = TrapReason {
+            kind: "panic",
+            message: "the call failed inside wasm_runtime_nif (a panic); the instance was ended"
+                .into(),
+        };
+        match slicing::current_env(|env| self.instance.invalidate(env, reason.clone())) {
+            Some(()) => {}
+            // Outside a NIF no process can be told; later callers still
+            // find the reason.
+            None => self.instance.invalidate_unannounced(reason),
         }
     }
 }
