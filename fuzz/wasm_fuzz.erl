@@ -326,6 +326,9 @@ compare_start(Module, Mod, Opts, Expected, T) ->
     case {Expected, wasm_runtime_nif:instantiate(Mod, Opts)} of
         {ok, {ok, I}} -> {I, T};
         {{trap, Kind}, {error, {trap, Kind, _}}} -> {lost, trap(Kind, T)};
+        %% Refused alike: a memory or table larger than the limits the
+        %% reference shares with the library.
+        {{error, Message}, {error, {instantiation_failed, Message}}} -> {lost, T};
         {_, {error, {instantiation_failed, <<"the start function called an Erlang import", _/binary>>}}} ->
             {lost, T};
         {_, {error, {trap, Kind, _}}} when Kind =:= timeout; Kind =:= stack_overflow;

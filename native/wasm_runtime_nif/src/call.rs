@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use rustler::sys::ErlNifTerm;
 use rustler::{Env, Resource, ResourceArc, Term};
+use wasmtime::ValRaw;
 
 use crate::erlang_import::{self, Handed, Reply};
 use crate::error::{raise, ImportRaised, TrapReason};
@@ -33,6 +34,7 @@ use crate::protocol::{Answer, Request};
 use crate::reaper;
 use crate::slicing::{self, Pause, Sliced, Suspended};
 use crate::store::{self, data::Cells};
+use crate::values;
 
 type Done = (Box<Guest>, wasmtime::Result<()>);
 
@@ -109,13 +111,17 @@ fn begin<'a>(
             return Answer::Error(error);
         }
     };
-    let cells = guest.cells.clone();
-    // SAFETY: no slice of this instance is running: we hold its guest.
-    unsafe { cells.output.get() }.begin();
-    if let Err(error) = store::arm(&mut guest.store, metering, limits) {
+    let here = abi == Abi::Raw && guest.exports.get(index).bounded;
+    if let Err(error) = store::arm(&mut guest.store, metering, limits, !here) {
         loan.give_back(env, guest);
         return Answer::Error(raise(TrapReason::from_error(&error)));
     }
+    if here {
+        return run_here(env, loan, guest, index);
+    }
+    let cells = guest.cells.clone();
+    // SAFETY: no slice of this instance is running: we hold its guest.
+    unsafe { cells.output.get() }.begin();
     let future = Box::pin(async move {
         let outcome = {
             let Guest {
@@ -145,6 +151,75 @@ fn begin<'a>(
         handed: Handed::default(),
     };
     slicing::run(env, call, None)
+}
+
+/// Runs export `index`, which provably finishes quickly, on this thread's
+/// stack: no fiber, no future, no slices.
+fn run_here<'a>(env: Env<'a>, loan: Loan, mut guest: Box<Guest>, index: usize) -> Answer<'a> {
+    let Guest {
+        store,
+        exports,
+        params,
+        results,
+        raw,
+        ..
+    } = &mut *guest;
+    raw.clear();
+    raw.extend(params.iter().map(values::to_raw));
+    raw.resize(params.len().max(results.len()), ValRaw::i64(0));
+    // SAFETY: `raw` holds the parameters, each converted from a value
+    // checked against the function's type, with room for its results; the
+    // function is bounded (module/bounded.rs), so it calls nothing: no host
+    // function (async or not) runs and nothing recurses into the store, and
+    // its epoch deadline is out of reach, so it never yields. That is why
+    // the check that a store whose imports may yield is called
+    // asynchronously does not apply, and `call_unchecked` skips it.
+    let outcome = unsafe {
+        exports
+            .get(index)
+            .func
+            .call_unchecked(&mut *store, raw.as_mut_slice() as *mut [ValRaw])
+    };
+    for (result, value) in results.iter_mut().zip(raw.iter()) {
+        *result = values::from_raw(*value, result);
+    }
+    let answer = outcome.map(|()| results::raw(env, &guest.results));
+    conclude(env, loan, guest, answer, None)
+}
+
+/// Ends a call: the guest goes back with the call's answer or, when the
+/// guest failed, the instance is ended, and the call raises why (the
+/// exception of an Erlang import's fun, when that is why).
+fn conclude<'a>(
+    env: Env<'a>,
+    loan: Loan,
+    guest: Box<Guest>,
+    answer: wasmtime::Result<Answer<'a>>,
+    raised: Option<[ErlNifTerm; 3]>,
+) -> Answer<'a> {
+    match answer {
+        Ok(answer) => {
+            loan.give_back(env, guest);
+            answer
+        }
+        Err(error) => {
+            reaper::dispose(guest);
+            let reason = TrapReason::from_error(&error);
+            loan.invalidate(env, reason.clone());
+            match raised {
+                // The fun's own exception, raised again in the caller.
+                // SAFETY: the terms are arguments of this NIF call.
+                Some([class, reason, stack]) if error.is::<ImportRaised>() => unsafe {
+                    Answer::Ask(Request::Raise {
+                        class: Term::new(env, class),
+                        reason: Term::new(env, reason),
+                        stack: Term::new(env, stack),
+                    })
+                },
+                _ => Answer::Error(raise(reason)),
+            }
+        }
+    }
 }
 
 /// `call_reply/3`: the Erlang side's answer for the import the parked
@@ -246,8 +321,7 @@ impl Call {
         Answer::Ask(erlang_import::request(env, call, carried, index, fun, args))
     }
 
-    /// The call's answer once the guest is done; the instance is given back,
-    /// or ended after a trap.
+    /// The call's answer once the guest is done.
     fn end<'a>(self, env: Env<'a>, guest: Box<Guest>, outcome: wasmtime::Result<()>) -> Answer<'a> {
         let answer = match self.abi {
             Abi::Raw => outcome.map(|()| results::raw(env, &guest.results)),
@@ -256,29 +330,7 @@ impl Call {
                 outcome.map(|()| answer)
             }
         };
-        match answer {
-            Ok(answer) => {
-                self.loan.give_back(env, guest);
-                answer
-            }
-            Err(error) => {
-                reaper::dispose(guest);
-                let reason = TrapReason::from_error(&error);
-                self.loan.invalidate(env, reason.clone());
-                match self.raised {
-                    // The fun's own exception, raised again in the caller.
-                    // SAFETY: the terms are arguments of this NIF call.
-                    Some([class, reason, stack]) if error.is::<ImportRaised>() => unsafe {
-                        Answer::Ask(Request::Raise {
-                            class: Term::new(env, class),
-                            reason: Term::new(env, reason),
-                            stack: Term::new(env, stack),
-                        })
-                    },
-                    _ => Answer::Error(raise(reason)),
-                }
-            }
-        }
+        conclude(env, self.loan, guest, answer, self.raised)
     }
 }
 

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rustler::{Env, LocalPid, Monitor, NifResult, Resource, ResourceArc, Term};
-use wasmtime::{Instance, Store, Val};
+use wasmtime::{Instance, Store, Val, ValRaw};
 
 use crate::erlang_import::ImportFuns;
 use crate::error::{charlist, raise};
@@ -34,6 +34,8 @@ pub struct Guest {
     /// allocation.
     pub params: Vec<Val>,
     pub results: Vec<Val>,
+    /// Parameters and results of a call made without a fiber.
+    pub raw: Vec<ValRaw>,
     /// The store's cells, reachable while the store is lent to a call.
     pub cells: Arc<Cells>,
 }
@@ -47,6 +49,7 @@ impl Guest {
             exports: Exports::default(),
             params: Vec::new(),
             results: Vec::new(),
+            raw: Vec::new(),
             cells,
         }
     }

@@ -110,7 +110,7 @@ pub fn instantiate<'a>(
         Ok(prepared) => prepared,
         Err(reason) => return failed(reason),
     };
-    if let Err(e) = store::arm(&mut store, module.metering, options.limits) {
+    if let Err(e) = store::arm(&mut store, module.metering, options.limits, true) {
         return failed(InstantiateError::Failed(format!("{e:#}")));
     }
     let cells = store.data().cells.clone();

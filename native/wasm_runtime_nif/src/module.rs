@@ -3,9 +3,11 @@
 //! `module/imports.rs`, whether it needs a GC heap in `module/gc_heap.rs`,
 //! and compiled code is kept on disk by `module/cache.rs`.
 
+mod bounded;
 pub mod cache;
 mod gc_heap;
 pub mod imports;
+mod operators;
 
 use rustler::{Encoder, Env, Resource, Term};
 use wasmtime::{ExternType, FuncType, InstancePre, Module};
@@ -34,6 +36,8 @@ pub struct WasmModule {
     pub metering: Metering,
     /// Whether instances may allocate a GC heap (GC types, exceptions).
     pub gc_heap: bool,
+    /// Exported functions that provably finish quickly (`module/bounded.rs`).
+    pub bounded_exports: Vec<Box<str>>,
     _live: live_count::Token,
 }
 
@@ -72,6 +76,7 @@ fn compile_here(
         }
     };
     let erlang_imports = imports::erlang_imports(&module)?;
+    let bounded_exports = bounded::bounded_exports(&binary);
     let pre = if erlang_imports.is_empty() {
         let pre = engine::linker(metering)
             .instantiate_pre(&module)
@@ -86,6 +91,7 @@ fn compile_here(
         erlang_imports,
         metering,
         gc_heap,
+        bounded_exports,
         _live: live_count::Token::new(&live_count::MODULES),
     })
 }

@@ -11,6 +11,10 @@ use wasmtime::{Engine, Store};
 use crate::limits::{CallLimits, Metering};
 use data::StoreData;
 
+/// Epoch ticks ahead of a run that cannot yield: out of reach, since the
+/// ticker adds one every 200 µs.
+const OUT_OF_REACH: u64 = 1 << 62;
+
 /// A store on `engine` with `data`, whose guest yields at every epoch tick
 /// and grows memories and tables only within the data's limits.
 pub fn new(engine: &Engine, data: StoreData) -> Store<StoreData> {
@@ -21,14 +25,17 @@ pub fn new(engine: &Engine, data: StoreData) -> Store<StoreData> {
 }
 
 /// Sets the store up for one run of guest code (a call, a start
-/// function): the epoch deadline, and the run's own fuel allowance, since
-/// a store's fuel does not carry over from one run to the next.
+/// function): the epoch deadline, a tick ahead for a run on a fiber that
+/// yields, out of reach for one that cannot; and the run's own fuel
+/// allowance, since a store's fuel does not carry over from one run to the
+/// next.
 pub fn arm(
     store: &mut Store<StoreData>,
     metering: Metering,
     limits: CallLimits,
+    yields: bool,
 ) -> wasmtime::Result<()> {
-    store.set_epoch_deadline(1);
+    store.set_epoch_deadline(if yields { 1 } else { OUT_OF_REACH });
     if metering == Metering::Fuel {
         store.set_fuel(limits.fuel.unwrap_or(u64::MAX))?;
     }

@@ -8,7 +8,7 @@
 //! `infinity` and `neg_infinity` in both directions.
 
 use rustler::{Encoder, Env, Term};
-use wasmtime::{Val, ValType};
+use wasmtime::{Val, ValRaw, ValType};
 
 use crate::atoms;
 
@@ -257,5 +257,27 @@ pub fn results_term<'a>(env: Env<'a>, results: &[Val]) -> Term<'a> {
             let terms: Vec<Term> = many.iter().map(|v| to_term(env, v)).collect();
             rustler::types::tuple::make_tuple(env, &terms)
         }
+    }
+}
+
+/// A numeric value as Wasmtime's untyped calls take it.
+pub fn to_raw(val: &Val) -> ValRaw {
+    match *val {
+        Val::I32(i) => ValRaw::i32(i),
+        Val::I64(i) => ValRaw::i64(i),
+        Val::F32(bits) => ValRaw::f32(bits),
+        Val::F64(bits) => ValRaw::f64(bits),
+        // Functions with other types never reach an untyped call.
+        _ => ValRaw::i64(0),
+    }
+}
+
+/// The value of type `like`'s from an untyped call's result.
+pub fn from_raw(raw: ValRaw, like: &Val) -> Val {
+    match like {
+        Val::I32(_) => Val::I32(raw.get_i32()),
+        Val::I64(_) => Val::I64(raw.get_i64()),
+        Val::F32(_) => Val::F32(raw.get_f32()),
+        _ => Val::F64(raw.get_f64()),
     }
 }

@@ -33,6 +33,9 @@ pub struct Export {
     pub func: Func,
     /// A typed entry point, for the common signatures.
     pub fast: Option<Fast>,
+    /// Whether it provably finishes quickly, so that a call may run it
+    /// without a fiber (`module/bounded.rs`).
+    pub bounded: bool,
     /// Parameter and result types when all are numbers; `None` for
     /// functions no call can reach (v128, references).
     pub numeric: Option<Numeric>,
@@ -40,7 +43,7 @@ pub struct Export {
 }
 
 impl Export {
-    fn new(name: &str, func: Func, store: &Store<StoreData>) -> Self {
+    fn new(name: &str, func: Func, store: &Store<StoreData>, module: &WasmModule) -> Self {
         let ty = func.ty(store);
         let numeric = |tys: &mut dyn Iterator<Item = ValType>| {
             tys.map(|t| NumType::of(&t))
@@ -53,6 +56,7 @@ impl Export {
         Export {
             name: name.into(),
             fast: Fast::of(&func, store),
+            bounded: module.bounded_exports.iter().any(|b| **b == *name),
             func,
             numeric,
             signature: crate::module::signature(&ty),
@@ -169,7 +173,7 @@ impl Exports {
                     .and_then(|export| instance.get_module_export(&mut *store, &export))
                     .and_then(|ext| ext.into_func())
                     .ok_or_else(|| raise((atoms::undefined_function(), Name::of(name))))?;
-                self.found.push(Export::new(&text, func, store));
+                self.found.push(Export::new(&text, func, store, module));
                 self.found.len() - 1
             }
         };

@@ -16,22 +16,6 @@ fn gc_ref(ty: wasmparser::RefType) -> bool {
     )
 }
 
-/// Whether `op` belongs to the GC proposal. Wasmtime gives a GC heap to
-/// instances of modules whose code uses its GC support, which some of these
-/// do even with no GC type declared (`array.len` works on any `arrayref`).
-macro_rules! define_is_gc_operator {
-    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*) )*) => {
-        #[allow(unreachable_patterns)]
-        fn is_gc_operator(op: &wasmparser::Operator) -> bool {
-            match op {
-                $( wasmparser::Operator::$op { .. } => stringify!($proposal) == "gc", )*
-                _ => false,
-            }
-        }
-    };
-}
-wasmparser::for_each_operator!(define_is_gc_operator);
-
 /// Whether a function body uses GC operators; an unreadable one does.
 fn uses_gc_operators(body: &wasmparser::FunctionBody) -> bool {
     let Ok(mut operators) = body.get_operators_reader() else {
@@ -39,7 +23,7 @@ fn uses_gc_operators(body: &wasmparser::FunctionBody) -> bool {
     };
     while !operators.eof() {
         match operators.read() {
-            Ok(op) if is_gc_operator(&op) => return true,
+            Ok(op) if super::operators::proposal(&op) == "gc" => return true,
             Ok(_) => {}
             Err(_) => return true,
         }
