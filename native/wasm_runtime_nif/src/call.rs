@@ -250,9 +250,9 @@ fn go_on_with<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>, reply: Term<'
         return call.time_out(env, deadline.limit);
     }
     let import = &call.loan.instance().module().erlang_imports[index];
-    let answer = reply.into_results(import, &mut call.raised);
     // SAFETY: the guest is suspended; nothing else looks.
-    unsafe { call.cells.imports.get() }.reply = Some(answer);
+    let exchange = unsafe { call.cells.imports.get() };
+    exchange.reply = Some(reply.into_results(import, &mut exchange.values, &mut call.raised));
     slicing::run(env, call, Some(suspended))
 }
 
@@ -294,13 +294,7 @@ impl Call {
 
     /// The guest called an Erlang import: park the call and ask the caller
     /// to run the fun.
-    fn ask_import<'a>(
-        mut self,
-        env: Env<'a>,
-        pause: Pause<Self>,
-        index: usize,
-        args: &[wasmtime::Val],
-    ) -> Answer<'a> {
+    fn ask_import<'a>(mut self, env: Env<'a>, pause: Pause<Self>, index: usize) -> Answer<'a> {
         let instance = self.loan.instance();
         let imports = instance.module().erlang_imports.len();
         let Some(fun) = self
@@ -316,9 +310,11 @@ impl Call {
             self.abandon(env, reason.clone());
             return Answer::Error(raise(reason));
         };
+        // SAFETY: the guest is suspended; nothing else looks.
+        let args = erlang_import::args(env, &unsafe { self.cells.imports.get() }.values);
         self.awaiting = Some(index);
         let (call, carried) = pause.park(env, self);
-        Answer::Ask(erlang_import::request(env, call, carried, index, fun, args))
+        Answer::Ask(erlang_import::request(call, carried, index, fun, args))
     }
 
     /// The call's answer once the guest is done.
@@ -374,7 +370,7 @@ impl Sliced for Call {
         let printed = self.printed(false);
         let left = self.deadline.map(|deadline| deadline.left());
         let next = match request {
-            Some((index, args)) => self.ask_import(env, pause, index, &args),
+            Some(index) => self.ask_import(env, pause, index),
             None if printed.is_none() => return pause.reschedule(env, self),
             // The output goes first; the Erlang side resumes the call.
             None => {

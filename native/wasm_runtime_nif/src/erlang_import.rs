@@ -100,7 +100,7 @@ pub fn link(
 struct ReplyFuture<'c>(&'c SliceCell<ImportExchange>);
 
 impl Future for ReplyFuture<'_> {
-    type Output = wasmtime::Result<Vec<Val>>;
+    type Output = wasmtime::Result<()>;
 
     fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
         // SAFETY: polled inside a slice, while the driver is not looking.
@@ -124,13 +124,20 @@ fn define(
         move |caller, params, results| {
             Box::new(async move {
                 let cells = caller.data().cells.clone();
-                // SAFETY: inside a slice; the driver is not looking.
-                unsafe { cells.imports.get() }.request = Some((index, params.to_vec()));
-                let values = ReplyFuture(&cells.imports).await?;
+                {
+                    // SAFETY: inside a slice; the driver is not looking.
+                    let exchange = unsafe { cells.imports.get() };
+                    exchange.values.clear();
+                    exchange.values.extend_from_slice(params);
+                    exchange.request = Some(index);
+                }
+                ReplyFuture(&cells.imports).await?;
+                // SAFETY: the guest runs again; the driver is not looking.
+                let values = &unsafe { cells.imports.get() }.values;
                 if values.len() != results.len() {
                     return Err(HostTrap::new("bad_host_result", "wrong number of results").into());
                 }
-                results.clone_from_slice(&values);
+                results.clone_from_slice(values);
                 Ok(())
             })
         },
@@ -165,23 +172,32 @@ impl Handed {
     }
 }
 
+/// The arguments of a guest's call of an import, as the list the fun is
+/// applied to.
+pub fn args<'a>(env: Env<'a>, values: &[Val]) -> Term<'a> {
+    values
+        .iter()
+        .rev()
+        .fold(Term::list_new_empty(env), |list, value| {
+            list.list_prepend(values::to_term(env, value))
+        })
+}
+
 /// The `import` request for a guest's call of import `index` with `args`,
 /// for the parked call `call`.
 pub fn request<'a>(
-    env: Env<'a>,
     call: Term<'a>,
     carried: Term<'a>,
     index: usize,
     fun: Term<'a>,
-    args: &[Val],
+    args: Term<'a>,
 ) -> Request<'a> {
-    let args: Vec<Term> = args.iter().map(|v| values::to_term(env, v)).collect();
     Request::Import {
         call,
         carried,
         index,
         fun,
-        args: args.encode(env),
+        args,
     }
 }
 
@@ -209,17 +225,18 @@ impl<'a> Reply<'a> {
         }
     }
 
-    /// The values the host function returns to the guest, or why the guest
-    /// fails: a result of the wrong shape traps with `bad_host_result`; an
-    /// exception fails the call, and is kept in `raised` to be raised again
-    /// in the caller once the guest has unwound.
+    /// The values the host function returns to the guest, written to
+    /// `values`, or why the guest fails: a result of the wrong shape traps
+    /// with `bad_host_result`; an exception fails the call, and is kept in
+    /// `raised` to be raised again in the caller once the guest has unwound.
     pub fn into_results(
         self,
         import: &ErlangImport,
+        values: &mut Vec<Val>,
         raised: &mut Option<[ErlNifTerm; 3]>,
-    ) -> wasmtime::Result<Vec<Val>> {
+    ) -> wasmtime::Result<()> {
         match self {
-            Reply::Returned(value) => results(value, &import.results).ok_or_else(|| {
+            Reply::Returned(value) => results(value, &import.results, values).ok_or_else(|| {
                 HostTrap::new(
                     "bad_host_result",
                     format!(
@@ -238,24 +255,24 @@ impl<'a> Reply<'a> {
     }
 }
 
-/// The values of a fun's result for an import with `types`: nothing is
-/// expected of a fun for an import without results.
-fn results(value: Term, types: &[NumType]) -> Option<Vec<Val>> {
+/// The values of a fun's result for an import with `types`, into `out`:
+/// nothing is expected of a fun for an import without results.
+fn results(value: Term, types: &[NumType], out: &mut Vec<Val>) -> Option<()> {
+    out.clear();
     match types {
-        [] => Some(Vec::new()),
-        [one] => values::to_val(value, *one).map(|v| vec![v]),
+        [] => {}
+        [one] => out.push(values::to_val(value, *one)?),
         many => {
             let items = rustler::types::tuple::get_tuple(value).ok()?;
             if items.len() != many.len() {
                 return None;
             }
-            items
-                .iter()
-                .zip(many)
-                .map(|(item, ty)| values::to_val(*item, *ty))
-                .collect()
+            for (item, ty) in items.iter().zip(many) {
+                out.push(values::to_val(*item, *ty)?);
+            }
         }
     }
+    Some(())
 }
 
 fn results_shape(types: &[NumType]) -> String {

@@ -15,10 +15,15 @@ use crate::term_table::TermTable;
 /// A request of the guest to an Erlang import, and the driver's reply.
 #[derive(Default)]
 pub struct ImportExchange {
-    /// Set by the host function: which import was called, with what.
-    pub request: Option<(usize, Vec<Val>)>,
-    /// Set by the driver: the fun's result values, or why the call fails.
-    pub reply: Option<wasmtime::Result<Vec<Val>>>,
+    /// Set by the host function: which import the guest called (its
+    /// arguments are in `values`).
+    pub request: Option<usize>,
+    /// Set by the driver: whether the guest goes on (the fun's results are
+    /// then in `values`) or why its call fails.
+    pub reply: Option<wasmtime::Result<()>>,
+    /// The request's arguments, then the reply's results: one buffer,
+    /// reused from call to call.
+    pub values: Vec<Val>,
 }
 
 /// What host functions (during a slice) and the driver of a call (between
