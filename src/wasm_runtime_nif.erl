@@ -145,7 +145,7 @@ new(Options) ->
 %% traps, after which the instance raises `{instance_invalidated, Trap}'.
 -spec call_raw(instance(), func_name(), [value()]) -> void | value() | tuple().
 call_raw(Instance, Name, Args) ->
-    wasm_runtime_nif_protocol:call(fun wasm_runtime_nif_nif:instance_call_raw/4, Instance, Name, Args, #{}).
+    wasm_runtime_nif_protocol:call_raw(Instance, Name, Args, #{}).
 
 %% @doc {@link call_raw/3} with options: `[{timeout, Ms | infinity}]'.
 %%
@@ -156,7 +156,7 @@ call_raw(Instance, Name, Args) ->
 -spec call_raw(instance(), func_name(), [value()], [call_option()]) -> void | value() | tuple().
 call_raw(Instance, Name, Args, Options) ->
     Limits = wasm_runtime_nif_options:call(Options),
-    wasm_runtime_nif_protocol:call(fun wasm_runtime_nif_nif:instance_call_raw/4, Instance, Name, Args, Limits).
+    wasm_runtime_nif_protocol:call_raw(Instance, Name, Args, Limits).
 
 %% @doc Calls the exported term-ABI function `Name' with Erlang terms.
 %%
@@ -166,13 +166,13 @@ call_raw(Instance, Name, Args, Options) ->
 %% `enif_wasm_make_badarg(env)', and as {@link call_raw/3} otherwise.
 -spec call(instance(), func_name(), [term()]) -> term().
 call(Instance, Name, Args) ->
-    wasm_runtime_nif_protocol:call(fun wasm_runtime_nif_nif:instance_call/4, Instance, Name, Args, #{}).
+    wasm_runtime_nif_protocol:call(Instance, Name, Args, #{}).
 
 %% @doc {@link call/3} with options, as {@link call_raw/4}.
 -spec call(instance(), func_name(), [term()], [call_option()]) -> term().
 call(Instance, Name, Args, Options) ->
     Limits = wasm_runtime_nif_options:call(Options),
-    wasm_runtime_nif_protocol:call(fun wasm_runtime_nif_nif:instance_call/4, Instance, Name, Args, Limits).
+    wasm_runtime_nif_protocol:call(Instance, Name, Args, Limits).
 
 %% @doc Prints the signature of the exported function `Name', as
 %% `add_I32(i32, i32) -> i32'.

@@ -19,26 +19,40 @@
 %% A NIF's value is the call's own result: never looked at here.
 -module(wasm_runtime_nif_protocol).
 
--export([call/5, run/1]).
+-export([call_raw/4, call/4, run/1]).
 
 -define(REQUEST, wasm_runtime_nif_request).
 -define(TURN, wasm_runtime_nif_turn).
 
-%% Runs a call NIF, `Nif(Instance, Name, Args, Limits)', and serves its
-%% requests. A busy instance has queued us: wait for our turn, then call
-%% again with what is left of the timeout.
--spec call(fun((wasm_runtime_nif:instance(), wasm_runtime_nif:func_name(), list(), map()) -> term()),
-           wasm_runtime_nif:instance(), wasm_runtime_nif:func_name(), list(), map()) -> term().
-call(Nif, Instance, Name, Args, Limits) ->
+%% call_raw/4 and call/4 of the API: the call NIF, called directly (the
+%% path of every call), and its requests served. A busy instance has
+%% queued us: wait for our turn, then call again with what is left of the
+%% timeout.
+-spec call_raw(wasm_runtime_nif:instance(), wasm_runtime_nif:func_name(), list(), map()) ->
+          term().
+call_raw(Instance, Name, Args, Limits) ->
     try
-        Nif(Instance, Name, Args, Limits)
+        wasm_runtime_nif_nif:instance_call_raw(Instance, Name, Args, Limits)
     catch
-        error:{?REQUEST, {turn, Id, Timeout}} ->
-            Left = await_turn(Instance, Id, Timeout),
-            call(Nif, Instance, Name, Args, Limits#{timeout => Left});
-        error:{?REQUEST, Request} ->
-            serve(Request, #{})
+        error:{?REQUEST, Request} -> served(Request, call_raw, Instance, Name, Args, Limits)
     end.
+
+-spec call(wasm_runtime_nif:instance(), wasm_runtime_nif:func_name(), list(), map()) -> term().
+call(Instance, Name, Args, Limits) ->
+    try
+        wasm_runtime_nif_nif:instance_call(Instance, Name, Args, Limits)
+    catch
+        error:{?REQUEST, Request} -> served(Request, call, Instance, Name, Args, Limits)
+    end.
+
+served({turn, Id, Timeout}, Kind, Instance, Name, Args, Limits) ->
+    Left = await_turn(Instance, Id, Timeout),
+    case Kind of
+        call_raw -> call_raw(Instance, Name, Args, Limits#{timeout => Left});
+        call -> call(Instance, Name, Args, Limits#{timeout => Left})
+    end;
+served(Request, _Kind, _Instance, _Name, _Args, _Limits) ->
+    serve(Request, #{}).
 
 %% Runs a NIF that may ask for output to be written, and serves it.
 -spec run(fun(() -> Result)) -> Result.

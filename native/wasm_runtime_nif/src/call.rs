@@ -19,7 +19,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use rustler::sys::ErlNifTerm;
-use rustler::{Env, Resource, ResourceArc, Term};
+use rustler::{Env, Term};
 use wasmtime::ValRaw;
 
 use crate::erlang_import::{self, Handed, Reply};
@@ -32,6 +32,7 @@ use crate::options;
 use crate::output;
 use crate::protocol::{Answer, Request};
 use crate::reaper;
+use crate::resource::{OwnResource, ResourceType};
 use crate::slicing::{self, Pause, Sliced, Suspended};
 use crate::store::{self, data::Cells};
 use crate::values;
@@ -42,7 +43,7 @@ type Done = (Box<Guest>, wasmtime::Result<()>);
 pub struct Call {
     /// The instance, whose guest the future owns: the call gives it back
     /// or ends it.
-    loan: Loan,
+    loan: Loan<'static>,
     future: Pin<Box<dyn Future<Output = Done> + Send>>,
     abi: Abi,
     name: Name,
@@ -58,11 +59,14 @@ pub struct Call {
     handed: Handed,
 }
 
-#[rustler::resource_impl]
-impl Resource for Suspended<Call> {
-    const IMPLEMENTS_DESTRUCTOR: bool = true;
+static SUSPENDED_CALL_TYPE: ResourceType = ResourceType::new();
 
-    fn destructor(self, env: Env<'_>) {
+impl OwnResource for Suspended<Call> {
+    fn resource_type() -> &'static ResourceType {
+        &SUSPENDED_CALL_TYPE
+    }
+
+    fn collected(&mut self, env: Env) {
         self.cancel(env);
     }
 }
@@ -71,7 +75,7 @@ impl Resource for Suspended<Call> {
 /// first slice; on a bad argument the instance goes straight back.
 pub fn start<'a>(
     env: Env<'a>,
-    instance: ResourceArc<WasmInstance>,
+    instance: &WasmInstance,
     abi: Abi,
     name: Term<'a>,
     args: Term<'a>,
@@ -82,7 +86,7 @@ pub fn start<'a>(
 
 fn begin<'a>(
     env: Env<'a>,
-    instance: ResourceArc<WasmInstance>,
+    instance: &WasmInstance,
     abi: Abi,
     name: Term<'a>,
     args: Term<'a>,
@@ -93,7 +97,7 @@ fn begin<'a>(
         Ok(limits) => limits,
         Err(error) => return Answer::Error(error),
     };
-    let (loan, mut guest) = match WasmInstance::take(instance, env) {
+    let (loan, mut guest) = match instance.take(env) {
         Ok(Turn::Go(loan, guest)) => (loan, guest),
         Ok(Turn::Wait(id)) => {
             return Answer::Ask(Request::Turn {
@@ -140,7 +144,7 @@ fn begin<'a>(
         (guest, outcome)
     });
     let call = Call {
-        loan,
+        loan: loan.kept(),
         future,
         abi,
         name: Name::of(name),
@@ -294,7 +298,7 @@ impl Call {
 
     /// The guest called an Erlang import: park the call and ask the caller
     /// to run the fun.
-    fn ask_import<'a>(mut self, env: Env<'a>, pause: Pause<Self>, index: usize) -> Answer<'a> {
+    fn ask_import<'a>(mut self, env: Env<'a>, pause: Pause<'a, Self>, index: usize) -> Answer<'a> {
         let instance = self.loan.instance();
         let imports = instance.module().erlang_imports.len();
         let Some(fun) = self
@@ -361,7 +365,7 @@ impl Sliced for Call {
         output::deliver(env, printed, None, Answer::Error(raise(reason)))
     }
 
-    fn paused<'a>(self, env: Env<'a>, pause: Pause<Self>) -> Answer<'a> {
+    fn paused<'a>(self, env: Env<'a>, pause: Pause<'a, Self>) -> Answer<'a> {
         let request = match self.loan.instance().module().erlang_imports.is_empty() {
             true => None,
             // SAFETY: the guest is suspended; nothing else looks.

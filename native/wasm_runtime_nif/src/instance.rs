@@ -12,7 +12,7 @@ pub mod turns;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use rustler::{Env, LocalPid, Monitor, NifResult, Resource, ResourceArc, Term};
+use rustler::{Env, LocalPid, NifResult, ResourceArc, Term};
 use wasmtime::{Instance, Store, Val, ValRaw};
 
 use crate::erlang_import::ImportFuns;
@@ -21,6 +21,7 @@ use crate::limits::CallLimits;
 use crate::live_count;
 use crate::module::WasmModule;
 use crate::reaper;
+use crate::resource::{OwnResource, ResourceType};
 use crate::store::data::{Cells, StoreData};
 use exports::Exports;
 use turns::Slot;
@@ -71,11 +72,14 @@ pub struct WasmInstance {
     _live: live_count::Token,
 }
 
-#[rustler::resource_impl]
-impl Resource for WasmInstance {
-    const IMPLEMENTS_DOWN: bool = true;
+static INSTANCE_TYPE: ResourceType = ResourceType::new();
 
-    fn down<'a>(&'a self, env: Env<'a>, pid: LocalPid, _monitor: Monitor) {
+impl OwnResource for WasmInstance {
+    fn resource_type() -> &'static ResourceType {
+        &INSTANCE_TYPE
+    }
+
+    fn down(&self, env: Env, pid: LocalPid) {
         self.waiter_down(env, pid);
     }
 }

@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use rustler::sys::ErlNifTerm;
-use rustler::{Encoder, Env, LocalPid, Resource, ResourceArc, Term};
+use rustler::{Encoder, Env, LocalPid, ResourceArc, Term};
 use wasmtime::{Instance, Store};
 
 use crate::atoms;
@@ -29,6 +29,7 @@ use crate::options::InstanceOptions;
 use crate::output;
 use crate::protocol::Answer;
 use crate::reaper;
+use crate::resource::{Handle, OwnResource, ResourceType};
 use crate::slicing::{self, Pause, Sliced, Suspended};
 use crate::store;
 use crate::store::data::{Cells, StoreData};
@@ -49,11 +50,14 @@ pub struct Instantiation {
     deadline: Option<Deadline>,
 }
 
-#[rustler::resource_impl]
-impl Resource for Suspended<Instantiation> {
-    const IMPLEMENTS_DESTRUCTOR: bool = true;
+static SUSPENDED_INSTANTIATION_TYPE: ResourceType = ResourceType::new();
 
-    fn destructor(self, env: Env<'_>) {
+impl OwnResource for Suspended<Instantiation> {
+    fn resource_type() -> &'static ResourceType {
+        &SUSPENDED_INSTANTIATION_TYPE
+    }
+
+    fn collected(&mut self, env: Env) {
         self.cancel(env);
     }
 }
@@ -190,7 +194,7 @@ impl Sliced for Instantiation {
         store.data_mut().memory = memory;
         let guest = Guest::new(store, instance);
         let instance = WasmInstance::new(module, owner, limits, import_funs, guest);
-        let made = (atoms::ok(), ResourceArc::new(instance)).encode(env);
+        let made = (atoms::ok(), Handle::new(instance).encode(env)).encode(env);
         output::deliver(env, printed, None, Answer::Value(made))
     }
 
@@ -198,7 +202,7 @@ impl Sliced for Instantiation {
         self.failed(env, TrapReason::timeout("the start function", limit))
     }
 
-    fn paused<'a>(self, env: Env<'a>, pause: Pause<Self>) -> Answer<'a> {
+    fn paused<'a>(self, env: Env<'a>, pause: Pause<'a, Self>) -> Answer<'a> {
         // SAFETY: the start function is suspended; nothing else looks.
         if unsafe { self.cells.imports.get() }.request.take().is_some() {
             let error = wasmtime::format_err!(

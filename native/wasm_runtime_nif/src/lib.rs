@@ -24,6 +24,7 @@ mod printf;
 mod protocol;
 mod reaper;
 mod regular_file;
+mod resource;
 mod slicing;
 mod store;
 mod term_abi;
@@ -45,6 +46,11 @@ use rustler::{Binary, Encoder, Env, NifResult, ResourceArc, Term};
 use instance::exports::Abi;
 use instance::WasmInstance;
 use module::WasmModule;
+
+/// The instance `term` holds, for the NIF call it is an argument of.
+fn instance_of(term: Term<'_>) -> NifResult<&WasmInstance> {
+    resource::borrow(term).ok_or(rustler::Error::BadArg)
+}
 
 /// `{ok, Module} | {error, Reason}` for wasm or WAT bytes, with the options
 /// of `options::compile_options`. Compiling can take far longer than a
@@ -92,8 +98,10 @@ fn module_exports<'a>(env: Env<'a>, module_or_instance: Term<'a>) -> NifResult<T
     if let Ok(module) = module_or_instance.decode::<ResourceArc<WasmModule>>() {
         return Ok(module::exports(env, &module.module));
     }
-    let instance: ResourceArc<WasmInstance> = module_or_instance.decode()?;
-    Ok(module::exports(env, &instance.module().module))
+    Ok(module::exports(
+        env,
+        &instance_of(module_or_instance)?.module().module,
+    ))
 }
 
 /// `{ok, Instance} | {error, Reason}`, with the options of
@@ -109,58 +117,70 @@ fn instance_new<'a>(
     instantiate::instantiate(env, module, options, &imports).into_nif(env)
 }
 
-#[rustler::nif]
-fn instance_call_raw<'a>(
-    env: Env<'a>,
-    instance: ResourceArc<WasmInstance>,
-    name: Term<'a>,
-    arguments: Term<'a>,
-    limits: Term<'a>,
-) -> NifResult<Term<'a>> {
-    call::start(env, instance, Abi::Raw, name, arguments, limits).into_nif(env)
+/// Registers a NIF on the path of every call without Rustler's wrapper,
+/// which collects the arguments into a vector: an allocation per call.
+macro_rules! call_nif {
+    ($(#[$doc:meta])* fn $name:ident($env:ident, $($arg:ident),+) $body:block) => {
+        rustler::codegen_runtime::inventory::submit!(rustler::Nif {
+            name: concat!(stringify!($name), "\0").as_ptr() as *const std::ffi::c_char,
+            arity: [$(stringify!($arg)),+].len() as u32,
+            flags: 0,
+            raw_func: {
+                $(#[$doc])*
+                unsafe extern "C" fn $name(
+                    env: *mut rustler::sys::ErlNifEnv,
+                    argc: std::ffi::c_int,
+                    argv: *const rustler::sys::ErlNifTerm,
+                ) -> rustler::sys::ErlNifTerm {
+                    slicing::nif_body(env, argc, argv, |$env, [$($arg),+]| $body)
+                }
+                $name
+            },
+        });
+    };
 }
 
-#[rustler::nif]
-fn instance_call<'a>(
-    env: Env<'a>,
-    instance: ResourceArc<WasmInstance>,
-    name: Term<'a>,
-    arguments: Term<'a>,
-    limits: Term<'a>,
-) -> NifResult<Term<'a>> {
-    call::start(env, instance, Abi::Terms, name, arguments, limits).into_nif(env)
+call_nif! {
+    /// A call of `Name` with numbers.
+    fn instance_call_raw(env, instance, name, arguments, limits) {
+        call::start(env, instance_of(instance)?, Abi::Raw, name, arguments, limits).into_nif(env)
+    }
+}
+
+call_nif! {
+    /// A call of `Name` with terms.
+    fn instance_call(env, instance, name, arguments, limits) {
+        call::start(env, instance_of(instance)?, Abi::Terms, name, arguments, limits).into_nif(env)
+    }
 }
 
 /// Takes the caller out of the instance's queue after its wait timed out.
 #[rustler::nif]
-fn instance_leave_queue(env: Env, instance: ResourceArc<WasmInstance>) -> rustler::Atom {
-    WasmInstance::leave_queue(&instance, env);
-    atoms::ok()
+fn instance_leave_queue<'a>(env: Env<'a>, instance: Term<'a>) -> NifResult<rustler::Atom> {
+    instance_of(instance)?.leave_queue(env);
+    Ok(atoms::ok())
 }
 
 /// Frees an instance's store now; see `WasmInstance::release`.
 #[rustler::nif]
-fn instance_release(env: Env, instance: ResourceArc<WasmInstance>) -> NifResult<rustler::Atom> {
-    instance.release(env)?;
+fn instance_release<'a>(env: Env<'a>, instance: Term<'a>) -> NifResult<rustler::Atom> {
+    instance_of(instance)?.release(env)?;
     Ok(atoms::ok())
 }
 
-/// Resumes a call whose guest called an Erlang import, with the fun's
-/// `{ok, Value}` or `{raised, Class, Reason, Stack}`.
-#[rustler::nif]
-fn call_reply<'a>(
-    env: Env<'a>,
-    call: Term<'a>,
-    carried: Term<'a>,
-    reply: Term<'a>,
-) -> NifResult<Term<'a>> {
-    call::reply(env, call, carried, reply).into_nif(env)
+call_nif! {
+    /// Resumes a call whose guest called an Erlang import, with the fun's
+    /// `{ok, Value}` or `{raised, Class, Reason, Stack}`.
+    fn call_reply(env, call, carried, reply) {
+        call::reply(env, call, carried, reply).into_nif(env)
+    }
 }
 
-/// Runs the next slice of a call parked while its output was written.
-#[rustler::nif]
-fn call_resume<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>) -> NifResult<Term<'a>> {
-    call::resume(env, call, carried).into_nif(env)
+call_nif! {
+    /// Runs the next slice of a call parked while its output was written.
+    fn call_resume(env, call, carried) {
+        call::resume(env, call, carried).into_nif(env)
+    }
 }
 
 /// `#{modules => N, instances => N, calls => N, mappings => N, ...}`: how
@@ -202,7 +222,16 @@ fn runtime_counts(env: Env) -> Term {
 
 /// The load callback: `info` is the engine's settings from the
 /// application environment (`options::engine_settings`).
-fn load(_env: Env, info: Term) -> bool {
+fn load(env: Env, info: Term) -> bool {
+    let opened = resource::open::<WasmInstance>(env, c"wasm_runtime_nif_instance")
+        && resource::open::<slicing::Suspended<call::Call>>(env, c"wasm_runtime_nif_call")
+        && resource::open::<slicing::Suspended<instantiate::Instantiation>>(
+            env,
+            c"wasm_runtime_nif_instantiation",
+        );
+    if !opened {
+        return false;
+    }
     let (settings, max_mappings) = options::engine_settings(info);
     budget::init(max_mappings, settings.instance_pool.is_some());
     match engine::init(settings) {

@@ -21,13 +21,14 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use rustler::sys::{self, c_int, ErlNifEnv, ErlNifTerm};
-use rustler::{Encoder, Env, Error, NifResult, Resource, ResourceArc, Term};
+use rustler::{Encoder, Env, Error, NifResult, Term};
 
 use crate::atoms;
 use crate::epoch;
 use crate::limits::Deadline;
 use crate::live_count;
 use crate::protocol::Answer;
+use crate::resource::{self, Handle, OwnResource};
 
 thread_local! {
     /// The env of the NIF this thread is running, within `in_nif`.
@@ -63,7 +64,7 @@ pub fn current_env<R>(f: impl for<'a> FnOnce(Env<'a>) -> R) -> Option<R> {
 /// Guest work that runs a slice at a time.
 pub trait Sliced: Send + Sized + 'static
 where
-    Suspended<Self>: Resource,
+    Suspended<Self>: OwnResource,
 {
     /// What the guest's future gives when it is done.
     type Done;
@@ -86,7 +87,7 @@ where
 
     /// The guest is suspended and there is time left: reschedule it, or
     /// ask the Erlang side for what it waits for.
-    fn paused<'a>(self, env: Env<'a>, pause: Pause<Self>) -> Answer<'a>;
+    fn paused<'a>(self, env: Env<'a>, pause: Pause<'a, Self>) -> Answer<'a>;
 
     /// Terms the work holds in the process, as a tuple: they must survive
     /// the process being scheduled out (and garbage collected), so they
@@ -109,7 +110,7 @@ pub struct Suspended<S> {
 
 impl<S: Sliced> Suspended<S>
 where
-    Suspended<S>: Resource,
+    Suspended<S>: OwnResource,
 {
     /// The work, if it is parked here and `ready` says it may go on.
     pub fn take_if(&self, ready: impl FnOnce(&mut S) -> bool) -> Option<S> {
@@ -121,25 +122,28 @@ where
         slot.take().map(|(work, _)| work)
     }
 
-    /// The destructor: a process that exited between slices cancels the
-    /// work it left.
-    pub fn cancel(self, env: Env) {
-        let parked = self.work.into_inner().unwrap_or_else(|p| p.into_inner());
+    /// For the destructor: a process that exited between slices cancels
+    /// the work it left.
+    pub fn cancel(&mut self, env: Env) {
+        let parked = self
+            .work
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         if let Some((work, _)) = parked {
             work.cancel(env);
         }
     }
 }
 
+/// Where parked work was: its resource's term and the resource.
+type Parked<'a, S> = (Term<'a>, &'a Suspended<S>);
+
 /// Runs one slice of `work`; `parked` is its resource when it was parked
 /// before.
-pub fn run<'a, S: Sliced>(
-    env: Env<'a>,
-    mut work: S,
-    parked: Option<ResourceArc<Suspended<S>>>,
-) -> Answer<'a>
+pub fn run<'a, S: Sliced>(env: Env<'a>, mut work: S, parked: Option<Parked<'a, S>>) -> Answer<'a>
 where
-    Suspended<S>: Resource,
+    Suspended<S>: OwnResource,
 {
     epoch::note_activity();
     let started = epoch::now();
@@ -154,38 +158,44 @@ where
 }
 
 /// Where suspended work waits: what `paused` does with it.
-pub struct Pause<S>
+pub struct Pause<'a, S>
 where
-    Suspended<S>: Resource,
+    Suspended<S>: OwnResource,
 {
-    parked: Option<ResourceArc<Suspended<S>>>,
+    parked: Option<Parked<'a, S>>,
     started: u64,
 }
 
-impl<S: Sliced> Pause<S>
+impl<'a, S: Sliced> Pause<'a, S>
 where
-    Suspended<S>: Resource,
+    Suspended<S>: OwnResource,
 {
     /// Parks the work: reports the slice's time to the scheduler, and
     /// returns the work's resource and the terms it carries, for a request.
-    pub fn park<'a>(self, env: Env<'a>, mut work: S) -> (Term<'a>, Term<'a>) {
+    pub fn park(self, env: Env<'a>, mut work: S) -> (Term<'a>, Term<'a>) {
         // Tell the scheduler how much of a 1 ms timeslice this slice used, so
         // it preempts the process as it would any Erlang code. Counted in
         // epoch ticks, which keeps clock reads off the path of short calls.
         rustler::schedule::consume_timeslice(env, epoch::timeslice_percent(self.started));
         let carried = work.carry_out(env);
-        let suspended = self.parked.unwrap_or_else(|| {
-            ResourceArc::new(Suspended {
-                work: Mutex::new(None),
-            })
-        });
         let token = live_count::Token::new(&live_count::SUSPENDED_CALLS);
-        *suspended.work.lock().unwrap_or_else(|p| p.into_inner()) = Some((work, token));
-        (suspended.encode(env), carried)
+        let parked = Some((work, token));
+        let term = match self.parked {
+            Some((term, suspended)) => {
+                *suspended.work.lock().unwrap_or_else(|p| p.into_inner()) = parked;
+                term
+            }
+            // The term keeps the new resource alive once the handle goes.
+            None => Handle::new(Suspended {
+                work: Mutex::new(parked),
+            })
+            .encode(env),
+        };
+        (term, carried)
     }
 
     /// Parks the work and asks the scheduler to run its next slice later.
-    pub fn reschedule<'a>(self, env: Env<'a>, work: S) -> Answer<'a> {
+    pub fn reschedule(self, env: Env<'a>, work: S) -> Answer<'a> {
         let (suspended, carried) = self.park(env, work);
         Answer::Value(reschedule(
             env,
@@ -201,18 +211,18 @@ where
 /// calls after serving a request. `carried` is the tuple `park` made.
 pub fn resume<'a, S: Sliced>(
     env: Env<'a>,
-    suspended: Term<'a>,
+    term: Term<'a>,
     carried: Term<'a>,
     ready: impl FnOnce(&mut S) -> bool,
-) -> NifResult<(S, ResourceArc<Suspended<S>>)>
+) -> NifResult<(S, Parked<'a, S>)>
 where
-    Suspended<S>: Resource,
+    Suspended<S>: OwnResource,
 {
-    let suspended: ResourceArc<Suspended<S>> = suspended.decode()?;
+    let suspended = resource::borrow::<Suspended<S>>(term).ok_or(Error::BadArg)?;
     let carried = carried_terms(env, carried)?;
     let mut work = suspended.take_if(ready).ok_or(Error::BadArg)?;
     work.carry_in(env, carried);
-    Ok((work, suspended))
+    Ok((work, (term, suspended)))
 }
 
 /// The continuation `reschedule` schedules: argv is `[Suspended, Carried]`.
@@ -222,14 +232,11 @@ unsafe extern "C" fn next_slice<S: Sliced>(
     argv: *const ErlNifTerm,
 ) -> ErlNifTerm
 where
-    Suspended<S>: Resource,
+    Suspended<S>: OwnResource,
 {
-    continuation(env, argc, argv, |env, args| {
-        let [suspended, carried] = args else {
-            return Err(Error::BadArg);
-        };
+    nif_body(env, argc, argv, |env, [suspended, carried]| {
         in_nif(env, || {
-            let (work, suspended) = resume::<S>(env, *suspended, *carried, |_| true)?;
+            let (work, suspended) = resume::<S>(env, suspended, carried, |_| true)?;
             run(env, work, Some(suspended)).into_nif(env)
         })
     })
@@ -316,29 +323,31 @@ fn reschedule<'a>(
     }
 }
 
-/// Runs the body of a continuation: panics and errors become exceptions,
-/// as Rustler does for ordinary NIFs.
+/// Runs the body of a NIF of `N` arguments called by the VM with `env`,
+/// `argc` and `argv` (a continuation, or a NIF on the path of every call
+/// registered in `lib.rs` without Rustler's wrapper, which collects the
+/// arguments into a vector): panics and errors become exceptions, as
+/// Rustler does for ordinary NIFs.
 ///
 /// # Safety
-/// The arguments must be those `enif_schedule_nif` passed to the
-/// continuation.
-unsafe fn continuation<F>(
+/// The arguments must be those the VM passed to the NIF.
+pub unsafe fn nif_body<const N: usize, F>(
     env: *mut ErlNifEnv,
     argc: c_int,
     argv: *const ErlNifTerm,
     body: F,
 ) -> ErlNifTerm
 where
-    F: for<'a> FnOnce(Env<'a>, &[Term<'a>]) -> NifResult<Term<'a>>,
+    F: for<'a> FnOnce(Env<'a>, [Term<'a>; N]) -> NifResult<Term<'a>>,
 {
     let lifetime = ();
     let env = Env::new(&lifetime, env);
+    if argc != N as c_int {
+        return sys::enif_make_badarg(env.as_c_arg());
+    }
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        let args: Vec<Term> = std::slice::from_raw_parts(argv, argc.max(0) as usize)
-            .iter()
-            .map(|&t| Term::new(env, t))
-            .collect();
-        body(env, &args)
+        let args: [Term; N] = std::array::from_fn(|i| Term::new(env, *argv.add(i)));
+        body(env, args)
     }));
     match outcome {
         Ok(Ok(term)) => term.as_c_arg(),

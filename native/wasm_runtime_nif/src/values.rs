@@ -153,31 +153,36 @@ fn big_integer(term: Term) -> Option<FloatArg> {
     })
 }
 
+/// A number for a float parameter. Rustler's own `f64` decoder would turn
+/// an integer into an `f64` first, which rounds twice on the way to an
+/// `f32` (2^53 + 2^30 + 2^29 - 1 became 2^53 + 2^31): the term's type
+/// decides here.
 fn float_arg(term: Term) -> Option<FloatArg> {
-    if let Ok(f) = term.decode::<f64>() {
-        return Some(FloatArg::Float(f));
+    match term.get_type() {
+        rustler::TermType::Float => term.decode::<f64>().ok().map(FloatArg::Float),
+        rustler::TermType::Integer => match term.decode::<i64>() {
+            Ok(i) => Some(FloatArg::Integer {
+                negative: i < 0,
+                mantissa: u128::from(i.unsigned_abs()),
+                shift: 0,
+            }),
+            Err(_) => big_integer(term),
+        },
+        rustler::TermType::Atom => {
+            let atom = term.decode::<rustler::Atom>().ok()?;
+            let special = if atom == atoms::nan() {
+                f64::NAN
+            } else if atom == atoms::infinity() {
+                f64::INFINITY
+            } else if atom == atoms::neg_infinity() {
+                f64::NEG_INFINITY
+            } else {
+                return None;
+            };
+            Some(FloatArg::Float(special))
+        }
+        _ => None,
     }
-    if let Ok(i) = term.decode::<i64>() {
-        return Some(FloatArg::Integer {
-            negative: i < 0,
-            mantissa: u128::from(i.unsigned_abs()),
-            shift: 0,
-        });
-    }
-    if term.get_type() == rustler::TermType::Integer {
-        return big_integer(term);
-    }
-    let atom = term.decode::<rustler::Atom>().ok()?;
-    let special = if atom == atoms::nan() {
-        f64::NAN
-    } else if atom == atoms::infinity() {
-        f64::INFINITY
-    } else if atom == atoms::neg_infinity() {
-        f64::NEG_INFINITY
-    } else {
-        return None;
-    };
-    Some(FloatArg::Float(special))
 }
 
 /// Whether `value` is the float of `arg`, not an overflow to infinity of

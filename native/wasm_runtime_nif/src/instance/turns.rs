@@ -7,18 +7,20 @@
 use std::collections::VecDeque;
 use std::sync::MutexGuard;
 
-use rustler::{Env, LocalPid, Monitor, NifResult, ResourceArc};
+use rustler::sys::ErlNifMonitor;
+use rustler::{Env, LocalPid, NifResult};
 
 use super::{Guest, WasmInstance};
 use crate::atoms;
 use crate::error::{raise, TrapReason};
 use crate::reaper;
+use crate::resource::{self, Handle};
 use crate::slicing;
 
 /// A process waiting for its turn, monitored so that its death is noticed.
 struct Waiter {
     pid: LocalPid,
-    monitor: Option<Monitor>,
+    monitor: Option<ErlNifMonitor>,
 }
 
 /// Who has the instance, and who is waiting for it.
@@ -50,9 +52,9 @@ impl Slot {
 }
 
 /// What a caller gets when it asks for the instance.
-pub enum Turn {
+pub enum Turn<'a> {
     /// The guest, and the loan that must give it back.
-    Go(Loan, Box<Guest>),
+    Go(Loan<'a>, Box<Guest>),
     /// Busy: the caller is queued and will get `{wasm_runtime_nif_turn, Id}`.
     Wait(u64),
 }
@@ -84,10 +86,10 @@ impl WasmInstance {
     }
 
     /// Takes the instance for a call by the calling process, or queues it.
-    pub fn take(this: ResourceArc<Self>, env: Env) -> NifResult<Turn> {
-        this.check_owner(env)?;
+    pub fn take(&self, env: Env) -> NifResult<Turn<'_>> {
+        self.check_owner(env)?;
         let me = env.pid();
-        let mut slot = this.lock();
+        let mut slot = self.lock();
         if slot.released {
             return Err(raise(atoms::instance_released()));
         }
@@ -106,22 +108,22 @@ impl WasmInstance {
                     ..
                 }) = slot.reserved.take()
                 {
-                    env.demonitor(&this, &monitor);
+                    resource::demonitor(self, env, &monitor);
                 }
                 slot.holder = Some(me);
                 drop(slot);
                 let loan = Loan {
-                    instance: this,
+                    instance: Lent::Borrowed(self),
                     settled: false,
                 };
                 return Ok(Turn::Go(loan, guest));
             }
         }
         if !reserved_for_me && !slot.queue.iter().any(|w| w.pid == me) {
-            let monitor = env.monitor(&this, &me);
+            let monitor = resource::monitor(self, env, &me);
             slot.queue.push_back(Waiter { pid: me, monitor });
         }
-        Ok(Turn::Wait(this.id))
+        Ok(Turn::Wait(self.id))
     }
 
     /// Gives the instance back after a call and lets the next caller in.
@@ -187,9 +189,9 @@ impl WasmInstance {
     }
 
     /// Takes the calling process out of the queue, after its wait timed out.
-    pub fn leave_queue(this: &ResourceArc<Self>, env: Env) {
+    pub fn leave_queue(&self, env: Env) {
         let me = env.pid();
-        let mut slot = this.lock();
+        let mut slot = self.lock();
         let mut left: Vec<Waiter> = Vec::new();
         if slot.reserved.as_ref().is_some_and(|w| w.pid == me) {
             left.extend(slot.reserved.take());
@@ -199,10 +201,10 @@ impl WasmInstance {
         }
         for waiter in left {
             if let Some(monitor) = waiter.monitor {
-                env.demonitor(this, &monitor);
+                resource::demonitor(self, env, &monitor);
             }
         }
-        this.settle(&mut slot, env);
+        self.settle(&mut slot, env);
     }
 
     /// Hands an idle instance to the first live waiter, if any.
@@ -228,28 +230,48 @@ impl WasmInstance {
 /// otherwise (a panic anywhere in the call unwinds through it), the
 /// instance is invalidated, so that it is never left held and its waiters
 /// are told.
-pub struct Loan {
-    instance: ResourceArc<WasmInstance>,
+pub struct Loan<'a> {
+    instance: Lent<'a>,
     settled: bool,
 }
 
-impl Loan {
-    pub fn instance(&self) -> &ResourceArc<WasmInstance> {
-        &self.instance
+/// The instance of a loan: borrowed from the NIF's argument for a call that
+/// ends in its first NIF call, kept by a reference of its own otherwise.
+enum Lent<'a> {
+    Borrowed(&'a WasmInstance),
+    Kept(Handle<WasmInstance>),
+}
+
+impl<'a> Loan<'a> {
+    pub fn instance(&self) -> &WasmInstance {
+        match &self.instance {
+            Lent::Borrowed(instance) => instance,
+            Lent::Kept(instance) => instance,
+        }
+    }
+
+    /// The loan for a call that outlives this NIF call.
+    pub fn kept(mut self) -> Loan<'static> {
+        // This loan hands the instance over: its drop must do nothing.
+        self.settled = true;
+        Loan {
+            instance: Lent::Kept(Handle::of(self.instance())),
+            settled: false,
+        }
     }
 
     pub fn give_back(mut self, env: Env, guest: Box<Guest>) {
         self.settled = true;
-        self.instance.give_back(env, guest);
+        self.instance().give_back(env, guest);
     }
 
     pub fn invalidate(mut self, env: Env, reason: TrapReason) {
         self.settled = true;
-        self.instance.invalidate(env, reason);
+        self.instance().invalidate(env, reason);
     }
 }
 
-impl Drop for Loan {
+impl Drop for Loan<'_> {
     fn drop(&mut self) {
         if self.settled {
             return;
@@ -259,11 +281,12 @@ impl Drop for Loan {
             message: "the call failed inside wasm_runtime_nif (a panic); the instance was ended"
                 .into(),
         };
-        match slicing::current_env(|env| self.instance.invalidate(env, reason.clone())) {
+        let instance = self.instance();
+        match slicing::current_env(|env| instance.invalidate(env, reason.clone())) {
             Some(()) => {}
             // Outside a NIF no process can be told; later callers still
             // find the reason.
-            None => self.instance.invalidate_unannounced(reason),
+            None => instance.invalidate_unannounced(reason),
         }
     }
 }
