@@ -81,17 +81,6 @@ pub fn start<'a>(
     args: Term<'a>,
     limits: Term<'a>,
 ) -> Answer<'a> {
-    slicing::in_nif(env, || begin(env, instance, abi, name, args, limits))
-}
-
-fn begin<'a>(
-    env: Env<'a>,
-    instance: &WasmInstance,
-    abi: Abi,
-    name: Term<'a>,
-    args: Term<'a>,
-    limits: Term<'a>,
-) -> Answer<'a> {
     let metering = instance.module().metering;
     let limits = match options::call_limits(limits, instance.default_limits, metering) {
         Ok(limits) => limits,
@@ -229,10 +218,6 @@ fn conclude<'a>(
 /// `call_reply/3`: the Erlang side's answer for the import the parked
 /// `call` waits for. Resumes the guest with it.
 pub fn reply<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>, reply: Term<'a>) -> Answer<'a> {
-    slicing::in_nif(env, || go_on_with(env, call, carried, reply))
-}
-
-fn go_on_with<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>, reply: Term<'a>) -> Answer<'a> {
     // Everything that can be refused is checked before the call is taken
     // out of its resource, so that a refusal leaves it as it was.
     let reply = match Reply::decode(reply) {
@@ -263,15 +248,13 @@ fn go_on_with<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>, reply: Term<'
 /// `call_resume/2`: the next slice of a call parked while its output was
 /// written.
 pub fn resume<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>) -> Answer<'a> {
-    slicing::in_nif(env, || {
-        // A call waiting for a fun's result is resumed by `reply` only.
-        match slicing::resume(env, call, carried, |call: &mut Call| {
-            call.awaiting.is_none()
-        }) {
-            Ok((call, suspended)) => slicing::run(env, call, Some(suspended)),
-            Err(error) => Answer::Error(error),
-        }
-    })
+    // A call waiting for a fun's result is resumed by `reply` only.
+    match slicing::resume(env, call, carried, |call: &mut Call| {
+        call.awaiting.is_none()
+    }) {
+        Ok((call, suspended)) => slicing::run(env, call, Some(suspended)),
+        Err(error) => Answer::Error(error),
+    }
 }
 
 impl Call {
@@ -318,7 +301,13 @@ impl Call {
         let args = erlang_import::args(env, &unsafe { self.cells.imports.get() }.values);
         self.awaiting = Some(index);
         let (call, carried) = pause.park(env, self);
-        Answer::Ask(erlang_import::request(call, carried, index, fun, args))
+        Answer::Ask(Request::Import {
+            call,
+            carried,
+            index,
+            fun,
+            args,
+        })
     }
 
     /// The call's answer once the guest is done.

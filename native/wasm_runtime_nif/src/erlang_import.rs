@@ -8,7 +8,7 @@
 //!    returns `Pending`).
 //! 3. The call's driver finds the request and, instead of rescheduling,
 //!    parks the call and asks the calling process to run the fun
-//!    ([`request`], an `import` request; see `protocol.rs`). A fun goes to
+//!    (an `import` request; see `protocol.rs`). A fun goes to
 //!    the caller once per call ([`Handed`]); a fun with a large closure goes
 //!    as `{encoded, Binary}`, which the Erlang side decodes.
 //! 4. The fun runs there, in the caller's own process (it may call other
@@ -32,7 +32,6 @@ use crate::engine;
 use crate::error::{HostTrap, ImportRaised, InstantiateError};
 use crate::module::imports::ErlangImport;
 use crate::module::WasmModule;
-use crate::protocol::Request;
 use crate::slicing::SliceCell;
 use crate::store::data::{ImportExchange, StoreData};
 use crate::values::{self, NumType};
@@ -181,24 +180,6 @@ pub fn args<'a>(env: Env<'a>, values: &[Val]) -> Term<'a> {
         .fold(Term::list_new_empty(env), |list, value| {
             list.list_prepend(values::to_term(env, value))
         })
-}
-
-/// The `import` request for a guest's call of import `index` with `args`,
-/// for the parked call `call`.
-pub fn request<'a>(
-    call: Term<'a>,
-    carried: Term<'a>,
-    index: usize,
-    fun: Term<'a>,
-    args: Term<'a>,
-) -> Request<'a> {
-    Request::Import {
-        call,
-        carried,
-        index,
-        fun,
-        args,
-    }
 }
 
 /// What the Erlang side says the fun did: `{ok, Value}` or `{raised,

@@ -38,7 +38,7 @@ thread_local! {
 /// Runs `body`, the work of a NIF of `env`, with `env` reachable through
 /// [`current_env`]: what a drop guard needs to tell processes, should a
 /// panic unwind through it.
-pub fn in_nif<'a, R>(env: Env<'a>, body: impl FnOnce() -> R) -> R {
+fn in_nif<'a, R>(env: Env<'a>, body: impl FnOnce() -> R) -> R {
     struct Restore(*mut ErlNifEnv);
     impl Drop for Restore {
         fn drop(&mut self) {
@@ -235,10 +235,8 @@ where
     Suspended<S>: OwnResource,
 {
     nif_body(env, argc, argv, |env, [suspended, carried]| {
-        in_nif(env, || {
-            let (work, suspended) = resume::<S>(env, suspended, carried, |_| true)?;
-            run(env, work, Some(suspended)).into_nif(env)
-        })
+        let (work, suspended) = resume::<S>(env, suspended, carried, |_| true)?;
+        run(env, work, Some(suspended)).into_nif(env)
     })
 }
 
@@ -347,7 +345,7 @@ where
     }
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
         let args: [Term; N] = std::array::from_fn(|i| Term::new(env, *argv.add(i)));
-        body(env, args)
+        in_nif(env, || body(env, args))
     }));
     match outcome {
         Ok(Ok(term)) => term.as_c_arg(),
