@@ -21,6 +21,26 @@ pub fn bad_option(key: rustler::Atom, value: impl Encoder + 'static) -> Error {
     raise((atoms::bad_option(), (key, value)))
 }
 
+/// What a Rustler error stands for once it reaches Erlang: the reason of
+/// an exception, or a value the NIF returns (`Error::Term`, `Error::Atom`).
+pub enum Outcome<'a> {
+    Raised(Term<'a>),
+    Returned(Term<'a>),
+}
+
+/// The one reading of a Rustler error, shared by the NIF body (which raises
+/// or returns it) and by requests (which hand it to the Erlang side).
+pub fn outcome(env: Env, error: Error) -> Outcome {
+    let atom = |name| rustler::Atom::from_str(env, name).unwrap_or_else(|_| atoms::error());
+    match error {
+        Error::BadArg => Outcome::Raised(atoms::badarg().encode(env)),
+        Error::RaiseTerm(reason) => Outcome::Raised(reason.encode(env)),
+        Error::RaiseAtom(name) => Outcome::Raised(atom(name).encode(env)),
+        Error::Term(reason) => Outcome::Returned((atoms::error(), reason.encode(env)).encode(env)),
+        Error::Atom(name) => Outcome::Returned(atom(name).encode(env)),
+    }
+}
+
 /// A string reason as the seed API raises it: a charlist.
 pub fn charlist(text: &str) -> Vec<u32> {
     text.chars().map(u32::from).collect()

@@ -14,6 +14,7 @@ use rustler::sys;
 use rustler::{Encoder, Env, Error, NifResult, Term};
 
 use crate::atoms;
+use crate::error::{self, Outcome};
 
 /// What the calling process is asked to do.
 pub enum Request<'a> {
@@ -80,14 +81,14 @@ impl<'a> Answer<'a> {
         match self {
             Answer::Value(term) => (atoms::return_(), term).encode(env),
             Answer::Ask(request) => request.encode(env),
-            Answer::Error(error) => match error_term(env, error) {
-                Raised::Reason(reason) => Request::Raise {
+            Answer::Error(error) => match error::outcome(env, error) {
+                Outcome::Raised(reason) => Request::Raise {
                     class: atoms::error().encode(env),
                     reason,
                     stack: Vec::<Term>::new().encode(env),
                 }
                 .encode(env),
-                Raised::Returned(value) => (atoms::return_(), value).encode(env),
+                Outcome::Returned(value) => (atoms::return_(), value).encode(env),
             },
         }
     }
@@ -99,24 +100,6 @@ impl<'a> From<NifResult<Term<'a>>> for Answer<'a> {
             Ok(term) => Answer::Value(term),
             Err(error) => Answer::Error(error),
         }
-    }
-}
-
-/// What a Rustler error stands for: an exception's reason, or a value a
-/// NIF returns (`Error::Term`, `Error::Atom`).
-enum Raised<'a> {
-    Reason(Term<'a>),
-    Returned(Term<'a>),
-}
-
-fn error_term<'a>(env: Env<'a>, error: Error) -> Raised<'a> {
-    let atom = |name| rustler::Atom::from_str(env, name).unwrap_or_else(|_| atoms::error());
-    match error {
-        Error::BadArg => Raised::Reason(atoms::badarg().encode(env)),
-        Error::RaiseTerm(reason) => Raised::Reason(reason.encode(env)),
-        Error::RaiseAtom(name) => Raised::Reason(atom(name).encode(env)),
-        Error::Term(reason) => Raised::Returned((atoms::error(), reason.encode(env)).encode(env)),
-        Error::Atom(name) => Raised::Returned(atom(name).encode(env)),
     }
 }
 

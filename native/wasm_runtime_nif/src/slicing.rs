@@ -25,6 +25,7 @@ use rustler::{Encoder, Env, Error, NifResult, Term};
 
 use crate::atoms;
 use crate::epoch;
+use crate::error::{self, Outcome};
 use crate::limits::Deadline;
 use crate::live_count;
 use crate::protocol::Answer;
@@ -349,27 +350,12 @@ where
     }));
     match outcome {
         Ok(Ok(term)) => term.as_c_arg(),
-        Ok(Err(error)) => raise_in(env, error),
+        Ok(Err(error)) => match error::outcome(env, error) {
+            Outcome::Raised(reason) => sys::enif_raise_exception(env.as_c_arg(), reason.as_c_arg()),
+            Outcome::Returned(value) => value.as_c_arg(),
+        },
         Err(_) => {
             sys::enif_raise_exception(env.as_c_arg(), atoms::nif_panicked().encode(env).as_c_arg())
         }
-    }
-}
-
-/// What a continuation returns for an error a NIF function would return.
-unsafe fn raise_in(env: Env, error: Error) -> ErlNifTerm {
-    match error {
-        Error::BadArg => sys::enif_make_badarg(env.as_c_arg()),
-        Error::RaiseTerm(reason) => {
-            sys::enif_raise_exception(env.as_c_arg(), reason.encode(env).as_c_arg())
-        }
-        Error::RaiseAtom(name) => {
-            let atom = rustler::Atom::from_str(env, name).unwrap_or_else(|_| atoms::error());
-            sys::enif_raise_exception(env.as_c_arg(), atom.as_c_arg())
-        }
-        Error::Term(reason) => (atoms::error(), reason.encode(env)).encode(env).as_c_arg(),
-        Error::Atom(name) => rustler::Atom::from_str(env, name)
-            .unwrap_or_else(|_| atoms::error())
-            .as_c_arg(),
     }
 }
