@@ -22,9 +22,18 @@ RUST_SDK_TARGET  := $(CURDIR)/sdk/rust/target
 RUST_GUEST_DIR   := test/wasm_runtime_nif_rust_sdk_SUITE_data/rust_guest
 RUST_GUESTS      := $(if $(wildcard $(RUST_GUEST_DIR)/Cargo.toml),$(RUST_GUEST_DIR).wasm)
 RUST_SDK_SOURCES := $(shell find $(RUST_SDK_DIR) -name '*.rs' -o -name Cargo.toml 2>/dev/null)
+# WASI programs: C files named wasi_*.c beside a suite, built against
+# wasi-libc (Debian's wasi-libc and libclang-rt-14-dev-wasm32).
+WASI_CFLAGS      := --target=wasm32-wasi --sysroot=/usr -O2
+WASI_C_GUESTS    := $(patsubst %.c,%.wasm,$(wildcard test/*_SUITE_data/wasi_*.c))
+# A crates.io program (pulldown-cmark) built for wasm32-wasip1, and natively
+# for the suite to compare their output.
+WASI_RUST_DIR    := test/wasm_runtime_nif_wasi_SUITE_data/markdown
+WASI_RUST_TARGET := $(CURDIR)/$(WASI_RUST_DIR)/target
+WASI_RUST_GUESTS := $(if $(wildcard $(WASI_RUST_DIR)/Cargo.toml),$(WASI_RUST_DIR).wasm $(WASI_RUST_DIR).native)
 # Guests compiled from C: the bundled example and every C file beside a suite.
 C_GUESTS := priv/example.wasm priv/guide_examples.wasm \
-            $(filter-out $(SEED_STYLE_GUESTS),$(patsubst %.c,%.wasm,$(wildcard test/*_SUITE_data/*.c)))
+            $(filter-out $(SEED_STYLE_GUESTS) $(WASI_C_GUESTS),$(patsubst %.c,%.wasm,$(wildcard test/*_SUITE_data/*.c)))
 
 .PHONY: all setup native guests compile demo test test-rust test-erlang lint fmt bench clean help \
         fuzz fuzz-tools
@@ -41,7 +50,22 @@ $(NIF_SO): FORCE
 	@cmp -s $(CRATE_DIR)/target/release/libwasm_runtime_nif.so $@ || \
 	  { cp $(CRATE_DIR)/target/release/libwasm_runtime_nif.so $@.new && mv $@.new $@; }
 
-guests: $(C_GUESTS) $(SEED_STYLE_GUESTS) $(RUST_GUESTS)
+guests: $(C_GUESTS) $(SEED_STYLE_GUESTS) $(RUST_GUESTS) $(WASI_C_GUESTS) $(WASI_RUST_GUESTS)
+
+# A reactor (wasi_reactor*.c) is a library set up by _initialize; it may use
+# the guest term ABI too.
+$(WASI_C_GUESTS): %.wasm: %.c include/erl_nif_wasm.h
+	$(CLANG) $(WASI_CFLAGS) $(if $(findstring wasi_reactor,$@),-mexec-model=reactor -Iinclude) $< -o $@
+
+$(WASI_RUST_DIR).wasm: $(wildcard $(WASI_RUST_DIR)/src/*.rs) $(WASI_RUST_DIR)/Cargo.toml $(WASI_RUST_DIR)/Cargo.lock
+	CARGO_TARGET_DIR=$(WASI_RUST_TARGET) $(CARGO) build --quiet --release --locked \
+	  --target wasm32-wasip1 --manifest-path $(WASI_RUST_DIR)/Cargo.toml
+	cp $(WASI_RUST_TARGET)/wasm32-wasip1/release/markdown.wasm $@
+
+$(WASI_RUST_DIR).native: $(wildcard $(WASI_RUST_DIR)/src/*.rs) $(WASI_RUST_DIR)/Cargo.toml $(WASI_RUST_DIR)/Cargo.lock
+	CARGO_TARGET_DIR=$(WASI_RUST_TARGET) $(CARGO) build --quiet --release --locked \
+	  --manifest-path $(WASI_RUST_DIR)/Cargo.toml
+	cp $(WASI_RUST_TARGET)/release/markdown $@
 
 $(RUST_GUESTS): $(RUST_SDK_SOURCES) $(wildcard $(RUST_GUEST_DIR)/src/*.rs) $(RUST_GUEST_DIR)/Cargo.toml
 	CARGO_TARGET_DIR=$(RUST_SDK_TARGET) $(CARGO) build --quiet --release \
@@ -118,8 +142,19 @@ $(BENCH_BUILD)/kernels.wasm: bench/kernels.c
 	@mkdir -p $(BENCH_BUILD)
 	$(CLANG) --target=wasm32 -nostdlib -O2 -Wl,--no-entry -Wl,--export-dynamic $< -o $@
 
+# The same kernels as a WASI reactor, and the WASI program, built against
+# wasi-libc: WASI's cost against the plain module.
+$(BENCH_BUILD)/wasi_kernels.wasm: bench/kernels.c
+	@mkdir -p $(BENCH_BUILD)
+	$(CLANG) $(WASI_CFLAGS) -mexec-model=reactor $< -o $@
+
+$(BENCH_BUILD)/wasi_program.wasm: bench/wasi_program.c
+	@mkdir -p $(BENCH_BUILD)
+	$(CLANG) $(WASI_CFLAGS) $< -o $@
+
 bench: setup
-	$(MAKE) --no-print-directory compile $(BENCH_BUILD)/wasm_bench_native.so $(BENCH_BUILD)/kernels.wasm
+	$(MAKE) --no-print-directory compile $(BENCH_BUILD)/wasm_bench_native.so $(BENCH_BUILD)/kernels.wasm \
+	  $(BENCH_BUILD)/wasi_kernels.wasm $(BENCH_BUILD)/wasi_program.wasm
 	cp bench/host.wat $(BENCH_BUILD)/
 	erlc -o $(BENCH_BUILD) bench/wasm_bench.erl bench/wasm_bench_native.erl
 	$(TIMEOUT) 900 erl -noshell -pa _build/default/lib/wasm_runtime_nif/ebin -pa $(BENCH_BUILD) \

@@ -20,7 +20,7 @@ main(Options) ->
     io:format("wasm_runtime_nif benchmark: ~s, OTP ~s, ~b schedulers~n~n",
               [cpu_model(), erlang:system_info(otp_release), erlang:system_info(schedulers_online)]),
     Rows = lists:append([calls(), terms(), instances(Dir), host_calls(Dir), kernels(Dir),
-                         throughput(), latency_rows(Dir, Options), memory()]),
+                         wasi(Dir), throughput(), latency_rows(Dir, Options), memory()]),
     print(Rows),
     Csv = filename:join(Dir, "results.csv"),
     ok = file:write_file(Csv, csv(Rows)),
@@ -207,6 +207,47 @@ kernel(I, {Label, Name, Args, N}) ->
     [row(kernel, Label ++ " in wasm", Wasm / 1000, us, {"native", Native / 1000}, "<= 1.3x"),
      row(kernel, Label ++ " in pure Erlang", Erlang / 1000, us, {"native", Native / 1000}, "")].
 
+%% WASI: a whole run of a hello-world command; instantiation with WASI
+%% (the kernels built as a wasi-libc reactor) and without (the plain
+%% kernels); a kernel in the WASI build against the plain one; captured
+%% stdout; the 1 ms ticker during a long WASI run.
+wasi(Dir) ->
+    {ok, Program} = wasm_runtime_nif:load(filename:join(Dir, "wasi_program.wasm")),
+    {ok, #{stdout := <<"hello, world\n">>}} = wasm_runtime_nif:run_wasi(Program, #{}),
+    Run = per_call(fun() -> {ok, #{exit_code := 0}} = wasm_runtime_nif:run_wasi(Program, #{}) end,
+                   2000),
+    {ok, Plain} = wasm_runtime_nif:load(filename:join(Dir, "kernels.wasm")),
+    {ok, Wasi} = wasm_runtime_nif:load(filename:join(Dir, "wasi_kernels.wasm")),
+    Instantiate = fun(M, Options) ->
+                          fun() ->
+                                  {ok, I} = wasm_runtime_nif:instantiate(M, Options),
+                                  ok = wasm_runtime_nif:release(I)
+                          end
+                  end,
+    WithWasi = per_call(Instantiate(Wasi, [{wasi, #{}}]), 2000),
+    Without = per_call(Instantiate(Plain, []), 2000),
+    {ok, PlainI} = wasm_runtime_nif:instantiate(Plain),
+    {ok, WasiI} = wasm_runtime_nif:instantiate(Wasi, [{wasi, #{}}]),
+    Same = wasm_runtime_nif:call_raw(PlainI, crc32_64k, [7]),
+    Same = wasm_runtime_nif:call_raw(WasiI, crc32_64k, [7]),
+    PlainK = per_call(fun() -> wasm_runtime_nif:call_raw(PlainI, crc32_64k, [7]) end, 20),
+    WasiK = per_call(fun() -> wasm_runtime_nif:call_raw(WasiI, crc32_64k, [7]) end, 20),
+    Bytes = 64 * 1024 * 1024,
+    Write = per_call(fun() ->
+                             {ok, #{stdout := Out}} =
+                                 wasm_runtime_nif:run_wasi(Program, #{args => ["p", "write", integer_to_list(Bytes)],
+                                                                      stdout => {capture, Bytes}}),
+                             Bytes = byte_size(Out)
+                     end, 3),
+    Hello = Run / 1000,
+    [row(wasi, "run_wasi of hello world (load excluded)", Hello, us),
+     row(wasi, "instantiate and release, with WASI", WithWasi / 1000, us,
+         {"without", Without / 1000}, ""),
+     row(wasi, "CRC-32 of 64 KiB in a WASI build", WasiK / 1000, us,
+         {"plain module", PlainK / 1000}, "~1x"),
+     row(wasi, "stdout captured (64 MiB in 64 KiB writes)", Bytes / (1024 * 1024) / (Write / 1.0e9),
+         'MiB/s')].
+
 erl_kernel(fib, [N]) -> erl_fib(N, 0, 1);
 erl_kernel(crc32_64k, [Seed]) -> erl_crc32(Seed);
 erl_kernel(mandelbrot, [Size]) -> erl_mandelbrot(Size).
@@ -263,16 +304,18 @@ rate(P, GetInstance) ->
     Elapsed = erlang:monotonic_time(nanosecond) - T0,
     P * Calls / Elapsed * 1000.
 
-%% Lateness of a 1 ms ticker on a one-scheduler node, idle and during a
-%% 5 s guest loop.
+%% Lateness of a 1 ms ticker on a one-scheduler node, idle, during a 5 s
+%% guest loop and during a 5 s WASI run.
 latency_rows(Dir, Options) ->
     Seconds = maps:get(latency_seconds, Options, 5),
     Paths = [filename:dirname(code:which(M)) || M <- [wasm_runtime_nif, ?MODULE]],
     {ok, Peer, _} = peer:start_link(#{connection => standard_io,
                                       args => ["+S", "1"] ++ lists:append([["-pa", P] || P <- Paths])}),
     try
-        {Idle, Busy} = peer:call(Peer, ?MODULE, latency, [Dir, Seconds], 60000 + Seconds * 4000),
-        lateness_rows("idle", Idle) ++ lateness_rows(io_lib:format("during a ~b s guest loop", [Seconds]), Busy)
+        {Idle, Busy, Wasi} = peer:call(Peer, ?MODULE, latency, [Dir, Seconds], 60000 + Seconds * 8000),
+        lateness_rows("idle", Idle)
+            ++ lateness_rows(io_lib:format("during a ~b s guest loop", [Seconds]), Busy)
+            ++ lateness_rows(io_lib:format("during a ~b s WASI run", [Seconds]), Wasi)
     after
         peer:stop(Peer)
     end.
@@ -289,7 +332,12 @@ latency(Dir, Seconds) ->
     {Us, _} = timer:tc(fun() -> wasm_runtime_nif:call_raw(I, spin, [100000000]) end),
     Iterations = round(100000000 * Seconds * 1000000 / max(Us, 1)),
     Busy = ticker_during(fun() -> wasm_runtime_nif:call_raw(I, spin, [Iterations]) end),
-    {Idle, Busy}.
+    {ok, Program} = wasm_runtime_nif:load(filename:join(Dir, "wasi_program.wasm")),
+    Spin = fun(N) -> #{args => ["p", "spin", integer_to_list(N)]} end,
+    {WasiUs, _} = timer:tc(fun() -> wasm_runtime_nif:run_wasi(Program, Spin(100000000)) end),
+    WasiIterations = round(100000000 * Seconds * 1000000 / max(WasiUs, 1)),
+    Wasi = ticker_during(fun() -> {ok, _} = wasm_runtime_nif:run_wasi(Program, Spin(WasiIterations)) end),
+    {Idle, Busy, Wasi}.
 
 ticker_during(Work) ->
     Self = self(),

@@ -12,7 +12,8 @@ set -eu
 
 packages="erlang-base erlang-dev erlang-eunit erlang-common-test erlang-tools \
 erlang-dialyzer erlang-syntax-tools erlang-parsetools erlang-crypto erlang-edoc \
-erlang-xmerl erlang-proper erlang-proper-dev rebar3 clang lld make gcc"
+erlang-xmerl erlang-proper erlang-proper-dev rebar3 clang lld make gcc \
+wasi-libc libclang-rt-14-dev-wasm32"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
   for tool in erl rebar3 clang wasm-ld cc cargo; do
@@ -37,16 +38,18 @@ if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo not found; install Rust >= 1.95 with rustup (https://rustup.rs)" >&2
   exit 1
 fi
-# Rust guests (the SDK's tests) are compiled for wasm32.
-if ! rustc --print target-libdir --target wasm32-unknown-unknown 2>/dev/null | xargs -I{} test -d {}; then
-  if command -v rustup >/dev/null 2>&1; then
-    echo "setup: rustup target add wasm32-unknown-unknown"
-    rustup target add wasm32-unknown-unknown >/dev/null
-  else
-    echo "setup: the wasm32-unknown-unknown Rust target is missing and rustup is not there to add it" >&2
-    exit 1
+# Rust guests are compiled for wasm32: the SDK's tests, and WASI programs.
+for target in wasm32-unknown-unknown wasm32-wasip1; do
+  if ! rustc --print target-libdir --target "$target" 2>/dev/null | xargs -I{} test -d {}; then
+    if command -v rustup >/dev/null 2>&1; then
+      echo "setup: rustup target add $target"
+      rustup target add "$target" >/dev/null
+    else
+      echo "setup: the $target Rust target is missing and rustup is not there to add it" >&2
+      exit 1
+    fi
   fi
-fi
+done
 for tool in clippy rustfmt; do
   if ! cargo "$(echo $tool | sed 's/rustfmt/fmt/')" --version >/dev/null 2>&1; then
     echo "setup: cargo $tool missing; 'rustup component add $tool' (make lint skips it until then)" >&2

@@ -16,7 +16,16 @@
 -export([init/0, init/1, new/0, new/1,
          call_raw/3, call_raw/4, call/3, call/4, print_func/2,
          load/1, load/2, compile/1, compile/2, instantiate/1, instantiate/2,
-         exports/1, default_module/0, live_counts/0, release/1]).
+         exports/1, default_module/0, live_counts/0, release/1,
+         run_wasi/2, wasi_output/1,
+         memory_read/3, memory_read/4, memory_write/3, memory_write/4,
+         memory_size/1, memory_size/2, memory_grow/2, memory_grow/3,
+         global_get/2, global_set/3, fuel_burned/1]).
+
+%% Bytes past which a memory read or write is copied on a dirty scheduler.
+-define(DIRTY_COPY, 65536).
+-define(IS_U64(N), (is_integer(N) andalso N >= 0 andalso N < 1 bsl 64)).
+-define(IS_NAME(N), (is_atom(N) orelse is_binary(N))).
 
 -define(DEFAULT_MODULE_KEY, {?MODULE, default_module}).
 
@@ -40,7 +49,8 @@
                          | {max_memories, non_neg_integer()}
                          | {max_tables, non_neg_integer()}
                          | {timeout, timeout()}
-                         | {fuel, non_neg_integer() | infinity}.
+                         | {fuel, non_neg_integer() | infinity}
+                         | {wasi, wasi_options()}.
 %% `process_bound': only the creating process may call. `imports': Erlang
 %% funs implementing the module's imports, by module and name (see
 %% {@link instantiate/2}). `max_memory': bytes of linear memory the
@@ -50,8 +60,57 @@
 %% (default 16) and tables (default 100) its module may define.
 %% `timeout': default wall-clock limit of each call in milliseconds
 %% (default `infinity'). `fuel': default fuel of each call (default
-%% `infinity'; only for modules compiled with `[fuel]').
+%% `infinity'; only for modules compiled with `[fuel]'). `wasi': what a
+%% module that imports WASI preview 1 gets (see {@link run_wasi/2}); without
+%% it, such a module gets nothing (no arguments, no variables, an empty
+%% stdin, no directories) and its output is captured.
 -type import_name() :: binary() | atom().
+-type wasi_options() :: #{args => [unicode:chardata()],
+                          env => #{unicode:chardata() => unicode:chardata()}
+                               | [{unicode:chardata(), unicode:chardata()}],
+                          stdin => iodata(),
+                          preopens => [{HostDir :: file:name_all(), GuestDir :: unicode:chardata(),
+                                        read | read_write}],
+                          stdout => wasi_output(),
+                          stderr => wasi_output()}.
+%% What a WASI program gets; docs/wasi.md has the details and the security
+%% model. `args': the full argv, argv[0] included. `env': the variables,
+%% nothing of the VM's own. `stdin': what the program reads (then end of
+%% file). `preopens': host directories the program sees at `GuestDir', read
+%% only or read and write; nothing else of the file system is reachable.
+%% `stdout', `stderr': see {@link wasi_output()}.
+-type wasi_output() :: capture | {capture, MaxBytes :: non_neg_integer()} | discard
+                     | fun((binary()) -> term()).
+%% `capture' (the default) keeps what the program writes, at most 16 MiB
+%% unread (`{capture, MaxBytes}' to choose); past it writes fail with
+%% `EIO', as on a full disk. `discard' throws it away. A fun is called in
+%% the calling process with each chunk (at most 64 KiB) the program wrote,
+%% in order, between slices and before the call returns; the program's
+%% writes wait while a full chunk is handed over. Should the fun raise, the
+%% call raises its exception (docs/wasi.md says when the instance is then
+%% invalidated).
+-type run_wasi_options() :: #{args => [unicode:chardata()],
+                              env => #{unicode:chardata() => unicode:chardata()}
+                                   | [{unicode:chardata(), unicode:chardata()}],
+                              stdin => iodata(),
+                              preopens => [{file:name_all(), unicode:chardata(), read | read_write}],
+                              stdout => wasi_output(),
+                              stderr => wasi_output(),
+                              timeout => timeout(),
+                              fuel => non_neg_integer() | infinity,
+                              max_memory => pos_integer()}.
+%% {@link wasi_options()} and the limits of the run.
+-type export_name() :: atom() | binary().
+-type access_error() :: {undefined_memory | not_a_memory | undefined_global | not_a_global
+                         | immutable_global, Name :: binary()}
+                      | {out_of_bounds, Offset :: non_neg_integer(), Length :: non_neg_integer(),
+                         Size :: non_neg_integer()}
+                      | {cannot_grow, Message :: binary()}
+                      | {cannot_set, Message :: binary()}
+                      | {unsupported_type, Name :: binary(), value_type()}.
+%% Why the embedding API refused: the export is missing or of another
+%% kind, the bytes are not all within the memory, the memory cannot grow
+%% that much, or the global is constant or not a number.
 -type call_option() :: {timeout, timeout()} | {fuel, non_neg_integer() | infinity}.
 %% `timeout': wall-clock limit of this call in milliseconds, including the
 %% time spent waiting for a busy instance. `fuel': units of fuel the call
@@ -87,11 +146,15 @@
                            | {system_limit, Message :: binary()}
                            | {unknown_import, Module :: binary(), Name :: binary(), func}
                            | {import_arity_mismatch, Module :: binary(), Name :: binary(),
-                              Expected :: non_neg_integer(), Given :: non_neg_integer()}.
+                              Expected :: non_neg_integer(), Given :: non_neg_integer()}
+                           | {preopen_failed, HostDir :: binary(), Message :: binary()}
+                           | {exit, Status :: integer()}.
 
 -export_type([wasm_module/0, instance/0, func_name/0, value/0, value_type/0, export/0,
               instance_option/0, call_option/0, compile_option/0, load_option/0, trap_reason/0,
-              load_error/0, file_error/0, compile_error/0, instantiate_error/0]).
+              load_error/0, file_error/0, compile_error/0, instantiate_error/0,
+              wasi_options/0, wasi_output/0, run_wasi_options/0, export_name/0,
+              access_error/0]).
 
 %%% ------------------------------------------------------------------
 %%% The seed API
@@ -304,6 +367,177 @@ release(Instance) ->
                          max_address_space := non_neg_integer() | infinity}.
 live_counts() ->
     wasm_runtime_nif_nif:runtime_counts().
+
+%%% ------------------------------------------------------------------
+%%% WASI
+%%% ------------------------------------------------------------------
+
+%% @doc Runs a WASI preview 1 command (a program with `_start': what
+%% wasi-libc, Rust's `wasm32-wasip1' and others build) to its end, as a
+%% shell would, and returns its exit status and output.
+%%
+%% `Program' is a module or the path of a wasm file. `Options' is a map of
+%% {@link wasi_options()} (arguments, variables, stdin, directories, what
+%% becomes of the output) and of limits: `timeout' (ms) and `fuel' for the
+%% run (a path is then compiled with `[fuel]'), `max_memory' for the
+%% instance. Nothing is given by default: no arguments (not even argv[0]),
+%% no variables, an empty stdin, no directories.
+%%
+%% A program that returns from `main' or calls `exit(Status)' gives
+%% `{ok, #{exit_code => Status, stdout => Bytes, stderr => Bytes}}'. One
+%% that traps (a Rust panic: its message is on stderr), runs out of time or
+%% fuel gives `{error, #{reason => Reason, stdout => Bytes, stderr =>
+%% Bytes}}' with what it wrote before; the exception of a fun given as
+%% `stdout' or `stderr' is raised as it came. A program that cannot be loaded or
+%% instantiated gives `{error, Reason}' as {@link load/1} and
+%% {@link instantiate/2} do; a bad option raises `{bad_option, Option}'.
+%% The run happens in the calling process, sliced like any call: it never
+%% holds a scheduler, and it ends with the process.
+-spec run_wasi(wasm_module() | file:name_all(), run_wasi_options()) ->
+          {ok, #{exit_code := integer(), stdout := binary(), stderr := binary()}}
+        | {error, #{reason := term(), stdout := binary(), stderr := binary()}}
+        | {error, load_error() | instantiate_error()}.
+run_wasi(Program, Options) ->
+    {_Wasi, InstanceOptions, CallOptions, CompileOptions} =
+        wasm_runtime_nif_options:run_wasi(Options),
+    Loaded = case is_reference(Program) of
+                 true -> {ok, Program};
+                 false -> load(Program, CompileOptions)
+             end,
+    case Loaded of
+        {ok, Module} ->
+            case instantiate(Module, InstanceOptions) of
+                {ok, Instance} -> run_command(Instance, CallOptions);
+                {error, _} = Error -> Error
+            end;
+        {error, _} = Error ->
+            Error
+    end.
+
+run_command(Instance, CallOptions) ->
+    try call_raw(Instance, '_start', [], CallOptions) of
+        _ -> {ok, (output(Instance))#{exit_code => 0}}
+    catch
+        error:{exit, Status} -> {ok, (output(Instance))#{exit_code => Status}};
+        error:{trap, _, _} = Reason -> {error, (output(Instance))#{reason => Reason}};
+        error:{undefined_function, _} = Reason -> {error, (output(Instance))#{reason => Reason}}
+        %% Anything else (a bad option, the exception of an output's fun)
+        %% is the caller's, raised as it came.
+    after
+        release(Instance)
+    end.
+
+output(Instance) ->
+    {ok, Output} = wasi_output(Instance),
+    Output.
+
+%% @doc What the WASI program of `Instance' wrote to its captured stdout
+%% and stderr since the last time, which frees room under the ceiling. Works
+%% in any state of the instance, so that what a program wrote before it
+%% failed can be read. `{error, not_wasi}' for an instance of a module that
+%% does not import WASI.
+-spec wasi_output(instance()) -> {ok, #{stdout := binary(), stderr := binary()}}
+                                   | {error, not_wasi}.
+wasi_output(Instance) ->
+    case wasm_runtime_nif_nif:instance_wasi_output(Instance) of
+        #{} = Output -> {ok, Output};
+        {error, _} = Error -> Error
+    end.
+
+%%% ------------------------------------------------------------------
+%%% The embedding API
+%%% ------------------------------------------------------------------
+%%% Each waits for the instance to be idle, as a call does, and raises as
+%%% a call does for a released or invalidated instance (and `badarg' for an
+%%% argument of the wrong type). Memories and globals are the module's
+%%% exports, by name; the memory is `memory' unless named.
+
+%% @equiv memory_read(Instance, memory, Offset, Length)
+-spec memory_read(instance(), non_neg_integer(), non_neg_integer()) ->
+          {ok, binary()} | {error, access_error()}.
+memory_read(Instance, Offset, Length) ->
+    memory_read(Instance, memory, Offset, Length).
+
+%% @doc The `Length' bytes at `Offset' of the exported memory `Memory'.
+%% `{error, {out_of_bounds, Offset, Length, Size}}' when they are not all
+%% within its current `Size'.
+-spec memory_read(instance(), export_name(), non_neg_integer(), non_neg_integer()) ->
+          {ok, binary()} | {error, access_error()}.
+memory_read(Instance, Memory, Offset, Length)
+  when ?IS_NAME(Memory), ?IS_U64(Offset), ?IS_U64(Length) ->
+    wasm_runtime_nif_protocol:access(Instance, {memory_read, Memory, Offset, Length},
+                                     Length > ?DIRTY_COPY);
+memory_read(Instance, Memory, Offset, Length) ->
+    erlang:error(badarg, [Instance, Memory, Offset, Length]).
+
+%% @equiv memory_write(Instance, memory, Offset, Bytes)
+-spec memory_write(instance(), non_neg_integer(), binary()) -> ok | {error, access_error()}.
+memory_write(Instance, Offset, Bytes) ->
+    memory_write(Instance, memory, Offset, Bytes).
+
+%% @doc Writes `Bytes' at `Offset' of the exported memory `Memory'; writes
+%% nothing when they do not all fit (`{error, {out_of_bounds, ...}}').
+-spec memory_write(instance(), export_name(), non_neg_integer(), binary()) ->
+          ok | {error, access_error()}.
+memory_write(Instance, Memory, Offset, Bytes)
+  when ?IS_NAME(Memory), ?IS_U64(Offset), is_binary(Bytes) ->
+    wasm_runtime_nif_protocol:access(Instance, {memory_write, Memory, Offset, Bytes},
+                                     byte_size(Bytes) > ?DIRTY_COPY);
+memory_write(Instance, Memory, Offset, Bytes) ->
+    erlang:error(badarg, [Instance, Memory, Offset, Bytes]).
+
+%% @equiv memory_size(Instance, memory)
+-spec memory_size(instance()) -> {ok, non_neg_integer()} | {error, access_error()}.
+memory_size(Instance) ->
+    memory_size(Instance, memory).
+
+%% @doc The size in bytes of the exported memory `Memory' (a multiple of
+%% its page size, 65,536 bytes for most memories).
+-spec memory_size(instance(), export_name()) -> {ok, non_neg_integer()} | {error, access_error()}.
+memory_size(Instance, Memory) when ?IS_NAME(Memory) ->
+    wasm_runtime_nif_protocol:access(Instance, {memory_size, Memory}, false);
+memory_size(Instance, Memory) ->
+    erlang:error(badarg, [Instance, Memory]).
+
+%% @equiv memory_grow(Instance, memory, Pages)
+-spec memory_grow(instance(), non_neg_integer()) ->
+          {ok, non_neg_integer()} | {error, access_error()}.
+memory_grow(Instance, Pages) ->
+    memory_grow(Instance, memory, Pages).
+
+%% @doc Grows the exported memory `Memory' by `Pages' pages, as the
+%% guest's `memory.grow' would, within the instance's `max_memory' and the
+%% memory's own maximum; returns the size it had, in pages, or
+%% `{error, {cannot_grow, Message}}'.
+-spec memory_grow(instance(), export_name(), non_neg_integer()) ->
+          {ok, non_neg_integer()} | {error, access_error()}.
+memory_grow(Instance, Memory, Pages) when ?IS_NAME(Memory), ?IS_U64(Pages) ->
+    wasm_runtime_nif_protocol:access(Instance, {memory_grow, Memory, Pages}, false);
+memory_grow(Instance, Memory, Pages) ->
+    erlang:error(badarg, [Instance, Memory, Pages]).
+
+%% @doc The value of the exported global `Global', as {@link call_raw/3}
+%% returns numbers.
+-spec global_get(instance(), export_name()) -> {ok, value()} | {error, access_error()}.
+global_get(Instance, Global) when ?IS_NAME(Global) ->
+    wasm_runtime_nif_protocol:access(Instance, {global_get, Global}, false);
+global_get(Instance, Global) ->
+    erlang:error(badarg, [Instance, Global]).
+
+%% @doc Sets the exported mutable global `Global' to `Value', which must
+%% fit its type as a {@link call_raw/3} argument must (else `badarg');
+%% `{error, {immutable_global, Name}}' for a constant one.
+-spec global_set(instance(), export_name(), value()) -> ok | {error, access_error()}.
+global_set(Instance, Global, Value) when ?IS_NAME(Global) ->
+    wasm_runtime_nif_protocol:access(Instance, {global_set, Global, Value}, false);
+global_set(Instance, Global, Value) ->
+    erlang:error(badarg, [Instance, Global, Value]).
+
+%% @doc The fuel the instance's last call burned (0 before its first), for
+%% a module compiled with `[fuel]'; `{error, no_fuel}' otherwise.
+-spec fuel_burned(instance()) -> {ok, non_neg_integer()} | {error, no_fuel}.
+fuel_burned(Instance) ->
+    wasm_runtime_nif_nif:instance_fuel_burned(Instance).
 
 %%% ------------------------------------------------------------------
 %%% Internals

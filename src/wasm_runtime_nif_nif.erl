@@ -10,7 +10,9 @@
 %% lib.rs.
 -export([module_compile/2, module_file_read/2, module_exports/1,
          instance_new/3, instance_call_raw/4, instance_call/4, instance_leave_queue/1,
-         instance_release/1, call_reply/3, call_resume/2, runtime_counts/0]).
+         instance_release/1, instance_wasi_output/1, instance_access/2,
+         instance_access_dirty/2, instance_fuel_burned/1, call_reply/3, call_resume/2,
+         runtime_counts/0]).
 
 -on_load(load/0).
 
@@ -99,6 +101,23 @@ instance_release(_Instance) ->
 -spec call_reply(reference(), tuple(),
                  {ok, term()} | {raised, error | exit | throw, term(), list()}) -> term().
 call_reply(_Call, _Carried, _Reply) ->
+    erlang:nif_error(nif_not_loaded).
+
+-spec instance_wasi_output(reference()) ->
+          #{stdout := binary(), stderr := binary()} | {error, not_wasi}.
+instance_wasi_output(_Instance) ->
+    erlang:nif_error(nif_not_loaded).
+
+-spec instance_access(reference(), tuple()) -> term().
+instance_access(_Instance, _Access) ->
+    erlang:nif_error(nif_not_loaded).
+
+-spec instance_access_dirty(reference(), tuple()) -> term().
+instance_access_dirty(_Instance, _Access) ->
+    erlang:nif_error(nif_not_loaded).
+
+-spec instance_fuel_burned(reference()) -> {ok, non_neg_integer()} | {error, no_fuel}.
+instance_fuel_burned(_Instance) ->
     erlang:nif_error(nif_not_loaded).
 
 -spec call_resume(reference(), tuple()) -> term().

@@ -5,7 +5,7 @@
 %% are kept. A malformed option raises `{bad_option, Option}'.
 -module(wasm_runtime_nif_options).
 
--export([compile/2, load/1, instance/1, call/1]).
+-export([compile/2, load/1, instance/1, call/1, run_wasi/1]).
 
 %% The longest wait `receive ... after' accepts, in milliseconds.
 -define(MAX_TIMEOUT, 16#ffffffff).
@@ -16,6 +16,8 @@
 %% The largest import fun, in external format, that the NIF copies into the
 %% caller's heap (a few microseconds); larger ones are decoded in Erlang.
 -define(MAX_COPIED_FUN, 4096).
+%% The keys of run_wasi/2's options that the `wasi' instance option takes.
+-define(WASI_KEYS, [args, env, stdin, preopens, stdout, stderr]).
 
 %% `#{fuel => true, cache => {Dir, Sha256Hex}}' for the module `Bytes'.
 -spec compile([wasm_runtime_nif:compile_option()], binary()) -> #{atom() => term()}.
@@ -85,6 +87,8 @@ instance_options([{imports, Funs} = Option | Rest], Map, _) when is_map(Funs) ->
         [] -> instance_options(Rest, Map, Imports);
         [{Module, Name} | _] -> erlang:error({bad_option, {imports, {duplicate, Module, Name}}})
     end;
+instance_options([{wasi, Wasi} | Rest], Map, Imports) ->
+    instance_options(Rest, Map#{wasi => wasi(Wasi)}, Imports);
 instance_options([Option | Rest], Map, Imports) ->
     instance_options(Rest, limit(Option, Map), Imports);
 instance_options(Improper, _, _) ->
@@ -131,3 +135,99 @@ import_name(Name, Option) when is_binary(Name) ->
         _ -> erlang:error({bad_option, Option})
     end;
 import_name(_, Option) -> erlang:error({bad_option, Option}).
+
+%% run_wasi/2's options split into what the program gets (the `wasi'
+%% instance option), the instance's other options, the call's, and the
+%% compile options a program given as a path needs.
+-spec run_wasi(map()) ->
+          {map(), [wasm_runtime_nif:instance_option()], [wasm_runtime_nif:call_option()],
+           [wasm_runtime_nif:compile_option()]}.
+run_wasi(Options) when is_map(Options) ->
+    {Wasi, Rest} = maps:fold(
+                     fun(Key, Value, {W, R}) ->
+                             case lists:member(Key, ?WASI_KEYS) of
+                                 true -> {W#{Key => Value}, R};
+                                 false -> {W, [{Key, Value} | R]}
+                             end
+                     end, {#{}, []}, Options),
+    Instance = [{wasi, Wasi} | [Option || {Key, _} = Option <- Rest, Key =:= max_memory]],
+    Call = [Option || {Key, _} = Option <- Rest, Key =:= timeout orelse Key =:= fuel],
+    case [Option || {Key, _} = Option <- Rest, not lists:member(Key, [max_memory, timeout, fuel])] of
+        [] -> ok;
+        [Bad | _] -> erlang:error({bad_option, Bad})
+    end,
+    %% Checked here, so that a bad one is refused before anything is read.
+    _ = instance(Instance),
+    _ = call(Call),
+    Compile = [fuel || {fuel, _} <- Call],
+    {Wasi, Instance, Call, Compile};
+run_wasi(Options) ->
+    erlang:error({bad_option, Options}).
+
+%% The `wasi' option as the NIF reads it: `#{args => [Bin], env =>
+%% [{Bin, Bin}], stdin => Bin, preopens => [{HostPath, GuestPath,
+%% Writable}], stdout => Output, stderr => Output}', each key only when
+%% given, `Output' being `discard', `{capture, Bytes}' or `{stream, Fun}'.
+wasi(Options) when is_map(Options) ->
+    maps:fold(fun(Key, Value, Map) -> wasi_option(Key, Value, Map) end, #{}, Options);
+wasi(Options) ->
+    erlang:error({bad_option, {wasi, Options}}).
+
+wasi_option(args, Args, Map) when is_list(Args) ->
+    Map#{args => [text(Arg, {args, Args}) || Arg <- Args]};
+wasi_option(env, Env, Map) when is_map(Env) ->
+    wasi_option(env, maps:to_list(Env), Map);
+wasi_option(env, Env, Map) when is_list(Env) ->
+    Map#{env => [variable(Pair, Env) || Pair <- Env]};
+wasi_option(stdin, Stdin, Map) ->
+    try iolist_to_binary(Stdin) of
+        Bytes -> Map#{stdin => Bytes}
+    catch
+        error:badarg -> erlang:error({bad_option, {stdin, Stdin}})
+    end;
+wasi_option(preopens, Preopens, Map) when is_list(Preopens) ->
+    Map#{preopens => [preopen(Preopen) || Preopen <- Preopens]};
+wasi_option(Stream, capture, Map) when Stream =:= stdout; Stream =:= stderr ->
+    Map;
+wasi_option(Stream, {capture, Max} = Output, Map)
+  when (Stream =:= stdout orelse Stream =:= stderr) andalso ?IS_COUNT(Max) ->
+    Map#{Stream => Output};
+wasi_option(Stream, discard, Map) when Stream =:= stdout; Stream =:= stderr ->
+    Map#{Stream => discard};
+wasi_option(Stream, Fun, Map) when (Stream =:= stdout orelse Stream =:= stderr), is_function(Fun, 1) ->
+    Map#{Stream => {stream, Fun}};
+wasi_option(Key, Value, _) ->
+    erlang:error({bad_option, {Key, Value}}).
+
+%% A string the guest sees: UTF-8 without NUL, which C strings cannot hold.
+text(Text, Option) ->
+    case catch unicode:characters_to_binary(Text) of
+        Bin when is_binary(Bin) ->
+            case binary:match(Bin, <<0>>) of
+                nomatch -> Bin;
+                _ -> erlang:error({bad_option, Option})
+            end;
+        _ ->
+            erlang:error({bad_option, Option})
+    end.
+
+variable({Name, Value}, Env) ->
+    Key = text(Name, {env, Env}),
+    case Key =:= <<>> orelse binary:match(Key, <<"=">>) =/= nomatch of
+        true -> erlang:error({bad_option, {env, Env}});
+        false -> {Key, text(Value, {env, Env})}
+    end;
+variable(_, Env) ->
+    erlang:error({bad_option, {env, Env}}).
+
+preopen({Host, Guest, Access} = Preopen) when Access =:= read; Access =:= read_write ->
+    HostPath = try unicode:characters_to_binary(filename:absname(Host), unicode,
+                                                file:native_name_encoding()) of
+                   Path when is_binary(Path) -> Path;
+                   _ -> erlang:error({bad_option, {preopens, Preopen}})
+               catch
+                   error:_ -> erlang:error({bad_option, {preopens, Preopen}})
+               end,
+    {HostPath, text(Guest, {preopens, Preopen}), Access =:= read_write};
+preopen(Preopen) ->
+    erlang:error({bad_option, {preopens, Preopen}}).

@@ -12,17 +12,26 @@
 %% <li>`{raise, Class, Reason, Stack}': raise it.</li>
 %% <li>`{output, Bytes, Left, Then}': write what the guest printed to our
 %%     group leader, then `Then': `{return, Value}' or another request.</li>
+%% <li>`{stream, Fun, Bytes, Reply, Then}': hand what a WASI program wrote
+%%     to a streamed output to `Fun', then `Then'; should it raise, tell
+%%     `Reply' (`{Call, Carried}') through `call_reply/3', or raise when it
+%%     is `none'.</li>
 %% <li>`{resume, Call, Carried}': run the call's next slice,
 %%     `call_resume/2'.</li>
+%% <li>`{wait, Work, Carried, Id, Timeout}': the guest waits for a file or
+%%     a clock (WASI); wait for `{wasm_runtime_nif_woken, Id}', at most
+%%     `Timeout' ms, then run the next slice of the call or instantiation
+%%     with `call_resume/2'.</li>
 %% </ul>
 %%
 %% A NIF's value is the call's own result: never looked at here.
 -module(wasm_runtime_nif_protocol).
 
--export([call_raw/4, call/4, run/1]).
+-export([call_raw/4, call/4, run/1, access/3]).
 
 -define(REQUEST, wasm_runtime_nif_request).
 -define(TURN, wasm_runtime_nif_turn).
+-define(WOKEN, wasm_runtime_nif_woken).
 
 %% call_raw/4 and call/4 of the API: the call NIF, called directly (the
 %% path of every call), and its requests served. A busy instance has
@@ -54,6 +63,21 @@ served({turn, Id, Timeout}, Kind, Instance, Name, Args, Limits) ->
 served(Request, _Kind, _Instance, _Name, _Args, _Limits) ->
     serve(Request, #{}).
 
+%% An access of the embedding API, on a dirty scheduler when it copies
+%% many bytes, once the instance is idle: a busy instance has queued us.
+-spec access(wasm_runtime_nif:instance(), tuple(), boolean()) -> term().
+access(Instance, Access, Dirty) ->
+    try
+        case Dirty of
+            true -> wasm_runtime_nif_nif:instance_access_dirty(Instance, Access);
+            false -> wasm_runtime_nif_nif:instance_access(Instance, Access)
+        end
+    catch
+        error:{?REQUEST, {turn, Id, Timeout}} ->
+            _ = await_turn(Instance, Id, Timeout),
+            access(Instance, Access, Dirty)
+    end.
+
 %% Runs a NIF that may ask for output to be written, and serves it.
 -spec run(fun(() -> Result)) -> Result.
 run(Nif) ->
@@ -81,16 +105,41 @@ serve({raise, Class, Reason, Stack}, _) ->
     erlang:raise(Class, Reason, Stack);
 serve({output, Bytes, Left, Then}, Funs) ->
     print(Bytes, Left),
-    case Then of
-        {return, Value} -> Value;
-        Request -> serve(Request, Funs)
+    then(Then, Funs);
+serve({stream, Fun, Bytes, Reply, Then}, Funs) ->
+    try Fun(Bytes) of
+        _ -> then(Then, Funs)
+    catch
+        Class:Reason:Stack when Reply =/= none ->
+            {Call, Carried} = Reply,
+            try
+                wasm_runtime_nif_nif:call_reply(Call, Carried, {raised, Class, Reason, Stack})
+            catch
+                error:{?REQUEST, Request} -> serve(Request, Funs)
+            end
     end;
 serve({resume, Call, Carried}, Funs) ->
     try
         wasm_runtime_nif_nif:call_resume(Call, Carried)
     catch
         error:{?REQUEST, Request} -> serve(Request, Funs)
+    end;
+serve({wait, Work, Carried, Id, Timeout}, Funs) ->
+    receive
+        {?WOKEN, Id} -> serve({resume, Work, Carried}, Funs)
+    after Timeout ->
+        %% The next slice ends the work, past its deadline; a wake that
+        %% came meanwhile is dropped.
+        try
+            serve({resume, Work, Carried}, Funs)
+        after
+            receive {?WOKEN, Id} -> ok after 0 -> ok end
+        end
     end.
+
+%% The step after an output request: a value to return or a request.
+then({return, Value}, _) -> Value;
+then(Request, Funs) -> serve(Request, Funs).
 
 import_fun(Index, cached, Funs) ->
     {maps:get(Index, Funs), Funs};

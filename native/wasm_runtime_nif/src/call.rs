@@ -27,15 +27,17 @@ use crate::error::{raise, ImportRaised, TrapReason};
 use crate::instance::exports::{Abi, Name};
 use crate::instance::turns::{Loan, Turn};
 use crate::instance::{Guest, WasmInstance};
-use crate::limits::Deadline;
+use crate::limits::{Deadline, Metering};
 use crate::options;
 use crate::output;
 use crate::protocol::{Answer, Request};
 use crate::reaper;
 use crate::resource::{OwnResource, ResourceType};
+use crate::slicing::wakeup::Wakeup;
 use crate::slicing::{self, Pause, Sliced, Suspended};
 use crate::store::{self, data::Cells};
 use crate::values;
+use crate::wasi;
 
 type Done = (Box<Guest>, wasmtime::Result<()>);
 
@@ -57,6 +59,11 @@ pub struct Call {
     /// in the caller once the guest has unwound (within the same NIF call).
     raised: Option<[ErlNifTerm; 3]>,
     handed: Handed,
+    /// For an instance of a module that imports WASI, which may wait for
+    /// files and clocks.
+    wakeup: Option<Arc<Wakeup>>,
+    /// Parked while the caller hands streamed WASI output to its funs.
+    streaming: bool,
 }
 
 static SUSPENDED_CALL_TYPE: ResourceType = ResourceType::new();
@@ -132,7 +139,14 @@ pub fn start<'a>(
         };
         (guest, outcome)
     });
+    let wakeup = loan
+        .instance()
+        .wasi
+        .as_ref()
+        .map(|wasi| wasi.wakeup.clone());
     let call = Call {
+        wakeup,
+        streaming: false,
         loan: loan.kept(),
         future,
         abi,
@@ -190,6 +204,9 @@ fn conclude<'a>(
     answer: wasmtime::Result<Answer<'a>>,
     raised: Option<[ErlNifTerm; 3]>,
 ) -> Answer<'a> {
+    if loan.instance().module().metering == Metering::Fuel {
+        loan.instance().note_fuel(&guest.store);
+    }
     match answer {
         Ok(answer) => {
             loan.give_back(env, guest);
@@ -225,14 +242,33 @@ pub fn reply<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>, reply: Term<'a
         Err(error) => return Answer::Error(error),
     };
     let mut index = None;
+    let mut streaming = false;
+    let raised = matches!(reply, Reply::Raised(_));
+    // An import's call takes any reply; a call parked for its streamed
+    // output, only the exception of a fun.
     let awaiting = |call: &mut Call| {
-        index = call.awaiting.take();
-        index.is_some()
+        let accepted = call.awaiting.is_some() || (call.streaming && raised);
+        if accepted {
+            index = call.awaiting.take();
+            streaming = std::mem::take(&mut call.streaming);
+        }
+        accepted
     };
     let (mut call, suspended) = match slicing::resume(env, call, carried, awaiting) {
         Ok(resumed) => resumed,
         Err(error) => return Answer::Error(error),
     };
+    if streaming {
+        // The fun of a streamed output raised: the program's next write
+        // traps, and the call raises the fun's exception.
+        if let Some(wasi) = &call.loan.instance().wasi {
+            wasi::fail_streams(&wasi.output);
+        }
+        if let Reply::Raised(exception) = reply {
+            call.raised = Some(exception);
+        }
+        return slicing::run(env, call, Some(suspended));
+    }
     let index = index.expect("a resumed call was awaiting an import");
     // The fun's time counts: a call past its deadline does not go on.
     if let Some(deadline) = call.deadline.filter(Deadline::passed) {
@@ -250,6 +286,7 @@ pub fn reply<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>, reply: Term<'a
 pub fn resume<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>) -> Answer<'a> {
     // A call waiting for a fun's result is resumed by `reply` only.
     match slicing::resume(env, call, carried, |call: &mut Call| {
+        call.streaming = false;
         call.awaiting.is_none()
     }) {
         Ok((call, suspended)) => slicing::run(env, call, Some(suspended)),
@@ -258,6 +295,15 @@ pub fn resume<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>) -> Answer<'a>
 }
 
 impl Call {
+    /// What the WASI program wrote to its streamed outputs since the last
+    /// time.
+    fn streamed<'a>(&self, env: Env<'a>) -> Vec<(Term<'a>, Term<'a>)> {
+        match &self.loan.instance().wasi {
+            Some(wasi) => wasi.streamed(env),
+            None => Vec::new(),
+        }
+    }
+
     /// What the guest printed since the last time, if anything; `last` at
     /// the end of the call.
     fn printed(&self, last: bool) -> Option<Vec<u8>> {
@@ -290,10 +336,7 @@ impl Call {
         else {
             // Every Erlang import has a fun; should one be missing, the call
             // cannot go on, and the instance must not stay held.
-            let reason = TrapReason {
-                kind: "host_error",
-                message: format!("no fun for Erlang import {index}"),
-            };
+            let reason = TrapReason::new("host_error", format!("no fun for Erlang import {index}"));
             self.abandon(env, reason.clone());
             return Answer::Error(raise(reason));
         };
@@ -329,7 +372,14 @@ impl Sliced for Call {
     const NAME: &'static std::ffi::CStr = c"wasm_call_slice";
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Done> {
-        self.future.as_mut().poll(cx)
+        match self.wakeup {
+            Some(_) => wasi::in_runtime(|| self.future.as_mut().poll(cx)),
+            None => self.future.as_mut().poll(cx),
+        }
+    }
+
+    fn wakeup(&self) -> Option<&Arc<Wakeup>> {
+        self.wakeup.as_ref()
     }
 
     fn deadline(&self) -> Option<Deadline> {
@@ -342,19 +392,40 @@ impl Sliced for Call {
     // is bounded by what is left of its timeout.
     fn finish<'a>(self, env: Env<'a>, (guest, outcome): Done) -> Answer<'a> {
         let printed = self.printed(true);
-        output::deliver(env, printed, None, self.end(env, guest, outcome))
+        let streamed = self.streamed(env);
+        let answer = self.end(env, guest, outcome);
+        output::deliver(
+            env,
+            printed,
+            None,
+            wasi::stream_requests(streamed, None, answer),
+        )
     }
 
     /// The guest was interrupted at an arbitrary point, so, as after a
     /// trap, the instance is invalidated.
     fn time_out<'a>(self, env: Env<'a>, limit: Duration) -> Answer<'a> {
         let printed = self.printed(true);
+        let streamed = self.streamed(env);
         let reason = TrapReason::timeout("the call", limit);
         self.abandon(env, reason.clone());
-        output::deliver(env, printed, None, Answer::Error(raise(reason)))
+        let answer = wasi::stream_requests(streamed, None, Answer::Error(raise(reason)));
+        output::deliver(env, printed, None, answer)
     }
 
-    fn paused<'a>(self, env: Env<'a>, pause: Pause<'a, Self>) -> Answer<'a> {
+    fn paused<'a>(mut self, env: Env<'a>, pause: Pause<'a, Self>) -> Answer<'a> {
+        // Streamed output goes first, in the order it was written: a
+        // request to an Erlang import waits for the next pause.
+        let streamed = self.streamed(env);
+        if !streamed.is_empty() {
+            let printed = self.printed(false);
+            let left = self.deadline.map(|deadline| deadline.left());
+            self.streaming = true;
+            let (call, carried) = pause.park(env, self);
+            let resume = Answer::Ask(Request::Resume { call, carried });
+            let next = wasi::stream_requests(streamed, Some((call, carried)), resume);
+            return output::deliver(env, printed, left, next);
+        }
         let request = match self.loan.instance().module().erlang_imports.is_empty() {
             true => None,
             // SAFETY: the guest is suspended; nothing else looks.
@@ -364,7 +435,7 @@ impl Sliced for Call {
         let left = self.deadline.map(|deadline| deadline.left());
         let next = match request {
             Some(index) => self.ask_import(env, pause, index),
-            None if printed.is_none() => return pause.reschedule(env, self),
+            None if printed.is_none() => return pause.wait(env, self, left),
             // The output goes first; the Erlang side resumes the call.
             None => {
                 let (call, carried) = pause.park(env, self);
@@ -390,10 +461,7 @@ impl Sliced for Call {
     }
 
     fn cancel(self, env: Env) {
-        let reason = TrapReason {
-            kind: "cancelled",
-            message: "the calling process exited during the call".into(),
-        };
+        let reason = TrapReason::new("cancelled", "the calling process exited during the call");
         self.abandon(env, reason);
     }
 }

@@ -5,14 +5,18 @@
 //! async support) is what keeps guest recursion from ever reaching a BEAM
 //! scheduler's own stack.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, PoolingAllocationConfig};
+use wasmtime::{
+    Config, Engine, FuncType, InstanceAllocationStrategy, Linker, PoolingAllocationConfig,
+};
 
 use crate::epoch;
 use crate::limits::{self, Metering, DEFAULT_MAX_WASM_STACK, MAX_WASM_STACK_RANGE};
 use crate::store::data::StoreData;
 use crate::term_abi;
+use crate::wasi;
 
 /// Fiber stack space beyond the guest's, for the host functions the guest
 /// calls (ours use a few KiB) and Wasmtime's own frames.
@@ -23,6 +27,8 @@ struct Runtime {
     stack: usize,
     engine: Engine,
     linker: Linker<StoreData>,
+    /// The WASI functions in the linker, with their types.
+    wasi_functions: HashMap<String, FuncType>,
 }
 
 static RUNTIMES: OnceLock<[Runtime; 2]> = OnceLock::new();
@@ -102,10 +108,13 @@ fn runtime_for(metering: Metering, settings: Settings) -> Result<Runtime, String
             })
             .map_err(|e| format!("wasmtime linker: {e:#}"))?;
     }
+    wasi::link(&mut linker).map_err(|e| format!("wasmtime linker: {e:#}"))?;
+    let wasi_functions = wasi::functions(&linker, &engine);
     Ok(Runtime {
         stack: settings.max_wasm_stack + HOST_STACK_HEADROOM,
         engine,
         linker,
+        wasi_functions,
     })
 }
 
@@ -148,7 +157,12 @@ pub fn engine(metering: Metering) -> &'static Engine {
     &runtime(metering).engine
 }
 
-/// The linker with the term ABI for modules of `engine`.
+/// The type of WASI function `name`, if WASI has one of that name.
+pub fn wasi_function(metering: Metering, name: &str) -> Option<&'static FuncType> {
+    runtime(metering).wasi_functions.get(name)
+}
+
+/// The linker with the term ABI and WASI for modules of `engine`.
 pub fn linker(metering: Metering) -> &'static Linker<StoreData> {
     &runtime(metering).linker
 }

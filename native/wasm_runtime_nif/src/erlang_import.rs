@@ -47,8 +47,9 @@ pub struct ImportFuns {
 }
 
 impl ImportFuns {
-    /// Keeps copies of `funs`, in the order of the module's Erlang imports.
-    fn new(funs: &[Term]) -> Self {
+    /// Keeps copies of `funs`: for Erlang imports, in the order of the
+    /// module's; for WASI, the funs of streamed stdout and stderr.
+    pub fn new(funs: &[Term]) -> Self {
         let env = OwnedEnv::new();
         let funs = funs.iter().map(|fun| env.save(*fun)).collect();
         ImportFuns { env, funs }

@@ -139,6 +139,11 @@ pub enum InstantiateError {
     /// space (see `budget.rs`).
     SystemLimit(String),
     Failed(String),
+    /// A preopened directory of the `wasi` option could not be opened.
+    Preopen {
+        host: String,
+        message: String,
+    },
     UnknownImport(String, String),
     ImportArity {
         module: String,
@@ -159,6 +164,9 @@ impl Encoder for InstantiateError {
             }
             InstantiateError::Failed(msg) => {
                 (atoms::instantiation_failed(), msg.as_str()).encode(env)
+            }
+            InstantiateError::Preopen { host, message } => {
+                (atoms::preopen_failed(), host.as_str(), message.as_str()).encode(env)
             }
             InstantiateError::UnknownImport(module, name) => (
                 atoms::unknown_import(),

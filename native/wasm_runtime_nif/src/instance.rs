@@ -6,6 +6,7 @@
 //! by name are kept in `instance/exports.rs`. Making an instance is
 //! `instantiate.rs`.
 
+pub mod access;
 pub mod exports;
 pub mod turns;
 
@@ -22,7 +23,9 @@ use crate::live_count;
 use crate::module::WasmModule;
 use crate::reaper;
 use crate::resource::{OwnResource, ResourceType};
+use crate::slicing::wakeup::Wakeup;
 use crate::store::data::{Cells, StoreData};
+use crate::wasi;
 use exports::Exports;
 use turns::Slot;
 
@@ -69,7 +72,32 @@ pub struct WasmInstance {
     /// guest calls one.
     import_funs: Option<Mutex<ImportFuns>>,
     slot: Mutex<Slot>,
+    /// What an instance of a module that imports WASI has besides its store.
+    pub wasi: Option<WasiParts>,
+    /// Fuel the last call burned, for a module compiled with fuel metering.
+    last_fuel: AtomicU64,
     _live: live_count::Token,
+}
+
+/// The output of an instance's WASI program, which outlives its store, and
+/// the waker of its calls, which may wait for files and clocks.
+pub struct WasiParts {
+    pub output: wasi::Output,
+    pub wakeup: Arc<Wakeup>,
+    /// The funs of streamed outputs, behind a lock since an `OwnedEnv` is
+    /// not `Sync`.
+    pub funs: Option<Mutex<ImportFuns>>,
+}
+
+impl WasiParts {
+    /// What the program wrote to its streamed outputs since the last time.
+    pub fn streamed<'a>(&self, env: Env<'a>) -> Vec<(Term<'a>, Term<'a>)> {
+        let funs = self
+            .funs
+            .as_ref()
+            .map(|funs| funs.lock().unwrap_or_else(|p| p.into_inner()));
+        wasi::streamed(env, &self.output, funs.as_deref())
+    }
 }
 
 static INSTANCE_TYPE: ResourceType = ResourceType::new();
@@ -111,12 +139,28 @@ impl WasmInstance {
             owner,
             import_funs: import_funs.map(Mutex::new),
             slot: Mutex::new(Slot::new(guest)),
+            wasi: None,
+            last_fuel: AtomicU64::new(0),
             _live: live_count::Token::new(&live_count::INSTANCES),
         }
     }
 
     pub fn module(&self) -> &ResourceArc<WasmModule> {
         &self.module
+    }
+
+    /// Notes the fuel the call that ran in `store` burned.
+    pub fn note_fuel(&self, store: &Store<StoreData>) {
+        if let Ok(left) = store.get_fuel() {
+            let burned = store.data().fuel_given.saturating_sub(left);
+            self.last_fuel.store(burned, Ordering::Relaxed);
+        }
+    }
+
+    /// Fuel the last call burned; `None` for a module without metering.
+    pub fn last_fuel(&self) -> Option<u64> {
+        (self.module.metering == crate::limits::Metering::Fuel)
+            .then(|| self.last_fuel.load(Ordering::Relaxed))
     }
 
     /// A copy, in `env`, of the fun implementing Erlang import `index`.

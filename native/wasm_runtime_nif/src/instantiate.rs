@@ -22,22 +22,28 @@ use crate::budget;
 use crate::engine;
 use crate::erlang_import::{self, ImportFuns, OfferedImport};
 use crate::error::{InstantiateError, TrapReason};
-use crate::instance::{Guest, WasmInstance};
+use crate::instance::{Guest, WasiParts, WasmInstance};
 use crate::limits::{CallLimits, Deadline, InstanceLimits};
 use crate::module::WasmModule;
 use crate::options::InstanceOptions;
 use crate::output;
-use crate::protocol::Answer;
+use crate::protocol::{Answer, Request};
 use crate::reaper;
 use crate::resource::{Handle, OwnResource, ResourceType};
+use crate::slicing::wakeup::Wakeup;
 use crate::slicing::{self, Pause, Sliced, Suspended};
 use crate::store;
 use crate::store::data::{Cells, StoreData};
+use crate::wasi;
 
 type Done = (Store<StoreData>, wasmtime::Result<Instance>);
 
 /// A linker with a module's Erlang imports, and the funs behind them.
 type Linked = (wasmtime::Linker<StoreData>, ImportFuns);
+
+/// What `prepare` makes: the store, the linker of a module with Erlang
+/// imports, and the output of a module that imports WASI.
+type Prepared = (Store<StoreData>, Option<Linked>, Option<wasi::Output>);
 
 /// An instantiation in progress.
 pub struct Instantiation {
@@ -48,6 +54,11 @@ pub struct Instantiation {
     import_funs: Option<ImportFuns>,
     cells: Arc<Cells>,
     deadline: Option<Deadline>,
+    wasi: Option<wasi::Output>,
+    /// The funs of the program's streamed outputs.
+    funs: Option<ImportFuns>,
+    /// For a module that imports WASI, which may wait for files and clocks.
+    wakeup: Option<Arc<Wakeup>>,
 }
 
 static SUSPENDED_INSTANTIATION_TYPE: ResourceType = ResourceType::new();
@@ -62,13 +73,14 @@ impl OwnResource for Suspended<Instantiation> {
     }
 }
 
-/// A store for an instance of `module` within the options' limits, and,
-/// for a module with Erlang imports, the linker and funs that provide them.
+/// A store for an instance of `module` within the options' limits; for a
+/// module with Erlang imports, the linker and funs that provide them; for
+/// one that imports WASI, its context in the store and its output.
 fn prepare(
     module: &WasmModule,
     options: &InstanceOptions,
     offered: &[OfferedImport],
-) -> Result<(Store<StoreData>, Option<Linked>), InstantiateError> {
+) -> Result<Prepared, InstantiateError> {
     let required = module.module.resources_required();
     let counts = [
         ("memories", required.num_memories, options.max_memories),
@@ -91,26 +103,32 @@ fn prepare(
         options.max_memories,
         options.max_tables,
     );
-    let store = store::new(
-        module.module.engine(),
-        StoreData::new(limits, Some(reservation)),
-    );
+    let mut data = StoreData::new(limits, Some(reservation));
+    let output = match module.wasi {
+        true => {
+            let (context, output) = wasi::context(&options.wasi)?;
+            data.wasi = Some(Box::new(context));
+            Some(output)
+        }
+        false => None,
+    };
+    let store = store::new(module.module.engine(), data);
     let linked = match module.pre {
         Some(_) => None,
         None => Some(erlang_import::link(module, offered)?),
     };
-    Ok((store, linked))
+    Ok((store, linked, output))
 }
 
 /// `{ok, Instance} | {error, Reason}`, possibly after several slices.
 pub fn instantiate<'a>(
     env: Env<'a>,
     module: ResourceArc<WasmModule>,
-    options: InstanceOptions,
+    mut options: InstanceOptions,
     offered: &[OfferedImport],
 ) -> Answer<'a> {
     let failed = |reason: InstantiateError| Answer::Value((atoms::error(), reason).encode(env));
-    let (mut store, linked) = match prepare(&module, &options, offered) {
+    let (mut store, linked, output) = match prepare(&module, &options, offered) {
         Ok(prepared) => prepared,
         Err(reason) => return failed(reason),
     };
@@ -128,6 +146,10 @@ pub fn instantiate<'a>(
             (None, Some(pre)) => pre.instantiate_async(&mut store).await,
             (None, None) => Err(wasmtime::format_err!("module has imports but no linker")),
         };
+        let result = match result {
+            Ok(instance) if runner.wasi => initialize(&mut store, instance).await,
+            other => other,
+        };
         (store, result)
     });
     let work = Instantiation {
@@ -138,17 +160,54 @@ pub fn instantiate<'a>(
         import_funs,
         cells,
         deadline: options.limits.deadline(),
+        wakeup: output.is_some().then(Arc::default),
+        funs: options.wasi.funs.take().filter(|_| output.is_some()),
+        wasi: output,
     };
     slicing::run(env, work, None)
+}
+
+/// Runs a WASI reactor's `_initialize`, which a program built as a library
+/// exports to set itself up (libc, constructors) before any other call.
+async fn initialize(
+    store: &mut Store<StoreData>,
+    instance: Instance,
+) -> wasmtime::Result<Instance> {
+    if let Some(init) = instance.get_func(&mut *store, "_initialize") {
+        init.call_async(&mut *store, &[], &mut []).await?;
+    }
+    Ok(instance)
+}
+
+/// `call_resume/2` for an instantiation parked while it waited.
+pub fn resume<'a>(env: Env<'a>, work: Term<'a>, carried: Term<'a>) -> Answer<'a> {
+    match slicing::resume::<Instantiation>(env, work, carried, |_| true) {
+        Ok((work, suspended)) => slicing::run(env, work, Some(suspended)),
+        Err(error) => Answer::Error(error),
+    }
 }
 
 impl Instantiation {
     /// `{error, Reason}` after what the start function printed.
     fn failed<'a>(self, env: Env<'a>, reason: impl Encoder) -> Answer<'a> {
         let printed = self.printed();
+        let streamed = self.streamed(env);
         let answer = Answer::Value((atoms::error(), reason).encode(env));
         reaper::dispose(self);
-        output::deliver(env, printed, None, answer)
+        output::deliver(
+            env,
+            printed,
+            None,
+            wasi::stream_requests(streamed, None, answer),
+        )
+    }
+
+    /// What `_initialize` wrote to streamed outputs since the last time.
+    fn streamed<'a>(&self, env: Env<'a>) -> Vec<(Term<'a>, Term<'a>)> {
+        match &self.wasi {
+            Some(output) => wasi::streamed(env, output, self.funs.as_ref()),
+            None => Vec::new(),
+        }
     }
 
     fn printed(&self) -> Option<Vec<u8>> {
@@ -170,7 +229,14 @@ impl Sliced for Instantiation {
     const NAME: &'static std::ffi::CStr = c"wasm_instantiate_slice";
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Done> {
-        self.future.as_mut().poll(cx)
+        match self.wakeup {
+            Some(_) => wasi::in_runtime(|| self.future.as_mut().poll(cx)),
+            None => self.future.as_mut().poll(cx),
+        }
+    }
+
+    fn wakeup(&self) -> Option<&Arc<Wakeup>> {
+        self.wakeup.as_ref()
     }
 
     fn deadline(&self) -> Option<Deadline> {
@@ -183,19 +249,32 @@ impl Sliced for Instantiation {
             Err(error) => return self.failed(env, failure(&error)),
         };
         let printed = self.printed();
+        let streamed = self.streamed(env);
         let Instantiation {
             module,
             owner,
             limits,
             import_funs,
+            wasi,
+            wakeup,
+            funs,
             ..
         } = self;
         let memory = instance.get_memory(&mut store, "memory");
         store.data_mut().memory = memory;
         let guest = Guest::new(store, instance);
-        let instance = WasmInstance::new(module, owner, limits, import_funs, guest);
+        let mut instance = WasmInstance::new(module, owner, limits, import_funs, guest);
+        if let (Some(output), Some(wakeup)) = (wasi, wakeup) {
+            let funs = funs.map(std::sync::Mutex::new);
+            instance.wasi = Some(WasiParts {
+                output,
+                wakeup,
+                funs,
+            });
+        }
         let made = (atoms::ok(), Handle::new(instance).encode(env)).encode(env);
-        output::deliver(env, printed, None, Answer::Value(made))
+        let answer = wasi::stream_requests(streamed, None, Answer::Value(made));
+        output::deliver(env, printed, None, answer)
     }
 
     fn time_out<'a>(self, env: Env<'a>, limit: Duration) -> Answer<'a> {
@@ -210,7 +289,19 @@ impl Sliced for Instantiation {
             );
             return self.failed(env, failure(&error));
         }
-        pause.reschedule(env, self)
+        let left = self.deadline.map(|deadline| deadline.left());
+        // Streamed output is handed over, and the instantiation goes on; a
+        // fun that raises ends it (the parked work is collected).
+        let streamed = self.streamed(env);
+        if !streamed.is_empty() {
+            let (work, carried) = pause.park(env, self);
+            let resume = Answer::Ask(Request::Resume {
+                call: work,
+                carried,
+            });
+            return wasi::stream_requests(streamed, None, resume);
+        }
+        pause.wait(env, self, left)
     }
 
     fn carry_out<'a>(&mut self, env: Env<'a>) -> Term<'a> {

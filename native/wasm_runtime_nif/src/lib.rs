@@ -30,6 +30,7 @@ mod store;
 mod term_abi;
 mod term_table;
 mod values;
+mod wasi;
 
 /// What the fuzzing campaign's reference (`src/bin/wasm_fuzz.rs`) shares
 /// with the library, so that both judge guests alike; the crate has no
@@ -177,10 +178,71 @@ call_nif! {
 }
 
 call_nif! {
-    /// Runs the next slice of a call parked while its output was written.
-    fn call_resume(env, call, carried) {
-        call::resume(env, call, carried).into_nif(env)
+    /// Runs the next slice of a call parked while its output was written
+    /// or while it waited, or of an instantiation parked while it waited.
+    fn call_resume(env, work, carried) {
+        match resource::borrow::<slicing::Suspended<instantiate::Instantiation>>(work) {
+            Some(_) => instantiate::resume(env, work, carried),
+            None => call::resume(env, work, carried),
+        }
+        .into_nif(env)
     }
+}
+
+/// `#{stdout => Bytes, stderr => Bytes}`: what the instance's WASI program
+/// wrote and nobody read yet, taken; `{error, not_wasi}` for an instance
+/// of a module that does not import WASI. Works on an instance in any
+/// state, so that what a failed program wrote can be read. Up to twice the
+/// output ceiling is copied: on a dirty scheduler.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn instance_wasi_output<'a>(env: Env<'a>, instance: Term<'a>) -> NifResult<Term<'a>> {
+    let Some(wasi) = &instance_of(instance)?.wasi else {
+        return Ok((atoms::error(), atoms::not_wasi()).encode(env));
+    };
+    let binary = |bytes: Vec<u8>| -> NifResult<Term<'a>> {
+        let mut binary = rustler::NewBinary::new(env, bytes.len());
+        binary.as_mut_slice().copy_from_slice(&bytes);
+        Ok(rustler::Binary::from(binary).encode(env))
+    };
+    let keys = [atoms::stdout().encode(env), atoms::stderr().encode(env)];
+    let values = [
+        binary(wasi.output.stdout.take())?,
+        binary(wasi.output.stderr.take())?,
+    ];
+    Ok(Term::map_from_arrays(env, &keys, &values).expect("distinct keys"))
+}
+
+/// An access of the embedding API (`instance/access.rs`) to an idle
+/// instance: its value or `{error, Reason}`.
+#[rustler::nif]
+fn instance_access<'a>(env: Env<'a>, instance: Term<'a>, access: Term<'a>) -> NifResult<Term<'a>> {
+    access_instance(env, instance, access)
+}
+
+fn access_instance<'a>(env: Env<'a>, instance: Term<'a>, access: Term<'a>) -> NifResult<Term<'a>> {
+    let access = instance::access::Access::decode(access)?;
+    instance::access::run(env, instance_of(instance)?, access).into_nif(env)
+}
+
+/// `instance_access/2` on a dirty scheduler, for reads and writes of many
+/// bytes.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn instance_access_dirty<'a>(
+    env: Env<'a>,
+    instance: Term<'a>,
+    access: Term<'a>,
+) -> NifResult<Term<'a>> {
+    access_instance(env, instance, access)
+}
+
+/// `{ok, Units}`: the fuel the instance's last call burned (0 before the
+/// first); `{error, no_fuel}` for a module compiled without metering.
+#[rustler::nif]
+fn instance_fuel_burned<'a>(env: Env<'a>, instance: Term<'a>) -> NifResult<Term<'a>> {
+    Ok(match instance_of(instance)?.last_fuel() {
+        Some(burned) => (atoms::ok(), burned).encode(env),
+        None => (atoms::error(), atoms::no_fuel()).encode(env),
+    })
 }
 
 /// `#{modules => N, instances => N, calls => N, mappings => N, ...}`: how

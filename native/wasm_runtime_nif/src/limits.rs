@@ -78,6 +78,10 @@ pub const MAX_WASM_STACK_RANGE: std::ops::RangeInclusive<usize> = 16 * 1024..=64
 /// hostile guest should not get that by default.
 pub const DEFAULT_MAX_MEMORY: usize = 256 * 1024 * 1024;
 
+/// Bytes of a WASI program's stdout, and of its stderr, kept unread, unless
+/// `{capture, Bytes}` says otherwise (wasi/stdio.rs): past it, writes fail.
+pub const DEFAULT_MAX_WASI_OUTPUT: usize = 16 * 1024 * 1024;
+
 /// Table elements an instance may have in all.
 pub const DEFAULT_MAX_TABLE_ELEMENTS: usize = 1_000_000;
 

@@ -19,6 +19,7 @@ use crate::limits::Metering;
 use crate::live_count;
 use crate::store::data::StoreData;
 use crate::values::type_name;
+use crate::wasi;
 use cache::CacheEntry;
 use imports::ErlangImport;
 
@@ -36,6 +37,8 @@ pub struct WasmModule {
     pub metering: Metering,
     /// Whether instances may allocate a GC heap (GC types, exceptions).
     pub gc_heap: bool,
+    /// Whether it imports WASI: its instances get a WASI context.
+    pub wasi: bool,
     /// Exported functions that provably finish quickly (`module/bounded.rs`).
     pub bounded_exports: Vec<Box<str>>,
     _live: live_count::Token,
@@ -75,7 +78,8 @@ fn compile_here(
             module
         }
     };
-    let erlang_imports = imports::erlang_imports(&module)?;
+    let erlang_imports = imports::erlang_imports(&module, metering)?;
+    let wasi = module.imports().any(|i| i.module() == wasi::IMPORT_MODULE);
     let bounded_exports = bounded::bounded_exports(&binary);
     let pre = if erlang_imports.is_empty() {
         let pre = engine::linker(metering)
@@ -91,6 +95,7 @@ fn compile_here(
         erlang_imports,
         metering,
         gc_heap,
+        wasi,
         bounded_exports,
         _live: live_count::Token::new(&live_count::MODULES),
     })

@@ -10,11 +10,14 @@ use rustler::{NifResult, Term};
 
 use crate::atoms;
 use crate::engine::Settings;
+use crate::erlang_import::ImportFuns;
 use crate::error::bad_option;
 use crate::limits::{
     CallLimits, Metering, DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_MEMORIES, DEFAULT_MAX_MEMORY,
     DEFAULT_MAX_TABLES, DEFAULT_MAX_TABLE_ELEMENTS, DEFAULT_MAX_WASM_STACK,
 };
+use crate::wasi::stdio::Mode;
+use crate::wasi::{Preopen, WasiOptions};
 
 /// The value of `key` in `map`, decoded, or `default` when it is absent.
 fn get<'a, T: rustler::Decoder<'a>>(map: Term<'a>, key: rustler::Atom, default: T) -> NifResult<T> {
@@ -74,6 +77,8 @@ pub struct InstanceOptions {
     pub max_tables: usize,
     /// Limits of a call that gives none, and of the start function.
     pub limits: CallLimits,
+    /// What a module that imports WASI gets; nothing when absent.
+    pub wasi: WasiOptions,
 }
 
 /// The instance options in `map`: `process_bound`, `max_memory`,
@@ -86,6 +91,64 @@ pub fn instance_options(map: Term, metering: Metering) -> NifResult<InstanceOpti
         max_memories: get(map, atoms::max_memories(), DEFAULT_MAX_MEMORIES)?,
         max_tables: get(map, atoms::max_tables(), DEFAULT_MAX_TABLES)?,
         limits: call_limits(map, CallLimits::default(), metering)?,
+        wasi: match map.map_get(atoms::wasi()) {
+            Ok(wasi) => wasi_options(wasi)?,
+            Err(_) => WasiOptions::default(),
+        },
+    })
+}
+
+/// `#{args => [Bin], env => [{Bin, Bin}], stdin => Bin, preopens =>
+/// [{HostPath, GuestPath, Writable}], stdout => Output, stderr => Output}`,
+/// each key optional, where `Output` is `discard`, `{capture, Bytes}` or
+/// `{stream, Fun}`.
+fn wasi_options(map: Term) -> NifResult<WasiOptions> {
+    use std::os::unix::ffi::OsStrExt;
+    // An output's mode, and its fun when it is streamed.
+    let output = |key| -> NifResult<(Mode, Option<Term>)> {
+        let Ok(value) = map.map_get(key) else {
+            return Ok((Mode::default(), None));
+        };
+        if value
+            .decode::<rustler::Atom>()
+            .is_ok_and(|a| a == atoms::discard())
+        {
+            return Ok((Mode::Discard, None));
+        }
+        let (tag, arg): (rustler::Atom, Term) = value.decode()?;
+        if tag == atoms::capture() {
+            return Ok((Mode::Capture(arg.decode()?), None));
+        }
+        match tag == atoms::stream() && arg.get_type() == rustler::TermType::Fun {
+            true => Ok((Mode::Stream, Some(arg))),
+            false => Err(rustler::Error::BadArg),
+        }
+    };
+    let (stdout, stdout_fun) = output(atoms::stdout())?;
+    let (stderr, stderr_fun) = output(atoms::stderr())?;
+    let funs = (stdout_fun.is_some() || stderr_fun.is_some()).then(|| {
+        let none = atoms::none().to_term(map.get_env());
+        ImportFuns::new(&[stdout_fun.unwrap_or(none), stderr_fun.unwrap_or(none)])
+    });
+    let preopens: Vec<(rustler::Binary, String, bool)> = get(map, atoms::preopens(), Vec::new())?;
+    Ok(WasiOptions {
+        args: get(map, atoms::args(), Vec::new())?,
+        env: get(map, atoms::env(), Vec::new())?,
+        stdin: match map.map_get(atoms::stdin()) {
+            Ok(bytes) => bytes.decode::<rustler::Binary>()?.as_slice().to_vec(),
+            Err(_) => Vec::new(),
+        },
+        preopens: preopens
+            .into_iter()
+            .map(|(host, guest, writable)| Preopen {
+                host: std::ffi::OsStr::from_bytes(host.as_slice()).into(),
+                guest,
+                writable,
+            })
+            .collect(),
+        stdout,
+        stderr,
+        funs,
     })
 }
 

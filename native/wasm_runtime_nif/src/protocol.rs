@@ -42,9 +42,28 @@ pub enum Request<'a> {
         left: Option<Duration>,
         then: Box<Answer<'a>>,
     },
+    /// Apply `fun` to `bytes` (what a WASI program wrote to a streamed
+    /// output), then do what `then` says. Should the fun raise: `reply`,
+    /// the parked call and its carried terms, gets `{raised, Class, Reason,
+    /// Stack}` through `call_reply/3`; without one, the exception is raised.
+    Stream {
+        fun: Term<'a>,
+        bytes: Term<'a>,
+        reply: Option<(Term<'a>, Term<'a>)>,
+        then: Box<Answer<'a>>,
+    },
     /// Run the next slice of a parked call: `call_resume/2`. Only ever
     /// the `then` of an output request.
     Resume { call: Term<'a>, carried: Term<'a> },
+    /// Wait for `{wasm_runtime_nif_woken, Id}` (at most `timeout`), then
+    /// run the next slice of the parked work (a call or an instantiation)
+    /// with `call_resume/2`.
+    Wait {
+        work: Term<'a>,
+        carried: Term<'a>,
+        id: u64,
+        timeout: Option<Duration>,
+    },
 }
 
 /// What a NIF answers: its value, an error as Rustler returns it, or a
@@ -140,10 +159,37 @@ impl<'a> Request<'a> {
                 reason,
                 stack,
             } => tuple(&[atoms::raise().encode(env), class, reason, stack]),
+            Request::Wait {
+                work,
+                carried,
+                id,
+                timeout,
+            } => tuple(&[
+                atoms::wait().encode(env),
+                work,
+                carried,
+                id.encode(env),
+                millis(env, timeout),
+            ]),
             Request::Output { bytes, left, then } => tuple(&[
                 atoms::output().encode(env),
                 bytes,
                 millis(env, left),
+                then.then_term(env),
+            ]),
+            Request::Stream {
+                fun,
+                bytes,
+                reply,
+                then,
+            } => tuple(&[
+                atoms::stream().encode(env),
+                fun,
+                bytes,
+                match reply {
+                    Some((work, carried)) => tuple(&[work, carried]),
+                    None => atoms::none().encode(env),
+                },
                 then.then_term(env),
             ]),
             Request::Resume { call, carried } => {

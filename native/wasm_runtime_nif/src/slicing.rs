@@ -28,8 +28,13 @@ use crate::epoch;
 use crate::error::{self, Outcome};
 use crate::limits::Deadline;
 use crate::live_count;
-use crate::protocol::Answer;
+use crate::protocol::{Answer, Request};
 use crate::resource::{self, Handle, OwnResource};
+
+pub mod wakeup;
+
+use std::sync::Arc;
+use wakeup::Wakeup;
 
 thread_local! {
     /// The env of the NIF this thread is running, within `in_nif`.
@@ -100,6 +105,13 @@ where
 
     /// The calling process exited between two slices.
     fn cancel(self, env: Env);
+
+    /// The waker of work that may wait for something outside the guest
+    /// (WASI); work without one is only ever rescheduled or parked for a
+    /// request.
+    fn wakeup(&self) -> Option<&Arc<Wakeup>> {
+        None
+    }
 }
 
 /// Work between two slices, kept alive by the rescheduled NIF's arguments
@@ -148,7 +160,8 @@ where
 {
     epoch::note_activity();
     let started = epoch::now();
-    let mut cx = Context::from_waker(Waker::noop());
+    let waker = work.wakeup().map(Wakeup::begin);
+    let mut cx = Context::from_waker(waker.as_ref().unwrap_or(Waker::noop()));
     match work.poll(&mut cx) {
         Poll::Ready(done) => work.finish(env, done),
         Poll::Pending => match work.deadline() {
@@ -204,6 +217,23 @@ where
             next_slice::<S>,
             &[suspended, carried],
         ))
+    }
+
+    /// Parks the work until its waker is called, when it waits for
+    /// something outside the guest; reschedules it when that came already.
+    /// The calling process waits at most `timeout`.
+    pub fn wait(self, env: Env<'a>, work: S, timeout: Option<Duration>) -> Answer<'a> {
+        let id = work.wakeup().and_then(|wakeup| wakeup.wait(env.pid()));
+        let Some(id) = id else {
+            return self.reschedule(env, work);
+        };
+        let (work, carried) = self.park(env, work);
+        Answer::Ask(Request::Wait {
+            work,
+            carried,
+            id,
+            timeout,
+        })
     }
 }
 

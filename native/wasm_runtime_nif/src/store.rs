@@ -37,7 +37,9 @@ pub fn arm(
 ) -> wasmtime::Result<()> {
     store.set_epoch_deadline(if yields { 1 } else { OUT_OF_REACH });
     if metering == Metering::Fuel {
-        store.set_fuel(limits.fuel.unwrap_or(u64::MAX))?;
+        let fuel = limits.fuel.unwrap_or(u64::MAX);
+        store.set_fuel(fuel)?;
+        store.data_mut().fuel_given = fuel;
     }
     Ok(())
 }

@@ -49,6 +49,9 @@ impl std::error::Error for ImportRaised {}
 pub struct TrapReason {
     pub kind: &'static str,
     pub message: String,
+    /// The status of a WASI program's `proc_exit`: the call raises
+    /// `{exit, Status}` rather than a trap.
+    pub exit_status: Option<i32>,
 }
 
 fn trap_kind(trap: Trap) -> &'static str {
@@ -99,35 +102,52 @@ fn guest_failure_kind(error: &wasmtime::Error) -> Option<&'static str> {
 }
 
 impl TrapReason {
+    pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
+        TrapReason {
+            kind,
+            message: message.into(),
+            exit_status: None,
+        }
+    }
+
     /// `what` (the call, the start function) ran past its timeout.
     pub fn timeout(what: &str, limit: std::time::Duration) -> Self {
-        TrapReason {
-            kind: "timeout",
-            message: format!("{what} did not finish within {} ms", limit.as_millis()),
-        }
+        TrapReason::new(
+            "timeout",
+            format!("{what} did not finish within {} ms", limit.as_millis()),
+        )
     }
 
     /// Why running guest code failed, if that is what `error` says.
     pub fn of_guest(error: &wasmtime::Error) -> Option<Self> {
-        guest_failure_kind(error).map(|kind| TrapReason {
-            kind,
-            message: error.root_cause().to_string(),
-        })
+        if let Some(status) = error
+            .downcast_ref::<wasmtime_wasi::I32Exit>()
+            .map(|exit| exit.0)
+        {
+            return Some(TrapReason {
+                exit_status: Some(status),
+                ..TrapReason::new("exit", format!("the program exited with status {status}"))
+            });
+        }
+        guest_failure_kind(error).map(|kind| TrapReason::new(kind, error.root_cause().to_string()))
     }
 
     /// Why a call failed: a guest failure, or else `host_error` (an error
     /// of the runtime's with no kind of its own).
     pub fn from_error(error: &wasmtime::Error) -> Self {
-        let kind = guest_failure_kind(error).unwrap_or("host_error");
-        TrapReason {
-            kind,
-            message: error.root_cause().to_string(),
+        if let Some(reason) = Self::of_guest(error) {
+            return reason;
         }
+        let kind = "host_error";
+        TrapReason::new(kind, error.root_cause().to_string())
     }
 }
 
 impl Encoder for TrapReason {
     fn encode<'a>(&self, env: Env<'a>) -> Term<'a> {
+        if let Some(status) = self.exit_status {
+            return (atoms::exit(), status).encode(env);
+        }
         let kind =
             rustler::Atom::from_str(env, self.kind).expect("trap kinds are short ASCII atoms");
         (atoms::trap(), kind, self.message.as_str()).encode(env)

@@ -276,11 +276,10 @@ impl Drop for Loan<'_> {
         if self.settled {
             return;
         }
-        let reason = TrapReason {
-            kind: "panic",
-            message: "the call failed inside wasm_runtime_nif (a panic); the instance was ended"
-                .into(),
-        };
+        let reason = TrapReason::new(
+            "panic",
+            "the call failed inside wasm_runtime_nif (a panic); the instance was ended",
+        );
         let instance = self.instance();
         match slicing::current_env(|env| instance.invalidate(env, reason.clone())) {
             Some(()) => {}

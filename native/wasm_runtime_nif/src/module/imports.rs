@@ -1,5 +1,5 @@
-//! What a module imports: term-ABI functions (checked against their ABI
-//! type), and functions that Erlang funs given at instantiation implement.
+//! What a module imports: term-ABI and WASI functions (checked against
+//! their type), and functions that Erlang funs given at instantiation implement.
 //! Anything else cannot be provided.
 
 use std::collections::HashMap;
@@ -9,8 +9,10 @@ use wasmtime::{ExternType, FuncType, Module, ValType};
 use super::signature;
 use crate::engine;
 use crate::error::CompileError;
+use crate::limits::Metering;
 use crate::term_abi;
 use crate::values::NumType;
+use crate::wasi;
 
 /// A function the module imports that the term ABI does not provide: an
 /// Erlang fun must be given for it when the module is instantiated.
@@ -41,7 +43,10 @@ pub fn extern_kind(ty: &ExternType) -> &'static str {
 /// Checks every import: term-ABI imports must have their ABI type, other
 /// function imports become host imports (Erlang funs given at
 /// instantiation), and anything else cannot be provided at all.
-pub fn erlang_imports(module: &Module) -> Result<Vec<ErlangImport>, CompileError> {
+pub fn erlang_imports(
+    module: &Module,
+    metering: Metering,
+) -> Result<Vec<ErlangImport>, CompileError> {
     let mut erlang_imports: Vec<ErlangImport> = Vec::new();
     // Where each Erlang import's name came first, to find repeats at once.
     let mut by_name = HashMap::new();
@@ -60,6 +65,19 @@ pub fn erlang_imports(module: &Module) -> Result<Vec<ErlangImport>, CompileError
             && actual.params().len() == 0
             && actual.results().len() == 0
         {
+            continue;
+        }
+        let wasi = (import.module() == wasi::IMPORT_MODULE)
+            .then(|| engine::wasi_function(metering, import.name()))
+            .flatten();
+        if let Some(expected) = wasi {
+            if !FuncType::eq(expected, actual) {
+                return Err(CompileError::ImportTypeMismatch {
+                    name: format!("{}.{}", import.module(), import.name()),
+                    expected: signature(expected),
+                    actual: signature(actual),
+                });
+            }
             continue;
         }
         let abi = (import.module() == term_abi::IMPORT_MODULE)

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use wasmtime::{Memory, Val};
+use wasmtime_wasi::p1::WasiP1Ctx;
 
 use crate::budget::Reservation;
 use crate::limits::InstanceLimits;
@@ -45,6 +46,11 @@ pub struct StoreData {
     pub memory: Option<Memory>,
     pub cells: Arc<Cells>,
     pub limits: InstanceLimits,
+    /// The fuel the current (or last) run was given, for modules compiled
+    /// with fuel metering.
+    pub fuel_given: u64,
+    /// The WASI context of a module that imports WASI (`wasi.rs`).
+    pub wasi: Option<Box<WasiP1Ctx>>,
     /// The VM mappings the instance reserved, given back with the store.
     _budget: Option<Reservation>,
 }
@@ -55,6 +61,8 @@ impl StoreData {
             memory: None,
             cells: Arc::default(),
             limits,
+            fuel_given: 0,
+            wasi: None,
             _budget: budget,
         }
     }

@@ -1,0 +1,84 @@
+//! Waking suspended work that waits for something outside the guest: a
+//! WASI call whose file operation runs on a thread of its own, or a guest
+//! that sleeps. Such work is neither rescheduled (that would spin a
+//! scheduler for the whole wait) nor held: the calling process waits in
+//! `receive` for `{wasm_runtime_nif_woken, Id}`, which the waker sends.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Wake, Waker};
+
+use rustler::{Encoder, LocalPid, OwnedEnv};
+
+use crate::atoms;
+
+/// The waker of one piece of work, for all its slices.
+#[derive(Default)]
+pub struct Wakeup {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Woken since the slice began: the work can go on at once.
+    woken: bool,
+    /// The process waiting for the wake, and the wait's id.
+    waiter: Option<(LocalPid, u64)>,
+}
+
+/// Ids of waits, so that a late wake of an earlier wait is never taken
+/// for the current one.
+static NEXT_WAIT: AtomicU64 = AtomicU64::new(1);
+
+impl Wakeup {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The waker for a slice about to run; nobody waits meanwhile.
+    pub fn begin(self: &Arc<Self>) -> Waker {
+        let mut state = self.state();
+        state.woken = false;
+        state.waiter = None;
+        Waker::from(self.clone())
+    }
+
+    /// Makes `pid` the waiter, unless the work was woken already: the id
+    /// of the wait, or `None` when the work can go on now.
+    pub fn wait(&self, pid: LocalPid) -> Option<u64> {
+        let mut state = self.state();
+        if state.woken {
+            return None;
+        }
+        let id = NEXT_WAIT.fetch_add(1, Ordering::Relaxed);
+        state.waiter = Some((pid, id));
+        Some(id)
+    }
+}
+
+impl Wake for Wakeup {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let waiter = {
+            let mut state = self.state();
+            state.woken = true;
+            state.waiter.take()
+        };
+        let Some((pid, id)) = waiter else { return };
+        // Wakes come from threads of the runtime's own (a timer, a file
+        // operation); one from a scheduler must send from its NIF's env.
+        if rustler::thread::is_scheduler_thread() {
+            super::current_env(|env| {
+                let _ = env.send(&pid, (atoms::wasm_runtime_nif_woken(), id).encode(env));
+            });
+        } else {
+            let mut env = OwnedEnv::new();
+            let _ = env.send_and_clear(&pid, |env| {
+                (atoms::wasm_runtime_nif_woken(), id).encode(env)
+            });
+        }
+    }
+}
