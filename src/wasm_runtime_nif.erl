@@ -324,7 +324,14 @@ instantiate(Module) ->
           {ok, instance()} | {error, instantiate_error()}.
 instantiate(Module, Options) when is_list(Options) ->
     {Settings, Imports} = wasm_runtime_nif_options:instance(Options),
-    wasm_runtime_nif_protocol:run(fun() -> wasm_runtime_nif_nif:instance_new(Module, Settings, Imports) end);
+    New = case Settings of
+              %% Directories to open, or a large stdin to copy: on a dirty
+              %% scheduler.
+              #{wasi := #{preopens := [_ | _]}} -> instance_new_dirty;
+              #{wasi := #{stdin := Stdin}} when byte_size(Stdin) > ?DIRTY_COPY -> instance_new_dirty;
+              _ -> instance_new
+          end,
+    wasm_runtime_nif_protocol:run(fun() -> wasm_runtime_nif_nif:New(Module, Settings, Imports) end);
 instantiate(Module, Options) ->
     erlang:error(badarg, [Module, Options]).
 
@@ -398,6 +405,7 @@ live_counts() ->
         | {error, #{reason := term(), stdout := binary(), stderr := binary()}}
         | {error, load_error() | instantiate_error()}.
 run_wasi(Program, Options) ->
+    Started = erlang:monotonic_time(millisecond),
     {_Wasi, InstanceOptions, CallOptions, CompileOptions} =
         wasm_runtime_nif_options:run_wasi(Options),
     Loaded = case is_reference(Program) of
@@ -407,7 +415,7 @@ run_wasi(Program, Options) ->
     case Loaded of
         {ok, Module} ->
             case instantiate(Module, InstanceOptions) of
-                {ok, Instance} -> run_command(Instance, CallOptions);
+                {ok, Instance} -> run_command(Instance, left(CallOptions, Started));
                 {error, _} = Error -> Error
             end;
         {error, _} = Error ->
@@ -427,9 +435,21 @@ run_command(Instance, CallOptions) ->
         release(Instance)
     end.
 
+%% The timeout covers the whole run: the call gets what instantiation left.
+left(CallOptions, Started) ->
+    [case Option of
+         {timeout, T} when is_integer(T) ->
+             {timeout, max(0, T - (erlang:monotonic_time(millisecond) - Started))};
+         _ ->
+             Option
+     end || Option <- CallOptions].
+
+%% What the program wrote; nothing for a module that does not import WASI.
 output(Instance) ->
-    {ok, Output} = wasi_output(Instance),
-    Output.
+    case wasi_output(Instance) of
+        {ok, Output} -> Output;
+        {error, not_wasi} -> #{stdout => <<>>, stderr => <<>>}
+    end.
 
 %% @doc What the WASI program of `Instance' wrote to its captured stdout
 %% and stderr since the last time, which frees room under the ceiling. Works

@@ -9,7 +9,7 @@
 %% The one list of the NIFs, each `<concept>_<verb>', in the order of
 %% lib.rs.
 -export([module_compile/2, module_file_read/2, module_exports/1,
-         instance_new/3, instance_call_raw/4, instance_call/4, instance_leave_queue/1,
+         instance_new/3, instance_new_dirty/3, instance_call_raw/4, instance_call/4, instance_leave_queue/1,
          instance_release/1, instance_wasi_output/1, instance_access/2,
          instance_access_dirty/2, instance_fuel_burned/1, call_reply/3, call_resume/2,
          runtime_counts/0]).
@@ -78,6 +78,12 @@ module_exports(_ModuleOrInstance) ->
                    [{binary(), binary(), function() | {encoded, binary()}, arity()}]) ->
           {ok, wasm_runtime_nif:instance()} | {error, wasm_runtime_nif:instantiate_error()}.
 instance_new(_Module, _Options, _Imports) ->
+    erlang:nif_error(nif_not_loaded).
+
+-spec instance_new_dirty(wasm_runtime_nif:wasm_module(), options(),
+                   [{binary(), binary(), function() | {encoded, binary()}, arity()}]) ->
+          {ok, wasm_runtime_nif:instance()} | {error, wasm_runtime_nif:instantiate_error()}.
+instance_new_dirty(_Module, _Options, _Imports) ->
     erlang:nif_error(nif_not_loaded).
 
 -spec instance_call_raw(wasm_runtime_nif:instance(), wasm_runtime_nif:func_name(),

@@ -150,8 +150,9 @@ run_wasi(Options) when is_map(Options) ->
                                  false -> {W, [{Key, Value} | R]}
                              end
                      end, {#{}, []}, Options),
-    Instance = [{wasi, Wasi} | [Option || {Key, _} = Option <- Rest, Key =:= max_memory]],
     Call = [Option || {Key, _} = Option <- Rest, Key =:= timeout orelse Key =:= fuel],
+    %% The limits bound instantiation (a start function, _initialize) too.
+    Instance = [{wasi, Wasi} | [Option || {Key, _} = Option <- Rest, Key =:= max_memory]] ++ Call,
     case [Option || {Key, _} = Option <- Rest, not lists:member(Key, [max_memory, timeout, fuel])] of
         [] -> ok;
         [Bad | _] -> erlang:error({bad_option, Bad})
@@ -173,20 +174,20 @@ wasi(Options) when is_map(Options) ->
 wasi(Options) ->
     erlang:error({bad_option, {wasi, Options}}).
 
-wasi_option(args, Args, Map) when is_list(Args) ->
-    Map#{args => [text(Arg, {args, Args}) || Arg <- Args]};
+wasi_option(args, Args, Map) ->
+    Map#{args => [text(Arg, {args, Args}) || Arg <- proper(Args, {args, Args})]};
 wasi_option(env, Env, Map) when is_map(Env) ->
     wasi_option(env, maps:to_list(Env), Map);
-wasi_option(env, Env, Map) when is_list(Env) ->
-    Map#{env => [variable(Pair, Env) || Pair <- Env]};
+wasi_option(env, Env, Map) ->
+    Map#{env => [variable(Pair, Env) || Pair <- proper(Env, {env, Env})]};
 wasi_option(stdin, Stdin, Map) ->
     try iolist_to_binary(Stdin) of
         Bytes -> Map#{stdin => Bytes}
     catch
         error:badarg -> erlang:error({bad_option, {stdin, Stdin}})
     end;
-wasi_option(preopens, Preopens, Map) when is_list(Preopens) ->
-    Map#{preopens => [preopen(Preopen) || Preopen <- Preopens]};
+wasi_option(preopens, Preopens, Map) ->
+    Map#{preopens => [preopen(Preopen) || Preopen <- proper(Preopens, {preopens, Preopens})]};
 wasi_option(Stream, capture, Map) when Stream =:= stdout; Stream =:= stderr ->
     Map;
 wasi_option(Stream, {capture, Max} = Output, Map)
@@ -198,6 +199,14 @@ wasi_option(Stream, Fun, Map) when (Stream =:= stdout orelse Stream =:= stderr),
     Map#{Stream => {stream, Fun}};
 wasi_option(Key, Value, _) ->
     erlang:error({bad_option, {Key, Value}}).
+
+%% `List' when it is a proper list.
+proper(List, Option) ->
+    try length(List) of
+        _ -> List
+    catch
+        error:badarg -> erlang:error({bad_option, Option})
+    end.
 
 %% A string the guest sees: UTF-8 without NUL, which C strings cannot hold.
 text(Text, Option) ->
@@ -221,13 +230,22 @@ variable(_, Env) ->
     erlang:error({bad_option, {env, Env}}).
 
 preopen({Host, Guest, Access} = Preopen) when Access =:= read; Access =:= read_write ->
-    HostPath = try unicode:characters_to_binary(filename:absname(Host), unicode,
-                                                file:native_name_encoding()) of
+    %% A binary is the OS's bytes for the name, as file:name_all() allows
+    %% (filename:absname/1 keeps a binary's bytes).
+    HostPath = try filename:absname(Host) of
                    Path when is_binary(Path) -> Path;
-                   _ -> erlang:error({bad_option, {preopens, Preopen}})
+                   Path -> native_name(Path, Preopen)
                catch
                    error:_ -> erlang:error({bad_option, {preopens, Preopen}})
                end,
     {HostPath, text(Guest, {preopens, Preopen}), Access =:= read_write};
 preopen(Preopen) ->
     erlang:error({bad_option, {preopens, Preopen}}).
+
+native_name(Path, Preopen) ->
+    try unicode:characters_to_binary(Path, unicode, file:native_name_encoding()) of
+        Name when is_binary(Name) -> Name;
+        _ -> erlang:error({bad_option, {preopens, Preopen}})
+    catch
+        error:_ -> erlang:error({bad_option, {preopens, Preopen}})
+    end.

@@ -153,18 +153,25 @@ fuel_burned_by_the_last_call(Config) ->
     ?assertError({trap, out_of_fuel, _}, wasm_runtime_nif:call_raw(J, spin, [1000000], [{fuel, 5000}])),
     {ok, 5000} = wasm_runtime_nif:fuel_burned(J).
 
-a_busy_instance_is_waited_for(Config) ->
-    I = ?config(instance, Config),
+a_busy_instance_is_waited_for(_Config) ->
+    %% A call holds the instance inside an Erlang import until told to go
+    %% on, then sets the global: an access made meanwhile must come after.
+    {ok, M} = wasm_runtime_nif:compile(
+                <<"(module (import \"env\" \"block\" (func $block))"
+                  " (global (export \"counter\") (mut i32) (i32.const 0))"
+                  " (func (export \"run\") (call $block) (global.set 0 (i32.const 1000))))">>),
     Self = self(),
-    spawn_link(fun() ->
-                       Self ! started,
-                       Self ! {spun, wasm_runtime_nif:call_raw(I, spin, [300000000])}
-               end),
-    receive started -> ok end,
-    timer:sleep(20),
-    %% The access is queued behind the call, as another call would be.
-    ok = wasm_runtime_nif:global_set(I, counter, 1),
-    receive {spun, 300000000} -> ok after 30000 -> ct:fail(call_lost) end,
+    Block = fun() -> Self ! {holding, self()}, receive go -> ok end end,
+    {ok, I} = wasm_runtime_nif:instantiate(M, [{imports, #{{env, block} => Block}}]),
+    Caller = spawn_link(fun() -> Self ! {ran, wasm_runtime_nif:call_raw(I, run, [])} end),
+    receive {holding, Caller} -> ok end,
+    Accessor = spawn_link(fun() -> Self ! {set, wasm_runtime_nif:global_set(I, counter, 1)} end),
+    %% The accessor is queued, not refused: it waits as a caller would.
+    true = wasm_test_util:wait_until(
+             fun() -> process_info(Accessor, status) =:= {status, waiting} end, 5000),
+    Caller ! go,
+    receive {ran, void} -> ok end,
+    receive {set, ok} -> ok end,
     {ok, 1} = wasm_runtime_nif:global_get(I, counter).
 
 released_and_invalidated_instances_raise(Config) ->

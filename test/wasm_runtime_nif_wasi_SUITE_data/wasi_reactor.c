@@ -38,3 +38,15 @@ ERL_NIF_WASM_EXPORT(tag) ERL_NIF_TERM tag(ErlNifEnv *env, ERL_NIF_TERM term) {
 }
 
 ERL_NIF_WASM_EXPORT(quit) void quit(int status) { exit(status); }
+
+/* Copies a binary into memory malloc gave and back out: a copy of more than
+ * 256 KiB yields inside the term ABI, which a WASI call must survive. */
+ERL_NIF_WASM_EXPORT(echo_binary) ERL_NIF_TERM echo_binary(ErlNifEnv *env, ERL_NIF_TERM bin) {
+    uint32_t size;
+    if (!enif_wasm_get_binary_size(env, bin, &size)) return enif_wasm_make_badarg(env);
+    unsigned char *copy = malloc(size ? size : 1);
+    if (!copy || !enif_wasm_get_binary_bytes(env, bin, 0, size, copy)) return enif_wasm_make_badarg(env);
+    ERL_NIF_TERM out = enif_wasm_make_binary(env, copy, size);
+    free(copy);
+    return out;
+}

@@ -2,7 +2,7 @@
 //! protocol.
 //!
 //! 1. At instantiation, [`link`] defines each of the module's Erlang imports
-//!    as a host function and keeps the funs ([`ImportFuns`]).
+//!    as a host function and keeps the funs ([`KeptFuns`]).
 //! 2. When the guest calls one, the host function records the request in
 //!    the store's [`ImportExchange`] and suspends the guest (its future
 //!    returns `Pending`).
@@ -22,14 +22,14 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use rustler::env::SavedTerm;
 use rustler::sys::ErlNifTerm;
-use rustler::{Encoder, Env, Error, NifResult, OwnedEnv, Term};
+use rustler::{Encoder, Env, Error, NifResult, Term};
 use wasmtime::{Linker, Val};
 
 use crate::atoms;
 use crate::engine;
 use crate::error::{HostTrap, ImportRaised, InstantiateError};
+use crate::kept_funs::KeptFuns;
 use crate::module::imports::ErlangImport;
 use crate::module::WasmModule;
 use crate::slicing::SliceCell;
@@ -39,36 +39,12 @@ use crate::values::{self, NumType};
 /// An Erlang fun offered for an import: module, name, fun, arity.
 pub type OfferedImport<'a> = (String, String, Term<'a>, usize);
 
-/// The funs of an instance, kept in an env of their own: each a fun, or
-/// `{encoded, Binary}` for a fun with a large closure.
-pub struct ImportFuns {
-    env: OwnedEnv,
-    funs: Vec<SavedTerm>,
-}
-
-impl ImportFuns {
-    /// Keeps copies of `funs`: for Erlang imports, in the order of the
-    /// module's; for WASI, the funs of streamed stdout and stderr.
-    pub fn new(funs: &[Term]) -> Self {
-        let env = OwnedEnv::new();
-        let funs = funs.iter().map(|fun| env.save(*fun)).collect();
-        ImportFuns { env, funs }
-    }
-
-    /// A copy of fun `index` in `env`: a fun, or a tuple that shares the
-    /// binary of an encoded one.
-    pub fn fun<'a>(&self, env: Env<'a>, index: usize) -> Option<Term<'a>> {
-        let saved = self.funs.get(index)?;
-        Some(self.env.run(|own| saved.load(own).in_env(env)))
-    }
-}
-
 /// A linker for the module with its Erlang imports defined, and the funs
 /// that implement them, from those offered.
 pub fn link(
     module: &WasmModule,
     offered: &[OfferedImport],
-) -> Result<(Linker<StoreData>, ImportFuns), InstantiateError> {
+) -> Result<(Linker<StoreData>, KeptFuns), InstantiateError> {
     let mut linker = engine::linker(module.metering).clone();
     let mut funs = Vec::with_capacity(module.erlang_imports.len());
     for (index, import) in module.erlang_imports.iter().enumerate() {
@@ -93,7 +69,7 @@ pub fn link(
             .map_err(|e| InstantiateError::Failed(format!("{e:#}")))?;
         funs.push(*fun);
     }
-    Ok((linker, ImportFuns::new(&funs)))
+    Ok((linker, KeptFuns::new(&funs)))
 }
 
 /// Waits for the driver's reply to the request the host function made.

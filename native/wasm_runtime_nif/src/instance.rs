@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex};
 use rustler::{Env, LocalPid, NifResult, ResourceArc, Term};
 use wasmtime::{Instance, Store, Val, ValRaw};
 
-use crate::erlang_import::ImportFuns;
 use crate::error::{charlist, raise};
+use crate::kept_funs::KeptFuns;
 use crate::limits::CallLimits;
 use crate::live_count;
 use crate::module::WasmModule;
@@ -70,7 +70,7 @@ pub struct WasmInstance {
     /// The funs implementing the module's Erlang imports, if it has any:
     /// behind a lock, since an `OwnedEnv` is not `Sync`; taken only when a
     /// guest calls one.
-    import_funs: Option<Mutex<ImportFuns>>,
+    import_funs: Option<Mutex<KeptFuns>>,
     slot: Mutex<Slot>,
     /// What an instance of a module that imports WASI has besides its store.
     pub wasi: Option<WasiParts>,
@@ -86,7 +86,7 @@ pub struct WasiParts {
     pub wakeup: Arc<Wakeup>,
     /// The funs of streamed outputs, behind a lock since an `OwnedEnv` is
     /// not `Sync`.
-    pub funs: Option<Mutex<ImportFuns>>,
+    pub funs: Option<Mutex<KeptFuns>>,
 }
 
 impl WasiParts {
@@ -129,7 +129,7 @@ impl WasmInstance {
         module: ResourceArc<WasmModule>,
         owner: Option<LocalPid>,
         default_limits: CallLimits,
-        import_funs: Option<ImportFuns>,
+        import_funs: Option<KeptFuns>,
         guest: Guest,
     ) -> Self {
         WasmInstance {

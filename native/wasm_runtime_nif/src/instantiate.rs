@@ -20,9 +20,10 @@ use wasmtime::{Instance, Store};
 use crate::atoms;
 use crate::budget;
 use crate::engine;
-use crate::erlang_import::{self, ImportFuns, OfferedImport};
+use crate::erlang_import::{self, OfferedImport};
 use crate::error::{InstantiateError, TrapReason};
 use crate::instance::{Guest, WasiParts, WasmInstance};
+use crate::kept_funs::KeptFuns;
 use crate::limits::{CallLimits, Deadline, InstanceLimits};
 use crate::module::WasmModule;
 use crate::options::InstanceOptions;
@@ -39,7 +40,7 @@ use crate::wasi;
 type Done = (Store<StoreData>, wasmtime::Result<Instance>);
 
 /// A linker with a module's Erlang imports, and the funs behind them.
-type Linked = (wasmtime::Linker<StoreData>, ImportFuns);
+type Linked = (wasmtime::Linker<StoreData>, KeptFuns);
 
 /// What `prepare` makes: the store, the linker of a module with Erlang
 /// imports, and the output of a module that imports WASI.
@@ -51,12 +52,12 @@ pub struct Instantiation {
     module: ResourceArc<WasmModule>,
     owner: Option<LocalPid>,
     limits: CallLimits,
-    import_funs: Option<ImportFuns>,
+    import_funs: Option<KeptFuns>,
     cells: Arc<Cells>,
     deadline: Option<Deadline>,
     wasi: Option<wasi::Output>,
     /// The funs of the program's streamed outputs.
-    funs: Option<ImportFuns>,
+    funs: Option<KeptFuns>,
     /// For a module that imports WASI, which may wait for files and clocks.
     wakeup: Option<Arc<Wakeup>>,
 }
@@ -78,7 +79,7 @@ impl OwnResource for Suspended<Instantiation> {
 /// one that imports WASI, its context in the store and its output.
 fn prepare(
     module: &WasmModule,
-    options: &InstanceOptions,
+    options: &mut InstanceOptions,
     offered: &[OfferedImport],
 ) -> Result<Prepared, InstantiateError> {
     let required = module.module.resources_required();
@@ -106,7 +107,7 @@ fn prepare(
     let mut data = StoreData::new(limits, Some(reservation));
     let output = match module.wasi {
         true => {
-            let (context, output) = wasi::context(&options.wasi)?;
+            let (context, output) = wasi::context(&mut options.wasi)?;
             data.wasi = Some(Box::new(context));
             Some(output)
         }
@@ -128,7 +129,7 @@ pub fn instantiate<'a>(
     offered: &[OfferedImport],
 ) -> Answer<'a> {
     let failed = |reason: InstantiateError| Answer::Value((atoms::error(), reason).encode(env));
-    let (mut store, linked, output) = match prepare(&module, &options, offered) {
+    let (mut store, linked, output) = match prepare(&module, &mut options, offered) {
         Ok(prepared) => prepared,
         Err(reason) => return failed(reason),
     };

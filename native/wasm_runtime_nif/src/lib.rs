@@ -15,6 +15,7 @@ mod error;
 mod fast_path;
 mod instance;
 mod instantiate;
+mod kept_funs;
 mod limits;
 mod live_count;
 mod module;
@@ -109,6 +110,28 @@ fn module_exports<'a>(env: Env<'a>, module_or_instance: Term<'a>) -> NifResult<T
 /// `options::instance_options` and the Erlang imports offered.
 #[rustler::nif]
 fn instance_new<'a>(
+    env: Env<'a>,
+    module: ResourceArc<WasmModule>,
+    options: Term<'a>,
+    imports: Vec<erlang_import::OfferedImport<'a>>,
+) -> NifResult<Term<'a>> {
+    new_instance(env, module, options, imports)
+}
+
+/// `instance_new/3` on a dirty I/O scheduler, for an instance that opens
+/// directories (WASI preopens) or copies a large stdin; its later slices
+/// run on a normal scheduler.
+#[rustler::nif(schedule = "DirtyIo")]
+fn instance_new_dirty<'a>(
+    env: Env<'a>,
+    module: ResourceArc<WasmModule>,
+    options: Term<'a>,
+    imports: Vec<erlang_import::OfferedImport<'a>>,
+) -> NifResult<Term<'a>> {
+    new_instance(env, module, options, imports)
+}
+
+fn new_instance<'a>(
     env: Env<'a>,
     module: ResourceArc<WasmModule>,
     options: Term<'a>,

@@ -10,8 +10,8 @@ use rustler::{NifResult, Term};
 
 use crate::atoms;
 use crate::engine::Settings;
-use crate::erlang_import::ImportFuns;
 use crate::error::bad_option;
+use crate::kept_funs::KeptFuns;
 use crate::limits::{
     CallLimits, Metering, DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_MEMORIES, DEFAULT_MAX_MEMORY,
     DEFAULT_MAX_TABLES, DEFAULT_MAX_TABLE_ELEMENTS, DEFAULT_MAX_WASM_STACK,
@@ -128,7 +128,7 @@ fn wasi_options(map: Term) -> NifResult<WasiOptions> {
     let (stderr, stderr_fun) = output(atoms::stderr())?;
     let funs = (stdout_fun.is_some() || stderr_fun.is_some()).then(|| {
         let none = atoms::none().to_term(map.get_env());
-        ImportFuns::new(&[stdout_fun.unwrap_or(none), stderr_fun.unwrap_or(none)])
+        KeptFuns::new(&[stdout_fun.unwrap_or(none), stderr_fun.unwrap_or(none)])
     });
     let preopens: Vec<(rustler::Binary, String, bool)> = get(map, atoms::preopens(), Vec::new())?;
     Ok(WasiOptions {

@@ -22,11 +22,16 @@ use wasmtime_wasi::p1::{self, WasiP1Ctx};
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
-use crate::erlang_import::ImportFuns;
 use crate::error::InstantiateError;
+use crate::kept_funs::KeptFuns;
 use crate::protocol::{Answer, Request};
 use crate::store::data::StoreData;
 use stdio::{Mode, Pipe};
+
+/// The most one `random_get` may ask for: larger requests trap. Producing
+/// 1 MiB takes about a millisecond on the scheduler (C's `getentropy` asks
+/// for at most 256 bytes, Rust's std for 16).
+const MAX_RANDOM_BYTES: u64 = 1 << 20;
 
 /// The module name of every WASI preview 1 function.
 pub const IMPORT_MODULE: &str = "wasi_snapshot_preview1";
@@ -43,7 +48,7 @@ pub struct WasiOptions {
     pub stdout: Mode,
     pub stderr: Mode,
     /// The funs of streamed outputs: stdout's at index 0, stderr's at 1.
-    pub funs: Option<ImportFuns>,
+    pub funs: Option<KeptFuns>,
 }
 
 /// Where the funs of streamed outputs are in `WasiOptions::funs`.
@@ -66,7 +71,7 @@ pub struct Output {
 
 /// A WASI context for a store, and the pipes its output goes to. Fails
 /// when a preopened directory cannot be opened.
-pub fn context(options: &WasiOptions) -> Result<(WasiP1Ctx, Output), InstantiateError> {
+pub fn context(options: &mut WasiOptions) -> Result<(WasiP1Ctx, Output), InstantiateError> {
     let output = Output {
         stdout: Pipe::new(options.stdout),
         stderr: Pipe::new(options.stderr),
@@ -78,12 +83,13 @@ pub fn context(options: &WasiOptions) -> Result<(WasiP1Ctx, Output), Instantiate
         .allow_blocking_current_thread(false)
         .args(&options.args)
         .envs(&options.env)
-        .stdin(MemoryInputPipe::new(options.stdin.clone()))
+        .stdin(MemoryInputPipe::new(std::mem::take(&mut options.stdin)))
         .stdout(output.stdout.clone())
         .stderr(output.stderr.clone())
         .allow_tcp(false)
         .allow_udp(false)
-        .allow_ip_name_lookup(false);
+        .allow_ip_name_lookup(false)
+        .max_random_size(MAX_RANDOM_BYTES);
     for preopen in &options.preopens {
         let perms = match preopen.writable {
             true => FsPerms::ReadWrite,
@@ -142,7 +148,7 @@ pub fn functions(
 pub fn streamed<'a>(
     env: Env<'a>,
     output: &Output,
-    funs: Option<&ImportFuns>,
+    funs: Option<&KeptFuns>,
 ) -> Vec<(Term<'a>, Term<'a>)> {
     let Some(funs) = funs else {
         return Vec::new();

@@ -62,23 +62,35 @@ impl Wake for Wakeup {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        let waiter = {
-            let mut state = self.state();
-            state.woken = true;
-            state.waiter.take()
+        // The message is sent under the lock: once `begin` has the lock, no
+        // wake of an earlier wait is still on its way to the caller.
+        let mut state = self.state();
+        state.woken = true;
+        let Some((pid, id)) = state.waiter.take() else {
+            return;
         };
-        let Some((pid, id)) = waiter else { return };
         // Wakes come from threads of the runtime's own (a timer, a file
-        // operation); one from a scheduler must send from its NIF's env.
-        if rustler::thread::is_scheduler_thread() {
-            super::current_env(|env| {
+        // operation). One on a scheduler sends from its NIF's env; outside
+        // a NIF's body (none is known to wake), from a thread of its own,
+        // since a scheduler may not send without an env.
+        let on_scheduler = rustler::thread::is_scheduler_thread();
+        if on_scheduler
+            && super::current_env(|env| {
                 let _ = env.send(&pid, (atoms::wasm_runtime_nif_woken(), id).encode(env));
-            });
-        } else {
+            })
+            .is_some()
+        {
+            return;
+        }
+        let send = move || {
             let mut env = OwnedEnv::new();
             let _ = env.send_and_clear(&pid, |env| {
                 (atoms::wasm_runtime_nif_woken(), id).encode(env)
             });
+        };
+        match on_scheduler {
+            true => drop(std::thread::spawn(send)),
+            false => send(),
         }
     }
 }

@@ -282,17 +282,19 @@ fn load_handles(
 }
 
 /// A future that is pending once: the guest is suspended and the call's
-/// driver reschedules it, as at the end of a slice.
+/// driver reschedules it, as at the end of a slice. It wakes itself, so
+/// that a driver that waits for a wake (WASI's) goes on at once.
 struct YieldOnce(bool);
 
 impl Future for YieldOnce {
     type Output = ();
 
-    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.0 {
             Poll::Ready(())
         } else {
             self.0 = true;
+            cx.waker().wake_by_ref();
             Poll::Pending
         }
     }

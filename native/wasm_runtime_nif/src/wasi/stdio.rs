@@ -48,6 +48,11 @@ const DISCARD_PERMIT: usize = 1 << 16;
 /// The most a streamed pipe holds before the program's writes wait.
 pub const STREAM_CHUNK: usize = 1 << 16;
 
+/// Bytes a program may write in one go before its write yields, ending the
+/// slice: one `fd_write` of hundreds of MiB would otherwise hold the
+/// scheduler for tens of ms (1 MiB takes about 0.1 ms).
+const BYTES_PER_YIELD: usize = 1 << 20;
+
 /// One output stream of an instance, shared by the WASI context (which
 /// writes) and the instance (which reads).
 #[derive(Clone)]
@@ -58,6 +63,8 @@ struct Kept {
     bytes: Vec<u8>,
     /// The fun of a streamed pipe raised: writes trap from now on.
     failed: bool,
+    /// Bytes written since the writer last yielded.
+    since_yield: usize,
 }
 
 impl Pipe {
@@ -66,6 +73,7 @@ impl Pipe {
             mode,
             bytes: Vec::new(),
             failed: false,
+            since_yield: 0,
         })))
     }
 
@@ -115,9 +123,21 @@ impl Pipe {
         kept.mode != Mode::Stream || kept.failed || kept.bytes.len() < STREAM_CHUNK
     }
 
+    /// Whether the writer has written enough to yield now; the count
+    /// starts again if so.
+    fn due_to_yield(&self) -> bool {
+        let mut kept = self.kept();
+        let due = kept.since_yield >= BYTES_PER_YIELD;
+        if due {
+            kept.since_yield = 0;
+        }
+        due
+    }
+
     /// Keeps what fits of `bytes`; how much that was.
     fn keep(&self, bytes: &[u8]) -> usize {
         let mut kept = self.kept();
+        kept.since_yield += bytes.len();
         let room = match kept.mode {
             Mode::Discard => return bytes.len(),
             Mode::Capture(ceiling) => ceiling.saturating_sub(kept.bytes.len()),
@@ -149,12 +169,22 @@ impl StdoutStream for Pipe {
 
 #[wasmtime_wasi::async_trait]
 impl Pollable for Pipe {
-    // Only a full streamed pipe makes a writer wait; the driver polls again
-    // once it has handed the bytes over, so no waker is kept.
+    // A writer that wrote much yields once, waking itself: the slice ends
+    // and the call is rescheduled. Only a full streamed pipe makes a writer
+    // wait; the driver polls again once it has handed the bytes over, so no
+    // waker is kept for that.
     async fn ready(&mut self) {
-        std::future::poll_fn(|_| match self.ready_now() {
-            true => Poll::Ready(()),
-            false => Poll::Pending,
+        let mut yielded = false;
+        std::future::poll_fn(|cx| {
+            if !yielded && self.due_to_yield() {
+                yielded = true;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            match self.ready_now() {
+                true => Poll::Ready(()),
+                false => Poll::Pending,
+            }
         })
         .await
     }
