@@ -111,9 +111,19 @@ fn refuse<'a>(env: Env<'a>, reason: impl Encoder) -> Refusal<'a> {
     Refusal::Reason(reason.encode(env))
 }
 
-fn export(env: Env<'_>, guest: &mut Guest, name: &str) -> Result<Extern, ()> {
-    let _ = env;
-    guest.instance.get_export(&mut guest.store, name).ok_or(())
+/// The export `name` as `pick` takes it, or `{Wrong, Name}` when it is of
+/// another kind, `{Missing, Name}` when there is none.
+fn export<'a, T>(
+    env: Env<'a>,
+    guest: &mut Guest,
+    name: &str,
+    pick: fn(Extern) -> Option<T>,
+    [wrong, missing]: [rustler::Atom; 2],
+) -> Result<T, Refusal<'a>> {
+    match guest.instance.get_export(&mut guest.store, name) {
+        Some(export) => pick(export).ok_or_else(|| refuse(env, (wrong, name))),
+        None => Err(refuse(env, (missing, name))),
+    }
 }
 
 fn memory<'a>(
@@ -121,11 +131,8 @@ fn memory<'a>(
     guest: &mut Guest,
     name: &str,
 ) -> Result<wasmtime::Memory, Refusal<'a>> {
-    match export(env, guest, name) {
-        Ok(Extern::Memory(memory)) => Ok(memory),
-        Ok(_) => Err(refuse(env, (atoms::not_a_memory(), name))),
-        Err(()) => Err(refuse(env, (atoms::undefined_memory(), name))),
-    }
+    let kinds = [atoms::not_a_memory(), atoms::undefined_memory()];
+    export(env, guest, name, Extern::into_memory, kinds)
 }
 
 fn global<'a>(
@@ -133,11 +140,8 @@ fn global<'a>(
     guest: &mut Guest,
     name: &str,
 ) -> Result<wasmtime::Global, Refusal<'a>> {
-    match export(env, guest, name) {
-        Ok(Extern::Global(global)) => Ok(global),
-        Ok(_) => Err(refuse(env, (atoms::not_a_global(), name))),
-        Err(()) => Err(refuse(env, (atoms::undefined_global(), name))),
-    }
+    let kinds = [atoms::not_a_global(), atoms::undefined_global()];
+    export(env, guest, name, Extern::into_global, kinds)
 }
 
 /// The range `[offset, offset + length)` of a memory of `size` bytes, or
