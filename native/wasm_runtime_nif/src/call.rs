@@ -59,9 +59,6 @@ pub struct Call {
     /// in the caller once the guest has unwound (within the same NIF call).
     raised: Option<[ErlNifTerm; 3]>,
     handed: Handed,
-    /// For an instance of a module that imports WASI, which may wait for
-    /// files and clocks.
-    wakeup: Option<Arc<Wakeup>>,
     /// Parked while the caller hands streamed WASI output to its funs.
     streaming: bool,
 }
@@ -139,13 +136,7 @@ pub fn start<'a>(
         };
         (guest, outcome)
     });
-    let wakeup = loan
-        .instance()
-        .wasi
-        .as_ref()
-        .map(|wasi| wasi.wakeup.clone());
     let call = Call {
-        wakeup,
         streaming: false,
         loan: loan.kept(),
         future,
@@ -372,14 +363,16 @@ impl Sliced for Call {
     const NAME: &'static std::ffi::CStr = c"wasm_call_slice";
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Done> {
-        match self.wakeup {
-            Some(_) => wasi::in_runtime(|| self.future.as_mut().poll(cx)),
-            None => self.future.as_mut().poll(cx),
+        // An instance of a module that imports WASI may wait for files and
+        // clocks: its waker is the instance's.
+        match self.loan.instance().wasi.is_some() {
+            true => wasi::in_runtime(|| self.future.as_mut().poll(cx)),
+            false => self.future.as_mut().poll(cx),
         }
     }
 
     fn wakeup(&self) -> Option<&Arc<Wakeup>> {
-        self.wakeup.as_ref()
+        self.loan.instance().wasi.as_ref().map(|wasi| &wasi.wakeup)
     }
 
     fn deadline(&self) -> Option<Deadline> {
