@@ -15,10 +15,12 @@
          stderr_is_captured_apart/1, a_trap_keeps_the_output_before_it/1,
          a_timeout_keeps_the_output_before_it/1, fuel_ends_a_spinning_program/1,
          output_past_its_ceiling_fails_the_write/1, discarded_output_is_not_kept/1,
-         a_flood_of_output_times_out/1, streamed_output_reaches_a_fun_in_order/1,
+         a_flood_of_output_times_out/1, a_huge_write_to_stdout_is_short/1,
+         streamed_output_reaches_a_fun_in_order/1,
          a_raising_stream_fun_ends_the_run/1, a_reactor_streams_to_a_fun/1,
          preopens_are_read_and_written/1, read_only_preopens_refuse_writes/1,
          nothing_outside_a_preopen_is_reachable/1, symlinks_inside_a_preopen_work/1,
+         huge_reads_and_writes_are_short/1, too_many_subscriptions_are_refused/1,
          a_missing_preopen_fails_instantiation/1,
          a_sleeping_program_holds_no_scheduler/1, a_sleep_past_the_timeout_times_out/1,
          a_killed_caller_ends_its_run/1, clocks_and_random_work/1,
@@ -36,10 +38,11 @@ all() ->
      exit_statuses_are_returned, stderr_is_captured_apart, a_trap_keeps_the_output_before_it,
      a_timeout_keeps_the_output_before_it, fuel_ends_a_spinning_program,
      output_past_its_ceiling_fails_the_write, discarded_output_is_not_kept,
-     a_flood_of_output_times_out, streamed_output_reaches_a_fun_in_order,
+     a_flood_of_output_times_out, a_huge_write_to_stdout_is_short, streamed_output_reaches_a_fun_in_order,
      a_raising_stream_fun_ends_the_run, a_reactor_streams_to_a_fun,
      preopens_are_read_and_written, read_only_preopens_refuse_writes,
      nothing_outside_a_preopen_is_reachable, symlinks_inside_a_preopen_work,
+     huge_reads_and_writes_are_short, too_many_subscriptions_are_refused,
      a_missing_preopen_fails_instantiation,
      a_sleeping_program_holds_no_scheduler, a_sleep_past_the_timeout_times_out,
      a_killed_caller_ends_its_run, clocks_and_random_work, many_programs_run_at_once,
@@ -149,6 +152,13 @@ a_flood_of_output_times_out(Config) ->
     {error, #{reason := {trap, timeout, _}, stdout := <<>>}} =
         tool(Config, ["flood"], #{stdout => discard, timeout => 300}).
 
+a_huge_write_to_stdout_is_short(Config) ->
+    %% One write of 8 MiB moves 1 MiB (wasi/bounded.rs); the program
+    %% writes the rest, as every libc does after a short count.
+    #{exit_code := 0, stdout := Out, stderr := <<"write 1048576\n">>} =
+        ok(Config, ["bigout", "8"], #{}),
+    ?assertEqual(binary:copy(<<"o">>, 8 bsl 20), Out).
+
 streamed_output_reaches_a_fun_in_order(Config) ->
     Self = self(),
     Input = << <<(I rem 251)>> || I <- lists:seq(1, 1000000) >>,
@@ -181,17 +191,24 @@ a_reactor_streams_to_a_fun(Config) ->
     %% Handed over before the call returned.
     receive {out, Self, <<"counter 101\n">>} -> ok after 0 -> ct:fail(not_streamed) end,
     {ok, #{stdout := <<>>}} = wasm_runtime_nif:wasi_output(I),
-    %% A fun that raises: the call raises its exception. The output was
-    %% handed over between two slices (the guest interrupted: the instance
-    %% is invalidated) or after the guest returned (it goes on), as the
-    %% epoch tick fell.
-    J = reactor(Config, [{wasi, #{stdout => fun(_) -> exit(stop) end}}]),
-    ?assertExit(stop, wasm_runtime_nif:call_raw(J, bump, [1])),
-    try wasm_runtime_nif:call_raw(J, greeting_length, []) of
-        -1 -> ok
-    catch
-        error:{instance_invalidated, {trap, import_raised, _}} -> ok
-    end.
+    %% A fun that raises: the call raises its exception and the instance
+    %% is invalidated, whether the output was handed over between two
+    %% slices or after the guest returned (as the epoch tick fell).
+    [begin
+         J = reactor(Config, [{wasi, #{stdout => fun(_) -> exit(stop) end}}]),
+         ?assertExit(stop, wasm_runtime_nif:call_raw(J, bump, [1])),
+         ?assertError({instance_invalidated, {trap, import_raised, _}},
+                      wasm_runtime_nif:call_raw(J, greeting_length, []))
+     end || _ <- lists:seq(1, 20)],
+    %% The same for output written in a call that spans many slices.
+    K = reactor(Config, [{wasi, #{stdout => fun(_) -> throw(full) end}}]),
+    ?assertThrow(full, wasm_runtime_nif:call_raw(K, chatter, [1000000])),
+    ?assertError({instance_invalidated, {trap, import_raised, _}},
+                 wasm_runtime_nif:call_raw(K, bump, [1])),
+    %% A fun that returns leaves the instance as it was.
+    L = reactor(Config, [{wasi, #{stdout => fun(_) -> ok end}}]),
+    101 = wasm_runtime_nif:call_raw(L, bump, [1]),
+    102 = wasm_runtime_nif:call_raw(L, bump, [1]).
 
 %%% ------------------------------------------------------------------
 %%% Files
@@ -244,6 +261,28 @@ symlinks_inside_a_preopen_work(Config) ->
     ok = file:make_symlink("target.txt", filename:join(Dir, "link")),
     #{exit_code := 0, stdout := <<"inside">>} =
         ok(Config, ["cat", "/d/link"], #{preopens => [{Dir, "/d", read}]}).
+
+huge_reads_and_writes_are_short(Config) ->
+    %% Each of write, read, pwrite and pread is asked for 4 MiB at once
+    %% and moves at most 1 MiB (pread 64 KiB, as wasmtime-wasi reads at
+    %% offsets); the loops after them move the rest intact.
+    Dir = ?config(dir, Config),
+    #{exit_code := 0, stdout := Out} =
+        ok(Config, ["bigio", "/d/big", "4"], #{preopens => [{Dir, "/d", read_write}]}),
+    {match, [W, R, PW, PR]} =
+        re:run(Out, "^write (\\d+) read (\\d+) pwrite (\\d+) pread (\\d+) intact 1\n$",
+               [{capture, all_but_first, list}]),
+    ?assert(list_to_integer(PR) >= 1 andalso list_to_integer(PR) =< 1 bsl 20),
+    ?assertEqual(["1048576", "1048576", "1048576"], [W, R, PW]),
+    {ok, Bytes} = file:read_file(filename:join(Dir, "big")),
+    ?assertEqual(<< <<(I rem 251)>> || I <- lists:seq(0, 4 bsl 20 - 1) >>, Bytes).
+
+too_many_subscriptions_are_refused(Config) ->
+    %% Up to 1024 subscriptions are waited on; more give EINVAL (28), as
+    %% poll(2) past its limit, instead of a setup that holds the scheduler.
+    #{stdout := <<"errno 0 ready 1024\n">>} = ok(Config, ["poll", "1024"], #{}),
+    #{stdout := <<"errno 28 ready 0\n">>} = ok(Config, ["poll", "1025"], #{}),
+    #{stdout := <<"errno 28 ready 0\n">>} = ok(Config, ["poll", "1000000"], #{}).
 
 a_missing_preopen_fails_instantiation(Config) ->
     Missing = filename:join(?config(dir, Config), "missing"),

@@ -21,6 +21,15 @@ ERL_NIF_WASM_EXPORT(bump) int bump(int by) {
     return counter;
 }
 
+/* Writes `lines` lines, each flushed: a call that spans many slices. */
+ERL_NIF_WASM_EXPORT(chatter) int chatter(int lines) {
+    for (int i = 0; i < lines; i++) {
+        printf("line %d\n", i);
+        fflush(stdout);
+    }
+    return lines;
+}
+
 ERL_NIF_WASM_EXPORT(complain) void complain(void) {
     fprintf(stderr, "something is off\n");
 }

@@ -344,8 +344,33 @@ impl Call {
         })
     }
 
-    /// The call's answer once the guest is done.
+    /// Parks the call while the caller hands `streamed` to its funs (after
+    /// `printed`, within `left`), then resumes it.
+    fn hand_over<'a>(
+        mut self,
+        env: Env<'a>,
+        pause: Pause<'a, Self>,
+        streamed: Vec<(Term<'a>, Term<'a>)>,
+        printed: Option<Vec<u8>>,
+        left: Option<Duration>,
+    ) -> Answer<'a> {
+        self.streaming = true;
+        let (call, carried) = pause.park(env, self);
+        let resume = Answer::Ask(Request::Resume { call, carried });
+        let next = wasi::stream_requests(streamed, Some((call, carried)), resume);
+        output::deliver(env, printed, left, next)
+    }
+
+    /// The call's answer once the guest is done. A fun of a streamed output
+    /// that raised after the guest's last write fails the call as one that
+    /// raised before it would have.
     fn end<'a>(self, env: Env<'a>, guest: Box<Guest>, outcome: wasmtime::Result<()>) -> Answer<'a> {
+        let outcome = match self.raised {
+            // An Erlang import that raised trapped the guest: only a
+            // streamed output's fun raises for a guest that returned.
+            Some(_) => outcome.and(Err(ImportRaised.into())),
+            None => outcome,
+        };
         let answer = match self.abi {
             Abi::Raw => outcome.map(|()| results::raw(env, &guest.results)),
             Abi::Terms => {
@@ -379,20 +404,23 @@ impl Sliced for Call {
         self.deadline
     }
 
-    // Output at the end of a call is written without a time limit: the
-    // instance is free by then and only the caller waits, as for
+    // Printed output at the end of a call is written without a time limit:
+    // the instance is free by then and only the caller waits, as for
     // io:format/2. While the call is parked, holding the instance, the wait
     // is bounded by what is left of its timeout.
-    fn finish<'a>(self, env: Env<'a>, (guest, outcome): Done) -> Answer<'a> {
+    fn finish<'a>(mut self, env: Env<'a>, done: Done, pause: Pause<'a, Self>) -> Answer<'a> {
         let printed = self.printed(true);
         let streamed = self.streamed(env);
+        if !streamed.is_empty() {
+            // Streamed output is handed over while the call holds the
+            // instance, whether the guest wrote it before its last slice or
+            // in it: a fun that raises ends the call the same way in both.
+            self.future = Box::pin(std::future::ready(done));
+            return self.hand_over(env, pause, streamed, printed, None);
+        }
+        let (guest, outcome) = done;
         let answer = self.end(env, guest, outcome);
-        output::deliver(
-            env,
-            printed,
-            None,
-            wasi::stream_requests(streamed, None, answer),
-        )
+        output::deliver(env, printed, None, answer)
     }
 
     /// The guest was interrupted at an arbitrary point, so, as after a
@@ -406,18 +434,14 @@ impl Sliced for Call {
         output::deliver(env, printed, None, answer)
     }
 
-    fn paused<'a>(mut self, env: Env<'a>, pause: Pause<'a, Self>) -> Answer<'a> {
+    fn paused<'a>(self, env: Env<'a>, pause: Pause<'a, Self>) -> Answer<'a> {
         // Streamed output goes first, in the order it was written: a
         // request to an Erlang import waits for the next pause.
         let streamed = self.streamed(env);
         if !streamed.is_empty() {
             let printed = self.printed(false);
             let left = self.deadline.map(|deadline| deadline.left());
-            self.streaming = true;
-            let (call, carried) = pause.park(env, self);
-            let resume = Answer::Ask(Request::Resume { call, carried });
-            let next = wasi::stream_requests(streamed, Some((call, carried)), resume);
-            return output::deliver(env, printed, left, next);
+            return self.hand_over(env, pause, streamed, printed, left);
         }
         let request = match self.loan.instance().module().erlang_imports.is_empty() {
             true => None,

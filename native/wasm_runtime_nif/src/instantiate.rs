@@ -113,7 +113,10 @@ fn prepare(
         }
         false => None,
     };
-    let store = store::new(module.module.engine(), data);
+    let mut store = store::new(module.module.engine(), data);
+    if output.is_some() {
+        wasi::bounded::bound(&mut store);
+    }
     let linked = match module.pre {
         Some(_) => None,
         None => Some(erlang_import::link(module, offered)?),
@@ -244,7 +247,9 @@ impl Sliced for Instantiation {
         self.deadline
     }
 
-    fn finish<'a>(self, env: Env<'a>, (mut store, result): Done) -> Answer<'a> {
+    // A fun of a streamed output that raises now fails the instantiation
+    // all the same: the instance is never handed out.
+    fn finish<'a>(self, env: Env<'a>, (mut store, result): Done, _: Pause<'a, Self>) -> Answer<'a> {
         let instance = match result {
             Ok(instance) => instance,
             Err(error) => return self.failed(env, failure(&error)),

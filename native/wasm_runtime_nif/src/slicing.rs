@@ -84,8 +84,9 @@ where
 
     fn deadline(&self) -> Option<Deadline>;
 
-    /// What the NIF answers once the guest is done.
-    fn finish<'a>(self, env: Env<'a>, done: Self::Done) -> Answer<'a>;
+    /// What the NIF answers once the guest is done; `pause` parks the
+    /// work, should it still have to ask the Erlang side for something.
+    fn finish<'a>(self, env: Env<'a>, done: Self::Done, pause: Pause<'a, Self>) -> Answer<'a>;
 
     /// What the NIF answers when the deadline passed, `limit` after the
     /// work began.
@@ -162,11 +163,12 @@ where
     let started = epoch::now();
     let waker = work.wakeup().map(Wakeup::begin);
     let mut cx = Context::from_waker(waker.as_ref().unwrap_or(Waker::noop()));
+    let pause = Pause { parked, started };
     match work.poll(&mut cx) {
-        Poll::Ready(done) => work.finish(env, done),
+        Poll::Ready(done) => work.finish(env, done, pause),
         Poll::Pending => match work.deadline() {
             Some(deadline) if deadline.passed() => work.time_out(env, deadline.limit),
-            _ => work.paused(env, Pause { parked, started }),
+            _ => work.paused(env, pause),
         },
     }
 }

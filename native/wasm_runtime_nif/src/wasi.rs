@@ -11,6 +11,7 @@
 //! (`wasi/stdio.rs`) that outlive the store, so that what a program wrote
 //! before it failed can still be read.
 
+pub mod bounded;
 pub mod stdio;
 
 use std::collections::HashMap;
@@ -112,6 +113,7 @@ pub fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
             .as_deref_mut()
             .expect("a module that imports WASI is instantiated with a WASI context")
     })?;
+    bounded::link(linker)?;
     // `wasmtime-wasi` refuses statuses from 126 up (they are not portable
     // to Windows); a program here exits as on a POSIX system, where the
     // status is its low 8 bits.

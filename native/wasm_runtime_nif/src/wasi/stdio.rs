@@ -97,9 +97,12 @@ impl Pipe {
             .then(|| std::mem::take(&mut kept.bytes))
     }
 
-    /// The caller's fun raised: the program's next write traps.
+    /// The caller's fun raised: the program's next write traps, and nothing
+    /// more is handed over.
     pub fn fail(&self) {
-        self.kept().failed = true;
+        let mut kept = self.kept();
+        kept.failed = true;
+        kept.bytes.clear();
     }
 
     /// How many more bytes the pipe takes now.

@@ -1,0 +1,225 @@
+//! The WASI calls whose work grows with a size the guest chooses, bounded
+//! so that one call never holds the scheduler for long.
+//!
+//! `wasmtime-wasi` copies the whole first non-empty buffer of an
+//! `fd_read`/`fd_write` between linear memory and the host on the calling
+//! thread (0.1 ms per MiB, up to the guest's whole memory), and sets up
+//! every subscription of a `poll_oneoff` before it waits (1,000 take about
+//! 0.8 ms). These functions shadow its own: a read or write moves at most
+//! `MAX_IO_BYTES` and returns a short count, as POSIX allows and as every
+//! libc loops over; more than `MAX_IOVECS` buffers or `MAX_SUBSCRIPTIONS`
+//! subscriptions give `EINVAL`, as Linux's `readv` and `poll` do past
+//! their own limits. Everything else is `wasmtime-wasi`'s implementation,
+//! called as its generated glue calls it.
+
+use wasmtime::{AsContextMut, Caller, Extern, Linker, Store};
+use wasmtime_wasi::p1::types::{Ciovec, Errno};
+use wasmtime_wasi::p1::wasi_snapshot_preview1 as snapshot;
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wiggle::GuestMemory;
+
+use super::IMPORT_MODULE;
+use crate::store::data::StoreData;
+
+/// Bytes one read or write moves at most: a short count past it.
+pub const MAX_IO_BYTES: u32 = 1 << 20;
+
+/// Buffers one vectored read or write may name (Linux's `IOV_MAX`).
+pub const MAX_IOVECS: u32 = 1024;
+
+/// Subscriptions one `poll_oneoff` may wait on.
+pub const MAX_SUBSCRIPTIONS: u32 = 1024;
+
+/// What `wasmtime-wasi` may copy into the host in one call, in bytes of
+/// its own types (it fails the call with `ENOMEM` past it): a bounded
+/// buffer and its array of buffers, a path, the subscriptions of a poll.
+/// Wasmtime's default is 128 MiB.
+pub const HOSTCALL_FUEL: usize =
+    MAX_IO_BYTES as usize + MAX_IOVECS as usize * size_of::<Ciovec>() + (64 << 10);
+
+/// Bounds the WASI calls `wasmtime-wasi` makes for `store`.
+pub fn bound(store: &mut Store<StoreData>) {
+    store.set_hostcall_fuel(HOSTCALL_FUEL);
+}
+
+/// Shadows the reads and writes of `wasmtime-wasi` in `linker` with bounded
+/// ones, and its `poll_oneoff`.
+pub fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
+    // Each wraps the generated function of the same name, whose arguments
+    // are the guest's: the descriptor, the buffers and their count, then
+    // an offset for the positioned ones and where to put the count moved.
+    macro_rules! bounded_io {
+        ($name:ident($($argument:ident: $type:ty),*), $buffers:ident, $count:ident) => {
+            linker.func_wrap_async(
+                IMPORT_MODULE,
+                stringify!($name),
+                |mut caller: Caller<'_, StoreData>, ($($argument,)*): ($($type,)*)| {
+                    Box::new(async move {
+                        if $count as u32 > MAX_IOVECS {
+                            return Ok(Errno::Inval as i32);
+                        }
+                        let (memory, context) = guest(&mut caller)?;
+                        let clamp = Clamp::first_buffer(memory, $buffers, $count);
+                        let errno = snapshot::$name(
+                            context,
+                            &mut GuestMemory::Unshared(&mut *memory),
+                            $($argument),*
+                        )
+                        .await;
+                        if let Some(clamp) = clamp {
+                            clamp.undo(memory);
+                        }
+                        errno
+                    })
+                },
+            )?
+        };
+    }
+
+    linker.allow_shadowing(true);
+    bounded_io!(fd_read(fd: i32, buffers: i32, count: i32, read: i32), buffers, count);
+    bounded_io!(fd_write(fd: i32, buffers: i32, count: i32, written: i32), buffers, count);
+    bounded_io!(
+        fd_pread(fd: i32, buffers: i32, count: i32, offset: i64, read: i32),
+        buffers,
+        count
+    );
+    bounded_io!(
+        fd_pwrite(fd: i32, buffers: i32, count: i32, offset: i64, written: i32),
+        buffers,
+        count
+    );
+    linker.func_wrap_async(
+        IMPORT_MODULE,
+        "poll_oneoff",
+        |mut caller: Caller<'_, StoreData>,
+         (subscriptions, events, count, ready): (i32, i32, i32, i32)| {
+            Box::new(async move {
+                if count as u32 > MAX_SUBSCRIPTIONS {
+                    return Ok(Errno::Inval as i32);
+                }
+                let (memory, context) = guest(&mut caller)?;
+                snapshot::poll_oneoff(
+                    context,
+                    &mut GuestMemory::Unshared(memory),
+                    subscriptions,
+                    events,
+                    count,
+                    ready,
+                )
+                .await
+            })
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// The calling instance's memory and WASI context, the context holding the
+/// store's hostcall fuel for this call: what the generated glue prepares.
+fn guest<'a>(
+    caller: &'a mut Caller<'_, StoreData>,
+) -> wasmtime::Result<(&'a mut [u8], &'a mut WasiP1Ctx)> {
+    let fuel = caller.as_context_mut().hostcall_fuel();
+    let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
+        wasmtime::bail!("missing required memory export")
+    };
+    let (memory, data) = memory.data_and_store_mut(caller);
+    let context = data
+        .wasi
+        .as_deref_mut()
+        .expect("a module that imports WASI is instantiated with a WASI context");
+    wasmtime_wasi::p1::wasi_snapshot_preview1::WasiSnapshotPreview1::set_hostcall_fuel(
+        context, fuel,
+    );
+    Ok((memory, context))
+}
+
+/// A buffer length in the guest's array of buffers, lowered to
+/// `MAX_IO_BYTES` for one call.
+struct Clamp {
+    at: usize,
+    length: [u8; 4],
+}
+
+impl Clamp {
+    /// Lowers the length of the first non-empty buffer of the `count` at
+    /// `buffers` (each a 32-bit address and a 32-bit length) when it is
+    /// above `MAX_IO_BYTES`. Arrays out of bounds are left as they are:
+    /// the call itself fails on them.
+    fn first_buffer(memory: &mut [u8], buffers: i32, count: i32) -> Option<Clamp> {
+        let start = buffers as u32 as usize;
+        for index in 0..count.clamp(0, MAX_IOVECS as i32) as usize {
+            let at = start.checked_add(index * 8 + 4)?;
+            let length: [u8; 4] = memory.get(at..at.checked_add(4)?)?.try_into().ok()?;
+            match u32::from_le_bytes(length) {
+                0 => continue,
+                1..=MAX_IO_BYTES => return None,
+                _ => {
+                    memory[at..at + 4].copy_from_slice(&MAX_IO_BYTES.to_le_bytes());
+                    return Some(Clamp { at, length });
+                }
+            }
+        }
+        None
+    }
+
+    /// Gives the guest its length back, unless the call wrote over it (a
+    /// read into the array itself, a count stored on it): what the call
+    /// wrote is what the guest would see on a POSIX system.
+    fn undo(self, memory: &mut [u8]) {
+        let field = &mut memory[self.at..self.at + 4];
+        if *field == MAX_IO_BYTES.to_le_bytes() {
+            field.copy_from_slice(&self.length);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn array(entries: &[(u32, u32)]) -> Vec<u8> {
+        let mut memory = vec![0u8; 64];
+        for (index, (address, length)) in entries.iter().enumerate() {
+            memory[index * 8..index * 8 + 4].copy_from_slice(&address.to_le_bytes());
+            memory[index * 8 + 4..index * 8 + 8].copy_from_slice(&length.to_le_bytes());
+        }
+        memory
+    }
+
+    fn length(memory: &[u8], index: usize) -> u32 {
+        u32::from_le_bytes(memory[index * 8 + 4..index * 8 + 8].try_into().unwrap())
+    }
+
+    #[test]
+    fn the_first_non_empty_buffer_is_lowered_and_given_back() {
+        let mut memory = array(&[(0, 0), (16, 8 << 20), (32, 9 << 20)]);
+        let clamp = Clamp::first_buffer(&mut memory, 0, 3).unwrap();
+        assert_eq!(length(&memory, 1), MAX_IO_BYTES);
+        assert_eq!(length(&memory, 2), 9 << 20);
+        clamp.undo(&mut memory);
+        assert_eq!(length(&memory, 1), 8 << 20);
+    }
+
+    #[test]
+    fn small_buffers_and_bad_arrays_are_left_alone() {
+        let mut memory = array(&[(16, 100), (32, 9 << 20)]);
+        let before = memory.clone();
+        assert!(Clamp::first_buffer(&mut memory, 0, 2).is_none());
+        assert!(Clamp::first_buffer(&mut memory, 60, 2).is_none());
+        assert!(Clamp::first_buffer(&mut memory, -1, 1).is_none());
+        assert!(Clamp::first_buffer(&mut memory, 0, -1).is_none());
+        assert!(Clamp::first_buffer(&mut memory, 0, 0).is_none());
+        assert_eq!(memory, before);
+    }
+
+    #[test]
+    fn a_length_the_call_wrote_over_stays_written() {
+        let mut memory = array(&[(0, 8 << 20)]);
+        let clamp = Clamp::first_buffer(&mut memory, 0, 1).unwrap();
+        memory[4..8].copy_from_slice(b"data");
+        clamp.undo(&mut memory);
+        assert_eq!(&memory[4..8], b"data");
+    }
+}
