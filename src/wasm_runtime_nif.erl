@@ -356,7 +356,11 @@ default_module() ->
 %% Releasing twice is harmless.
 -spec release(instance()) -> ok.
 release(Instance) ->
-    wasm_runtime_nif_nif:instance_release(Instance).
+    case wasm_runtime_nif_nif:instance_release(Instance) of
+        ok -> ok;
+        %% A store of many MiB is unmapped on a dirty scheduler.
+        dirty -> wasm_runtime_nif_nif:instance_release_dirty(Instance)
+    end.
 
 %% @doc How many modules, instances and suspended calls (calls between two
 %% slices) are alive in this VM. All are freed by the garbage collector once

@@ -10,7 +10,7 @@
 %% lib.rs.
 -export([module_compile/2, module_file_read/2, module_exports/1,
          instance_new/3, instance_new_dirty/3, instance_call_raw/4, instance_call/4, instance_leave_queue/1,
-         instance_release/1, instance_wasi_output/1, instance_access/2,
+         instance_release/1, instance_release_dirty/1, instance_wasi_output/1, instance_access/2,
          instance_access_dirty/2, instance_fuel_burned/1, call_reply/3, call_resume/2,
          runtime_counts/0]).
 
@@ -100,8 +100,12 @@ instance_call(_Instance, _Name, _Args, _Limits) ->
 instance_leave_queue(_Instance) ->
     erlang:nif_error(nif_not_loaded).
 
--spec instance_release(wasm_runtime_nif:instance()) -> ok.
+-spec instance_release(wasm_runtime_nif:instance()) -> ok | dirty.
 instance_release(_Instance) ->
+    erlang:nif_error(nif_not_loaded).
+
+-spec instance_release_dirty(wasm_runtime_nif:instance()) -> ok.
+instance_release_dirty(_Instance) ->
     erlang:nif_error(nif_not_loaded).
 
 -spec call_reply(reference(), tuple(),

@@ -7,7 +7,7 @@
          shared_instance_serialises_callers/1, separate_instances_run_in_parallel/1,
          instances_are_freed_by_gc/1, instance_keeps_its_module_alive/1,
          new_before_init_raises/1, bad_arguments_to_every_function/1,
-         release_frees_now/1, release_during_a_call/1, pooling_allocator/1]).
+         release_frees_now/1, release_frees_a_large_store_now/1, release_during_a_call/1, pooling_allocator/1]).
 %% Run on a peer node.
 -export([with_a_pool_of_8/0]).
 
@@ -20,7 +20,7 @@ all() ->
     [options_are_checked, process_bound_is_per_process, shared_instance_serialises_callers,
      separate_instances_run_in_parallel, instances_are_freed_by_gc,
      instance_keeps_its_module_alive, new_before_init_raises, bad_arguments_to_every_function,
-     release_frees_now, release_during_a_call, pooling_allocator].
+     release_frees_now, release_frees_a_large_store_now, release_during_a_call, pooling_allocator].
 
 init_per_suite(Config) ->
     ok = wasm_runtime_nif:init(),
@@ -153,6 +153,19 @@ release_frees_now(Config) ->
     ?assertEqual(instance_released, raised(fun() -> wasm_runtime_nif:call(I, add_terms, [1, 2]) end)),
     ?assertEqual(ok, wasm_runtime_nif:release(I)),
     ?assertEqual(badarg, raised(fun() -> wasm_runtime_nif:release(not_an_instance) end)).
+
+release_frees_a_large_store_now(_Config) ->
+    %% 64 MiB of touched memory take milliseconds to unmap: release/1 does
+    %% it on a dirty scheduler, and the memory is free when it returns.
+    {ok, M} = wasm_runtime_nif:compile(<<"(module (memory (export \"memory\") 1))">>),
+    {ok, I} = wasm_runtime_nif:instantiate(M),
+    {ok, 1} = wasm_runtime_nif:memory_grow(I, 1023),
+    ok = wasm_runtime_nif:memory_write(I, 0, binary:copy(<<1>>, 64 bsl 20)),
+    VmBefore = vm_size_kb(),
+    ?assertEqual(ok, wasm_runtime_nif:release(I)),
+    ?assert(vm_size_kb() < VmBefore - 64 * 1024),
+    ?assertError(instance_released, wasm_runtime_nif:memory_size(I)),
+    ?assertEqual(ok, wasm_runtime_nif:release(I)).
 
 release_during_a_call(_Config) ->
     {ok, M} = wasm_runtime_nif:load(wasm_test_util:fixture(wasm_runtime_nif_slice_SUITE, "slow.wat")),

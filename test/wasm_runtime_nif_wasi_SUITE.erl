@@ -21,6 +21,7 @@
          preopens_are_read_and_written/1, read_only_preopens_refuse_writes/1,
          nothing_outside_a_preopen_is_reachable/1, symlinks_inside_a_preopen_work/1,
          huge_reads_and_writes_are_short/1, too_many_subscriptions_are_refused/1,
+         too_many_open_files_give_emfile/1,
          a_missing_preopen_fails_instantiation/1,
          a_sleeping_program_holds_no_scheduler/1, a_sleep_past_the_timeout_times_out/1,
          a_killed_caller_ends_its_run/1, clocks_and_random_work/1,
@@ -43,6 +44,7 @@ all() ->
      preopens_are_read_and_written, read_only_preopens_refuse_writes,
      nothing_outside_a_preopen_is_reachable, symlinks_inside_a_preopen_work,
      huge_reads_and_writes_are_short, too_many_subscriptions_are_refused,
+     too_many_open_files_give_emfile,
      a_missing_preopen_fails_instantiation,
      a_sleeping_program_holds_no_scheduler, a_sleep_past_the_timeout_times_out,
      a_killed_caller_ends_its_run, clocks_and_random_work, many_programs_run_at_once,
@@ -283,6 +285,18 @@ too_many_subscriptions_are_refused(Config) ->
     #{stdout := <<"errno 0 ready 1024\n">>} = ok(Config, ["poll", "1024"], #{}),
     #{stdout := <<"errno 28 ready 0\n">>} = ok(Config, ["poll", "1025"], #{}),
     #{stdout := <<"errno 28 ready 0\n">>} = ok(Config, ["poll", "1000000"], #{}).
+
+too_many_open_files_give_emfile(Config) ->
+    %% Each open file is a descriptor of the VM's: a program has at most
+    %% 1024, its preopens included, and open(2) fails past them.
+    Dir = ?config(dir, Config),
+    ok = file:write_file(filename:join(Dir, "f"), <<"x">>),
+    Preopens = [{Dir, "/d", read}],
+    #{stdout := <<"opened 1023\n">>} = ok(Config, ["open", "/d/f", "5000"], #{preopens => Preopens}),
+    %% Closed files are given back: every run starts afresh, and a program
+    %% that closes what it opens never meets the limit.
+    #{stdout := <<"opened 1000\n">>} = ok(Config, ["open", "/d/f", "1000"], #{preopens => Preopens}),
+    #{exit_code := 0, stdout := <<"x">>} = ok(Config, ["cat", "/d/f"], #{preopens => Preopens}).
 
 a_missing_preopen_fails_instantiation(Config) ->
     Missing = filename:join(?config(dir, Config), "missing"),

@@ -101,6 +101,14 @@ static int big_out(long mib) {
     return 0;
 }
 
+/* Opens `path` `n` times, closing none; tells how many opened. */
+static int open_many(const char *path, long n) {
+    long opened = 0;
+    while (opened < n && open(path, O_RDONLY) >= 0) opened++;
+    printf("opened %ld\n", opened);
+    return 0;
+}
+
 /* One poll_oneoff on `n` clock subscriptions that are all due at once. */
 static int poll_clocks(unsigned n) {
     __wasi_subscription_t *in = calloc(n, sizeof *in);
@@ -157,6 +165,7 @@ int main(int argc, char **argv) {
     if (!strcmp(command, "ls") && argc == 3) return list(argv[2]);
     if (!strcmp(command, "bigio") && argc == 4) return big_io(argv[2], atol(argv[3]));
     if (!strcmp(command, "bigout") && argc == 3) return big_out(atol(argv[2]));
+    if (!strcmp(command, "open") && argc == 4) return open_many(argv[2], atol(argv[3]));
     if (!strcmp(command, "poll") && argc == 3) return poll_clocks(strtoul(argv[2], NULL, 10));
     if (!strcmp(command, "trap")) {
         printf("before the trap\n");

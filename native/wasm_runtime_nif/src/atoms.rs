@@ -28,6 +28,7 @@ rustler::atoms! {
     wasm_runtime_nif_woken,
     wait,
     preopen_failed,
+    dirty,
     wasi,
     not_wasi,
     none,

@@ -46,6 +46,7 @@ pub mod for_fuzzing {
 use rustler::{Binary, Encoder, Env, NifResult, ResourceArc, Term};
 
 use instance::exports::Abi;
+use instance::turns::Released;
 use instance::WasmInstance;
 use module::WasmModule;
 
@@ -185,10 +186,20 @@ fn instance_leave_queue<'a>(env: Env<'a>, instance: Term<'a>) -> NifResult<rustl
     Ok(atoms::ok())
 }
 
-/// Frees an instance's store now; see `WasmInstance::release`.
+/// Frees an instance's store now (see `WasmInstance::release`): `ok`, or
+/// `dirty` for a store too large to unmap here, left as it was.
 #[rustler::nif]
 fn instance_release<'a>(env: Env<'a>, instance: Term<'a>) -> NifResult<rustler::Atom> {
-    instance_of(instance)?.release(env)?;
+    Ok(match instance_of(instance)?.release(env, false)? {
+        Released::Freed => atoms::ok(),
+        Released::TooLarge => atoms::dirty(),
+    })
+}
+
+/// `instance_release/1` on a dirty I/O scheduler, whatever the size.
+#[rustler::nif(schedule = "DirtyIo")]
+fn instance_release_dirty<'a>(env: Env<'a>, instance: Term<'a>) -> NifResult<rustler::Atom> {
+    instance_of(instance)?.release(env, true)?;
     Ok(atoms::ok())
 }
 

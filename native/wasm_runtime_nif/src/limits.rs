@@ -141,6 +141,13 @@ impl InstanceLimits {
         }
     }
 
+    /// Bytes granted to memories and table elements so far: what freeing
+    /// the store costs is in proportion.
+    pub fn held(&self) -> usize {
+        self.memory
+            .saturating_add(self.table_elements.saturating_mul(size_of::<usize>()))
+    }
+
     /// Grants `current -> desired` if the sum stays within `max`.
     fn grant(
         total: &mut usize,

@@ -103,7 +103,9 @@ pub fn context(options: &mut WasiOptions) -> Result<(WasiP1Ctx, Output), Instant
                 message: format!("{error:#}"),
             })?;
     }
-    Ok((builder.build_p1(), output))
+    let mut context = builder.build_p1();
+    bounded::bound_resources(&mut context);
+    Ok((context, output))
 }
 
 /// Adds WASI preview 1 to `linker`, for stores whose data holds a context.

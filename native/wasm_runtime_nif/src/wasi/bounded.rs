@@ -9,16 +9,25 @@
 //! `MAX_IO_BYTES` and returns a short count, as POSIX allows and as every
 //! libc loops over; more than `MAX_IOVECS` buffers or `MAX_SUBSCRIPTIONS`
 //! subscriptions give `EINVAL`, as Linux's `readv` and `poll` do past
-//! their own limits. Everything else is `wasmtime-wasi`'s implementation,
-//! called as its generated glue calls it.
+//! their own limits. A file that `fd_close` or `fd_renumber` closes is
+//! closed on the reaper thread: closing a file the program truncated and
+//! wrote again makes ext4 write it out first (about 200 ms for 512 MiB).
+//! Everything else is `wasmtime-wasi`'s implementation, called as its
+//! generated glue calls it.
+
+use std::fs::File;
+use std::sync::Arc;
 
 use wasmtime::{AsContextMut, Caller, Extern, Linker, Store};
+use wasmtime_wasi::filesystem::Descriptor;
 use wasmtime_wasi::p1::types::{Ciovec, Errno};
 use wasmtime_wasi::p1::wasi_snapshot_preview1 as snapshot;
 use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::WasiView;
 use wiggle::GuestMemory;
 
 use super::IMPORT_MODULE;
+use crate::reaper;
 use crate::store::data::StoreData;
 
 /// Bytes one read or write moves at most: a short count past it.
@@ -30,6 +39,16 @@ pub const MAX_IOVECS: u32 = 1024;
 /// Subscriptions one `poll_oneoff` may wait on.
 pub const MAX_SUBSCRIPTIONS: u32 = 1024;
 
+/// Files and directories one program may have open: each is a descriptor
+/// of the VM's own, and Wasmtime would allow a million. Past it, `path_open`
+/// gives `EMFILE`, as Linux past its default `ulimit -n`.
+pub const MAX_OPEN_FILES: usize = 1024;
+
+/// Entries of the program's resource table: its open files, with room for
+/// the streams and pollables of its calls (a poll makes two per
+/// subscription). Past it, a call that makes one more traps.
+pub const MAX_RESOURCES: usize = MAX_OPEN_FILES + 2 * MAX_SUBSCRIPTIONS as usize + 64;
+
 /// What `wasmtime-wasi` may copy into the host in one call, in bytes of
 /// its own types (it fails the call with `ENOMEM` past it): a bounded
 /// buffer and its array of buffers, a path, the subscriptions of a poll.
@@ -40,6 +59,11 @@ pub const HOSTCALL_FUEL: usize =
 /// Bounds the WASI calls `wasmtime-wasi` makes for `store`.
 pub fn bound(store: &mut Store<StoreData>) {
     store.set_hostcall_fuel(HOSTCALL_FUEL);
+}
+
+/// Bounds what the program of `context` may hold open.
+pub fn bound_resources(context: &mut WasiP1Ctx) {
+    context.ctx().table.set_max_capacity(MAX_RESOURCES);
 }
 
 /// Shadows the reads and writes of `wasmtime-wasi` in `linker` with bounded
@@ -89,6 +113,70 @@ pub fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
         buffers,
         count
     );
+    // Each wraps the generated function of the same name, which may close
+    // a file: the last reference to it is dropped on the reaper thread.
+    macro_rules! closing {
+        ($name:ident($($argument:ident: $type:ty),*)) => {
+            linker.func_wrap_async(
+                IMPORT_MODULE,
+                stringify!($name),
+                |mut caller: Caller<'_, StoreData>, ($($argument,)*): ($($type,)*)| {
+                    Box::new(async move {
+                        let (memory, context) = guest(&mut caller)?;
+                        let open = open_files(context);
+                        let errno = snapshot::$name(
+                            context,
+                            &mut GuestMemory::Unshared(memory),
+                            $($argument),*
+                        )
+                        .await;
+                        close_elsewhere(open);
+                        errno
+                    })
+                },
+            )?
+        };
+    }
+
+    linker.func_wrap_async(
+        IMPORT_MODULE,
+        "path_open",
+        |mut caller: Caller<'_, StoreData>,
+         (fd, lookup, path, length, open, base, inheriting, flags, opened): (
+            i32,
+            i32,
+            i32,
+            i32,
+            i32,
+            i64,
+            i64,
+            i32,
+            i32,
+        )| {
+            Box::new(async move {
+                let (memory, context) = guest(&mut caller)?;
+                if open_descriptors(context) >= MAX_OPEN_FILES {
+                    return Ok(Errno::Mfile as i32);
+                }
+                snapshot::path_open(
+                    context,
+                    &mut GuestMemory::Unshared(memory),
+                    fd,
+                    lookup,
+                    path,
+                    length,
+                    open,
+                    base,
+                    inheriting,
+                    flags,
+                    opened,
+                )
+                .await
+            })
+        },
+    )?;
+    closing!(fd_close(fd: i32));
+    closing!(fd_renumber(from: i32, to: i32));
     linker.func_wrap_async(
         IMPORT_MODULE,
         "poll_oneoff",
@@ -133,6 +221,40 @@ fn guest<'a>(
         context, fuel,
     );
     Ok((memory, context))
+}
+
+/// How many files and directories the program has open, its preopens
+/// included.
+fn open_descriptors(context: &mut WasiP1Ctx) -> usize {
+    context
+        .ctx()
+        .table
+        .iter_mut()
+        .filter(|entry| entry.is::<Descriptor>())
+        .count()
+}
+
+/// The files the program has open (at most `MAX_OPEN_FILES`).
+fn open_files(context: &mut WasiP1Ctx) -> Vec<Arc<File>> {
+    context
+        .ctx()
+        .table
+        .iter_mut()
+        .filter_map(|entry| match entry.downcast_ref::<Descriptor>() {
+            Some(Descriptor::File(file)) => Some(file.file.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Closes on the reaper thread the files of `open` that nothing else holds
+/// any more; the others only lose a reference.
+fn close_elsewhere(open: Vec<Arc<File>>) {
+    for file in open {
+        if Arc::strong_count(&file) == 1 {
+            reaper::dispose(file);
+        }
+    }
 }
 
 /// A buffer length in the guest's array of buffers, lowered to
