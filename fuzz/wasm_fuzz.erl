@@ -125,8 +125,8 @@ collect(Port, Deadline, Acc) ->
     end.
 
 empty_totals() ->
-    #{batches => 0, modules => 0, invalid => 0, by_design => 0, calls => 0, compared => 0, kills => 0,
-      timeouts => 0, concurrent => 0, traps => #{}, mismatches => [], vm_deaths => [],
+    #{batches => 0, modules => 0, wasi => 0, invalid => 0, by_design => 0, calls => 0, compared => 0,
+      kills => 0, timeouts => 0, concurrent => 0, traps => #{}, mismatches => [], vm_deaths => [],
       generator_failures => [], leaks => [], max_growth_kb => 0, rss_kb => []}.
 
 add(Totals, #{vm_death := Death, seed := Seed}, Dir) ->
@@ -142,7 +142,7 @@ add(Totals, Summary, Dir) ->
     %% A clean batch leaves nothing behind.
     [_ = file:del_dir_r(Dir) || Mismatches =:= [], Leaks =:= []],
     Totals#{batches := maps:get(batches, Totals) + 1,
-            modules := Sum(modules), invalid := Sum(invalid), by_design := Sum(by_design),
+            modules := Sum(modules), wasi := Sum(wasi), invalid := Sum(invalid), by_design := Sum(by_design),
             calls := Sum(calls),
             compared := Sum(compared), kills := Sum(kills), timeouts := Sum(timeouts),
             concurrent := Sum(concurrent), traps := Traps,
@@ -159,14 +159,14 @@ failed(#{mismatches := M, vm_deaths := D, generator_failures := G, leaks := L}) 
     M =/= [] orelse D =/= [] orelse G =/= [] orelse L =/= [].
 
 format_report(#{traps := Traps} = R) ->
-    io_lib:format("fuzz: ~p batches, ~p modules (~p invalid, ~p refused by design), ~p calls "
+    io_lib:format("fuzz: ~p batches, ~p modules (~p calling WASI, ~p invalid, ~p refused by design), ~p calls "
                   "(~p compared with plain Wasmtime), ~p callers killed, ~p timeouts, "
                   "~p concurrent calls, ~p term-ABI programs~n"
                   "fuzz: traps ~p~n"
                   "fuzz: VM deaths ~p, mismatches ~p, leaks ~p, generator failures ~p, "
                   "largest memory growth within a batch ~p KiB, resident memory at the end of "
                   "each batch ~s KiB~n~s",
-                  [maps:get(batches, R), maps:get(modules, R), maps:get(invalid, R),
+                  [maps:get(batches, R), maps:get(modules, R), maps:get(wasi, R), maps:get(invalid, R),
                    maps:get(by_design, R),
                    maps:get(calls, R), maps:get(compared, R), maps:get(kills, R),
                    maps:get(timeouts, R), maps:get(concurrent, R), maps:get(term_programs, R, 0),
@@ -193,7 +193,7 @@ run_batch(Dir) ->
     Plans = lists:sort(filelib:wildcard(filename:join(Dir, "m*.plan"))),
     rand:seed(exsss, erlang:phash2(Dir)),
     Checkpoints = max(1, length(Plans) div 10),
-    Totals0 = #{modules => 0, invalid => 0, by_design => 0, calls => 0, compared => 0, kills => 0,
+    Totals0 = #{modules => 0, wasi => 0, invalid => 0, by_design => 0, calls => 0, compared => 0, kills => 0,
                 timeouts => 0, concurrent => 0, traps => #{}, mismatches => [], rss => []},
     {Totals, _} = lists:foldl(
                     fun(Plan, {Acc, N}) ->
@@ -241,6 +241,8 @@ run_module(PlanFile, Totals) ->
         case {Mode, Plan} of
             {_, [{module, _, invalid}]} ->
                 check_invalid(Module, Bytes, bump(invalid, T1));
+            {_, [{module, _, valid}, wasi | Steps]} ->
+                wasi_module(Module, Bytes, Steps, bump(wasi, T1));
             {compare, [{module, _, valid} | Steps]} ->
                 compare_module(Module, Bytes, Steps, T1);
             {chaos, [{module, _, valid} | Steps]} ->
@@ -431,6 +433,26 @@ wrap(X, Bits) ->
 %%% library's own rules are checked.
 
 chaos_module(Module, Bytes, Steps, T0) ->
+    chaos_module(Module, Bytes, Steps, [], T0).
+
+%% A module calling WASI functions with whatever its code computes, in
+%% chaos, given a directory of its own to do what it likes in (removed
+%% after), a stdin, and small output ceilings.
+wasi_module(Module, Bytes, Steps, T0) ->
+    Dir = filename:join(os:getenv("TMPDIR", "/tmp"),
+                        "wasm_fuzz_wasi_" ++ integer_to_list(erlang:unique_integer([positive]))),
+    ok = filelib:ensure_path(Dir),
+    Wasi = #{args => ["fuzz", "-x"], env => [{<<"FUZZ">>, <<"1">>}],
+             stdin => rand:bytes(rand:uniform(4096)),
+             preopens => [{Dir, "/", read_write}],
+             stdout => {capture, rand:uniform(65536)}, stderr => discard},
+    try
+        chaos_module(Module, Bytes, Steps, [{wasi, Wasi}], T0)
+    after
+        file:del_dir_r(Dir)
+    end.
+
+chaos_module(Module, Bytes, Steps, Extra, T0) ->
     Metered = rand:uniform(2) =:= 1,
     case wasm_runtime_nif:compile(Bytes, [fuel || Metered]) of
         {ok, Mod} ->
@@ -439,7 +461,7 @@ chaos_module(Module, Bytes, Steps, T0) ->
                 ++ [{max_table_elements, rand:uniform(1000)} || rand:uniform(3) =:= 1]
                 ++ [{fuel, rand:uniform(1000000)} || Metered, rand:uniform(2) =:= 1]
                 ++ [{timeout, rand:uniform(500)}],
-            Opts = [{imports, import_funs(Steps)} | Limits],
+            Opts = [{imports, import_funs(Steps)} | Extra ++ Limits],
             Calls = [{Name, [arg(A) || A <- Args]} || {call, Name, Args, _} <- Steps],
             chaos_calls(Mod, Opts, Metered, Calls, instantiate(Mod, Opts), T0);
         Refused ->
@@ -461,6 +483,7 @@ check_error({instantiation_failed, Message}) when is_binary(Message) -> ok;
 check_error({system_limit, Message}) when is_binary(Message) -> ok;
 check_error({too_many, _, _, _}) -> ok;
 check_error(fuzz_import_raised) -> ok;
+check_error({exit, Status}) when is_integer(Status) -> ok;
 check_error(timeout) -> ok;
 check_error(Other) -> erlang:error({malformed_error, Other}).
 

@@ -21,7 +21,7 @@
          preopens_are_read_and_written/1, read_only_preopens_refuse_writes/1,
          nothing_outside_a_preopen_is_reachable/1, symlinks_inside_a_preopen_work/1,
          huge_reads_and_writes_are_short/1, too_many_subscriptions_are_refused/1,
-         too_many_open_files_give_emfile/1,
+         too_many_open_files_give_emfile/1, refused_wasi_calls_trap_with_a_kind/1,
          a_missing_preopen_fails_instantiation/1,
          a_sleeping_program_holds_no_scheduler/1, a_sleep_past_the_timeout_times_out/1,
          a_killed_caller_ends_its_run/1, clocks_and_random_work/1,
@@ -44,7 +44,7 @@ all() ->
      preopens_are_read_and_written, read_only_preopens_refuse_writes,
      nothing_outside_a_preopen_is_reachable, symlinks_inside_a_preopen_work,
      huge_reads_and_writes_are_short, too_many_subscriptions_are_refused,
-     too_many_open_files_give_emfile,
+     too_many_open_files_give_emfile, refused_wasi_calls_trap_with_a_kind,
      a_missing_preopen_fails_instantiation,
      a_sleeping_program_holds_no_scheduler, a_sleep_past_the_timeout_times_out,
      a_killed_caller_ends_its_run, clocks_and_random_work, many_programs_run_at_once,
@@ -297,6 +297,22 @@ too_many_open_files_give_emfile(Config) ->
     %% that closes what it opens never meets the limit.
     #{stdout := <<"opened 1000\n">>} = ok(Config, ["open", "/d/f", "1000"], #{preopens => Preopens}),
     #{exit_code := 0, stdout := <<"x">>} = ok(Config, ["cat", "/d/f"], #{preopens => Preopens}).
+
+refused_wasi_calls_trap_with_a_kind(Config) ->
+    %% Arguments WASI cannot take are the guest's doing, told apart from
+    %% the runtime's own errors (host_error).
+    {ok, M} = wasm_runtime_nif:load(data(Config, "wasi_hostile.wat")),
+    Call = fun(Name, Args) ->
+                   {ok, I} = wasm_runtime_nif:instantiate(M, [{wasi, #{}}]),
+                   try wasm_runtime_nif:call_raw(I, Name, Args) catch error:Reason -> Reason end
+           end,
+    ?assertMatch({trap, invalid_wasi_call, <<"Invalid flag value", _/binary>>},
+                 Call(bad_flags, [])),
+    ?assertMatch({trap, invalid_wasi_call, <<"Pointer out of bounds", _/binary>>},
+                 Call(bad_pointer, [])),
+    ?assertEqual(0, Call(random, [1 bsl 20])),
+    ?assertEqual({trap, wasi_limit, <<"random_get of 1048577 bytes: at most 1048576 at once">>},
+                 Call(random, [1 bsl 20 + 1])).
 
 a_missing_preopen_fails_instantiation(Config) ->
     Missing = filename:join(?config(dir, Config), "missing"),

@@ -32,7 +32,7 @@ use stdio::{Mode, Pipe};
 /// The most one `random_get` may ask for: larger requests trap. Producing
 /// 1 MiB takes about a millisecond on the scheduler (C's `getentropy` asks
 /// for at most 256 bytes, Rust's std for 16).
-const MAX_RANDOM_BYTES: u64 = 1 << 20;
+pub const MAX_RANDOM_BYTES: u64 = 1 << 20;
 
 /// The module name of every WASI preview 1 function.
 pub const IMPORT_MODULE: &str = "wasi_snapshot_preview1";

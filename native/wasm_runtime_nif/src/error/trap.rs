@@ -87,6 +87,12 @@ fn guest_failure_kind(error: &wasmtime::Error) -> Option<&'static str> {
         host.kind
     } else if error.is::<ImportRaised>() {
         "import_raised"
+    } else if error.is::<wiggle::GuestError>() || error.is::<std::num::TryFromIntError>() {
+        // What WASI preview 1 refuses to read from its arguments: a pointer
+        // out of the memory, a flag or enum value that does not exist.
+        "invalid_wasi_call"
+    } else if error.is::<wasmtime_wasi::ResourceTableError>() {
+        "wasi_limit"
     } else if error.is::<ThrownException>() {
         "uncaught_exception"
     } else if error.is::<GcHeapOutOfMemory<()>>() {
@@ -173,6 +179,17 @@ mod tests {
         let reason = TrapReason::from_error(&host);
         assert_eq!(reason.kind, "bad_env");
         assert_eq!(reason.message, "env 3 is not this call's");
+    }
+
+    #[test]
+    fn what_wasi_refuses_is_the_guests_doing() {
+        let flags = wasmtime::Error::from(wiggle::GuestError::InvalidFlagValue("Lookupflags"));
+        assert_eq!(TrapReason::from_error(&flags).kind, "invalid_wasi_call");
+        let size = wasmtime::Error::from(u32::try_from(-1i64).unwrap_err());
+        assert_eq!(TrapReason::from_error(&size).kind, "invalid_wasi_call");
+        let full = wasmtime::Error::from(wasmtime_wasi::ResourceTableError::Full)
+            .context("failed to call `monotonic_clock::subscribe_duration`");
+        assert_eq!(TrapReason::from_error(&full).kind, "wasi_limit");
     }
 
     #[test]

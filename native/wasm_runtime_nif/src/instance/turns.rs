@@ -161,13 +161,8 @@ impl WasmInstance {
     pub fn release(&self, env: Env, dirty: bool) -> NifResult<Released> {
         self.check_owner(env)?;
         let mut slot = self.lock();
-        let held = |guest: &Box<Guest>| guest.store.data().limits.held();
-        if !dirty
-            && slot
-                .guest
-                .as_ref()
-                .is_some_and(|guest| held(guest) > FREED_ON_SCHEDULER_MAX)
-        {
+        let large = |guest: &Guest| guest.store.data().limits.held() > FREED_ON_SCHEDULER_MAX;
+        if !dirty && slot.guest.as_deref().is_some_and(large) {
             return Ok(Released::TooLarge);
         }
         slot.released = true;

@@ -12,8 +12,9 @@
 //! their own limits. A file that `fd_close` or `fd_renumber` closes is
 //! closed on the reaper thread: closing a file the program truncated and
 //! wrote again makes ext4 write it out first (about 200 ms for 512 MiB).
-//! Everything else is `wasmtime-wasi`'s implementation, called as its
-//! generated glue calls it.
+//! `path_open` past `MAX_OPEN_FILES` gives `EMFILE`, and `random_get` past
+//! `MAX_RANDOM_BYTES` traps with a kind of ours. Everything else is
+//! `wasmtime-wasi`'s implementation, called as its generated glue calls it.
 
 use std::fs::File;
 use std::sync::Arc;
@@ -26,7 +27,8 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::WasiView;
 use wiggle::GuestMemory;
 
-use super::IMPORT_MODULE;
+use super::{IMPORT_MODULE, MAX_RANDOM_BYTES};
+use crate::error::HostTrap;
 use crate::reaper;
 use crate::store::data::StoreData;
 
@@ -66,8 +68,9 @@ pub fn bound_resources(context: &mut WasiP1Ctx) {
     context.ctx().table.set_max_capacity(MAX_RESOURCES);
 }
 
-/// Shadows the reads and writes of `wasmtime-wasi` in `linker` with bounded
-/// ones, and its `poll_oneoff`.
+/// Shadows, in `linker`, the functions of `wasmtime-wasi` that this module
+/// bounds: reads, writes, `poll_oneoff`, `path_open`, `random_get`, and
+/// the two that close files.
 pub fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
     // Each wraps the generated function of the same name, whose arguments
     // are the guest's: the descriptor, the buffers and their count, then
@@ -173,6 +176,23 @@ pub fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
                 )
                 .await
             })
+        },
+    )?;
+    // `wasmtime-wasi` refuses more than `max_random_size` with an error of
+    // no kind of its own; the limit is ours, and so is the trap.
+    linker.func_wrap(
+        IMPORT_MODULE,
+        "random_get",
+        |mut caller: Caller<'_, StoreData>, buffer: i32, length: i32| {
+            if length as u32 as u64 > MAX_RANDOM_BYTES {
+                let message = format!(
+                    "random_get of {} bytes: at most {MAX_RANDOM_BYTES} at once",
+                    length as u32
+                );
+                return Err(HostTrap::new("wasi_limit", message).into());
+            }
+            let (memory, context) = guest(&mut caller)?;
+            snapshot::random_get(context, &mut GuestMemory::Unshared(memory), buffer, length)
         },
     )?;
     closing!(fd_close(fd: i32));
