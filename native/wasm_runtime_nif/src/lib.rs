@@ -41,6 +41,18 @@ pub mod for_fuzzing {
     pub use crate::error::TrapReason;
     pub use crate::limits::InstanceLimits;
     pub use crate::values::{placeholder, type_name, NumType};
+
+    /// The WASI functions the library provides, with their types, by name.
+    pub fn wasi_functions() -> Vec<(String, wasmtime::FuncType)> {
+        let engine = wasmtime::Engine::default();
+        let mut linker = wasmtime::Linker::new(&engine);
+        crate::wasi::link(&mut linker).expect("WASI links");
+        let mut functions: Vec<_> = crate::wasi::functions(&linker, &engine)
+            .into_iter()
+            .collect();
+        functions.sort_by(|a, b| a.0.cmp(&b.0));
+        functions
+    }
 }
 
 use rustler::{Binary, Encoder, Env, NifResult, ResourceArc, Term};

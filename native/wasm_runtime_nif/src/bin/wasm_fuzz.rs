@@ -17,7 +17,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use arbitrary::Unstructured;
-use wasm_runtime_nif::for_fuzzing::{placeholder, type_name, InstanceLimits, NumType, TrapReason};
+use wasm_runtime_nif::for_fuzzing::{
+    placeholder, type_name, wasi_functions, InstanceLimits, NumType, TrapReason,
+};
 use wasmtime::{
     Config, Engine, ExternType, Func, FuncType, Instance, Linker, Module, Store, Val, ValType,
 };
@@ -44,23 +46,6 @@ const IMPORTS: &str = r#"(module
 
 /// The WASI module name: modules of the "wasi" profile import from it.
 const WASI: &str = "wasi_snapshot_preview1";
-
-/// Every function of WASI preview 1, with its type.
-fn wasi_functions() -> Vec<(String, FuncType)> {
-    let engine = Engine::default();
-    let mut linker: Linker<wasmtime_wasi::p1::WasiP1Ctx> = Linker::new(&engine);
-    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |context| context).expect("WASI links");
-    let mut store = Store::new(&engine, wasmtime_wasi::WasiCtxBuilder::new().build_p1());
-    let items: Vec<_> = linker
-        .iter(&mut store)
-        .filter(|(module, _, _)| *module == WASI)
-        .map(|(_, name, item)| (name.to_string(), item))
-        .collect();
-    items
-        .into_iter()
-        .filter_map(|(name, item)| Some((name, item.into_func()?.ty(&store))))
-        .collect()
-}
 
 /// Bytes at the start of a "wasi" module's memory: paths that stay inside
 /// the preopen and paths that try to leave it, then random bytes; with
