@@ -183,7 +183,9 @@ drain(Tag) ->
 a_raising_stream_fun_ends_the_run(Config) ->
     %% A flood never ends by itself: the fun's exception ends it.
     ?assertError(full, tool(Config, ["flood"], #{stdout => fun(_) -> error(full) end})),
-    ?assertThrow(enough, tool(Config, ["args", "x"], #{stdout => fun(_) -> throw(enough) end})).
+    ?assertThrow(enough, tool(Config, ["args", "x"], #{stdout => fun(_) -> throw(enough) end})),
+    %% Also when the program exits after its last write.
+    ?assertThrow(enough, tool(Config, ["exit", "3"], #{stdout => fun(_) -> throw(enough) end})).
 
 a_reactor_streams_to_a_fun(Config) ->
     Self = self(),

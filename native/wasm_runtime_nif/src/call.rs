@@ -361,14 +361,12 @@ impl Call {
         output::deliver(env, printed, left, next)
     }
 
-    /// The call's answer once the guest is done. A fun of a streamed output
-    /// that raised after the guest's last write fails the call as one that
-    /// raised before it would have.
+    /// The call's answer once the guest is done. The exception of a fun
+    /// (an Erlang import's, a streamed output's) is the call's, whatever
+    /// the guest did after it: returned, exited, trapped.
     fn end<'a>(self, env: Env<'a>, guest: Box<Guest>, outcome: wasmtime::Result<()>) -> Answer<'a> {
         let outcome = match self.raised {
-            // An Erlang import that raised trapped the guest: only a
-            // streamed output's fun raises for a guest that returned.
-            Some(_) => outcome.and(Err(ImportRaised.into())),
+            Some(_) => Err(ImportRaised.into()),
             None => outcome,
         };
         let answer = match self.abi {
@@ -404,8 +402,8 @@ impl Sliced for Call {
         self.deadline
     }
 
-    // Printed output at the end of a call is written without a time limit:
-    // the instance is free by then and only the caller waits, as for
+    // Printed output at the end of a call is written without a time limit
+    // when the instance is free by then and only the caller waits, as for
     // io:format/2. While the call is parked, holding the instance, the wait
     // is bounded by what is left of its timeout.
     fn finish<'a>(mut self, env: Env<'a>, done: Done, pause: Pause<'a, Self>) -> Answer<'a> {
@@ -416,7 +414,8 @@ impl Sliced for Call {
             // instance, whether the guest wrote it before its last slice or
             // in it: a fun that raises ends the call the same way in both.
             self.future = Box::pin(std::future::ready(done));
-            return self.hand_over(env, pause, streamed, printed, None);
+            let left = self.deadline.map(|deadline| deadline.left());
+            return self.hand_over(env, pause, streamed, printed, left);
         }
         let (guest, outcome) = done;
         let answer = self.end(env, guest, outcome);

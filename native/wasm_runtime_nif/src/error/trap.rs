@@ -89,9 +89,13 @@ fn guest_failure_kind(error: &wasmtime::Error) -> Option<&'static str> {
         "import_raised"
     } else if error.is::<wiggle::GuestError>() || error.is::<std::num::TryFromIntError>() {
         // What WASI preview 1 refuses to read from its arguments: a pointer
-        // out of the memory, a flag or enum value that does not exist.
+        // out of the memory, a flag or enum value that does not exist, a
+        // size that does not fit (no host function of ours fails so).
         "invalid_wasi_call"
-    } else if error.is::<wasmtime_wasi::ResourceTableError>() {
+    } else if matches!(
+        error.downcast_ref::<wasmtime_wasi::ResourceTableError>(),
+        Some(wasmtime_wasi::ResourceTableError::Full)
+    ) {
         "wasi_limit"
     } else if error.is::<ThrownException>() {
         "uncaught_exception"
@@ -190,6 +194,9 @@ mod tests {
         let full = wasmtime::Error::from(wasmtime_wasi::ResourceTableError::Full)
             .context("failed to call `monotonic_clock::subscribe_duration`");
         assert_eq!(TrapReason::from_error(&full).kind, "wasi_limit");
+        // Any other table error is the runtime's own.
+        let missing = wasmtime::Error::from(wasmtime_wasi::ResourceTableError::NotPresent);
+        assert_eq!(TrapReason::from_error(&missing).kind, "host_error");
     }
 
     #[test]

@@ -23,7 +23,6 @@ struct Waiter {
     monitor: Option<ErlNifMonitor>,
 }
 
-/// Who has the instance, and who is waiting for it.
 /// Bytes of memories and tables past which `release/1` frees a store on a
 /// dirty scheduler: unmapping touched memory takes about 0.12 ms per MiB
 /// (a 512 MiB store, 60 ms).
@@ -35,6 +34,7 @@ pub enum Released {
     TooLarge,
 }
 
+/// Who has the instance, and who is waiting for it.
 pub struct Slot {
     /// `None` while a call holds it, or for good once invalidated.
     guest: Option<Box<Guest>>,
@@ -170,8 +170,15 @@ impl WasmInstance {
         self.dismiss_waiters(&mut slot, env);
         drop(slot);
         // Freed here, not by the reaper: when `release/1` returns, the
-        // memory (or the pool slot) is free for the next instance.
-        drop(guest);
+        // memory (or the pool slot) is free for the next instance. Files a
+        // WASI program left open are closed by the reaper: closing one can
+        // wait for the disk.
+        if let Some(mut guest) = guest {
+            if let Some(wasi) = guest.store.data_mut().wasi.take() {
+                reaper::dispose(wasi);
+            }
+            drop(guest);
+        }
         Ok(Released::Freed)
     }
 

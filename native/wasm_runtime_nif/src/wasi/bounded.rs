@@ -74,9 +74,13 @@ pub fn bound_resources(context: &mut WasiP1Ctx) {
 pub fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
     // Each wraps the generated function of the same name, whose arguments
     // are the guest's: the descriptor, the buffers and their count, then
-    // an offset for the positioned ones and where to put the count moved.
+    // an offset for the positioned ones and where to put the count moved;
+    // `$reads` when it writes into the buffers.
     macro_rules! bounded_io {
-        ($name:ident($($argument:ident: $type:ty),*), $buffers:ident, $count:ident) => {
+        (
+            $name:ident($($argument:ident: $type:ty),*),
+            $buffers:ident, $count:ident, $moved:ident, $reads:expr
+        ) => {
             linker.func_wrap_async(
                 IMPORT_MODULE,
                 stringify!($name),
@@ -94,7 +98,7 @@ pub fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
                         )
                         .await;
                         if let Some(clamp) = clamp {
-                            clamp.undo(memory);
+                            clamp.undo(memory, $moved, $reads);
                         }
                         errno
                     })
@@ -104,17 +108,21 @@ pub fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
     }
 
     linker.allow_shadowing(true);
-    bounded_io!(fd_read(fd: i32, buffers: i32, count: i32, read: i32), buffers, count);
-    bounded_io!(fd_write(fd: i32, buffers: i32, count: i32, written: i32), buffers, count);
+    bounded_io!(
+        fd_read(fd: i32, buffers: i32, count: i32, read: i32),
+        buffers, count, read, true
+    );
+    bounded_io!(
+        fd_write(fd: i32, buffers: i32, count: i32, written: i32),
+        buffers, count, written, false
+    );
     bounded_io!(
         fd_pread(fd: i32, buffers: i32, count: i32, offset: i64, read: i32),
-        buffers,
-        count
+        buffers, count, read, true
     );
     bounded_io!(
         fd_pwrite(fd: i32, buffers: i32, count: i32, offset: i64, written: i32),
-        buffers,
-        count
+        buffers, count, written, false
     );
     // Each wraps the generated function of the same name, which may close
     // a file: the last reference to it is dropped on the reaper thread.
@@ -271,7 +279,9 @@ fn open_files(context: &mut WasiP1Ctx) -> Vec<Arc<File>> {
 /// any more; the others only lose a reference.
 fn close_elsewhere(open: Vec<Arc<File>>) {
     for file in open {
-        if Arc::strong_count(&file) == 1 {
+        // Atomically the last reference or not: a thread of wasmtime-wasi's
+        // may drop its own meanwhile.
+        if let Some(file) = Arc::into_inner(file) {
             reaper::dispose(file);
         }
     }
@@ -282,6 +292,8 @@ fn close_elsewhere(open: Vec<Arc<File>>) {
 struct Clamp {
     at: usize,
     length: [u8; 4],
+    /// Where the buffer begins.
+    buffer: usize,
 }
 
 impl Clamp {
@@ -298,21 +310,32 @@ impl Clamp {
                 0 => continue,
                 1..=MAX_IO_BYTES => return None,
                 _ => {
+                    let buffer = u32::from_le_bytes(memory[at - 4..at].try_into().ok()?);
                     memory[at..at + 4].copy_from_slice(&MAX_IO_BYTES.to_le_bytes());
-                    return Some(Clamp { at, length });
+                    return Some(Clamp {
+                        at,
+                        length,
+                        buffer: buffer as usize,
+                    });
                 }
             }
         }
         None
     }
 
-    /// Gives the guest its length back, unless the call wrote over it (a
-    /// read into the array itself, a count stored on it): what the call
-    /// wrote is what the guest would see on a POSIX system.
-    fn undo(self, memory: &mut [u8]) {
-        let field = &mut memory[self.at..self.at + 4];
-        if *field == MAX_IO_BYTES.to_le_bytes() {
-            field.copy_from_slice(&self.length);
+    /// Gives the guest its length back, unless the call may have written
+    /// over it: the count it moved stored at `moved`, or, for a read
+    /// (`reads`), the bytes read into a buffer that holds the length. What
+    /// the call wrote is what the guest would see on a POSIX system.
+    fn undo(self, memory: &mut [u8], moved: i32, reads: bool) {
+        let field = self.at..self.at + 4;
+        let overlaps = |start: usize, length: usize| {
+            start < field.end && field.start < start.saturating_add(length)
+        };
+        let written_over = overlaps(moved as u32 as usize, 4)
+            || (reads && overlaps(self.buffer, MAX_IO_BYTES as usize));
+        if !written_over {
+            memory[field].copy_from_slice(&self.length);
         }
     }
 }
@@ -340,7 +363,7 @@ mod tests {
         let clamp = Clamp::first_buffer(&mut memory, 0, 3).unwrap();
         assert_eq!(length(&memory, 1), MAX_IO_BYTES);
         assert_eq!(length(&memory, 2), 9 << 20);
-        clamp.undo(&mut memory);
+        clamp.undo(&mut memory, 48, true);
         assert_eq!(length(&memory, 1), 8 << 20);
     }
 
@@ -358,10 +381,22 @@ mod tests {
 
     #[test]
     fn a_length_the_call_wrote_over_stays_written() {
+        // The count moved, stored on the length itself: a full clamped
+        // read's count is the clamped length, and stays.
+        let mut memory = array(&[(32, 8 << 20)]);
+        let clamp = Clamp::first_buffer(&mut memory, 0, 1).unwrap();
+        clamp.undo(&mut memory, 4, false);
+        assert_eq!(length(&memory, 0), MAX_IO_BYTES);
+        // A read into a buffer that holds the length.
         let mut memory = array(&[(0, 8 << 20)]);
         let clamp = Clamp::first_buffer(&mut memory, 0, 1).unwrap();
         memory[4..8].copy_from_slice(b"data");
-        clamp.undo(&mut memory);
+        clamp.undo(&mut memory, 48, true);
         assert_eq!(&memory[4..8], b"data");
+        // A write only reads its buffer: the length comes back.
+        let mut memory = array(&[(0, 8 << 20)]);
+        let clamp = Clamp::first_buffer(&mut memory, 0, 1).unwrap();
+        clamp.undo(&mut memory, 48, false);
+        assert_eq!(length(&memory, 0), 8 << 20);
     }
 }
