@@ -29,11 +29,6 @@ use crate::protocol::{Answer, Request};
 use crate::store::data::StoreData;
 use stdio::{Mode, Pipe};
 
-/// The most one `random_get` may ask for: larger requests trap. Producing
-/// 1 MiB takes about a millisecond on the scheduler (C's `getentropy` asks
-/// for at most 256 bytes, Rust's std for 16).
-pub const MAX_RANDOM_BYTES: u64 = 1 << 20;
-
 /// The module name of every WASI preview 1 function.
 pub const IMPORT_MODULE: &str = "wasi_snapshot_preview1";
 
@@ -90,7 +85,9 @@ pub fn context(options: &mut WasiOptions) -> Result<(WasiP1Ctx, Output), Instant
         .allow_tcp(false)
         .allow_udp(false)
         .allow_ip_name_lookup(false)
-        .max_random_size(MAX_RANDOM_BYTES);
+        // `random_get` is refused past it before this (wasi/bounded.rs), with
+        // a kind of ours; this is the bound of any other way in.
+        .max_random_size(bounded::MAX_RANDOM_BYTES);
     for preopen in &options.preopens {
         let perms = match preopen.writable {
             true => FsPerms::ReadWrite,

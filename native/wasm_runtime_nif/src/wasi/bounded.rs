@@ -27,7 +27,7 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::WasiView;
 use wiggle::GuestMemory;
 
-use super::{IMPORT_MODULE, MAX_RANDOM_BYTES};
+use super::IMPORT_MODULE;
 use crate::error::HostTrap;
 use crate::reaper;
 use crate::store::data::StoreData;
@@ -40,6 +40,11 @@ pub const MAX_IOVECS: u32 = 1024;
 
 /// Subscriptions one `poll_oneoff` may wait on.
 pub const MAX_SUBSCRIPTIONS: u32 = 1024;
+
+/// The most one `random_get` may ask for: larger requests trap. Producing
+/// 1 MiB takes about a millisecond on the scheduler (C's `getentropy` asks
+/// for at most 256 bytes, Rust's std for 16).
+pub const MAX_RANDOM_BYTES: u64 = 1 << 20;
 
 /// Files and directories one program may have open: each is a descriptor
 /// of the VM's own, and Wasmtime would allow a million. Past it, `path_open`
