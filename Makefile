@@ -31,6 +31,14 @@ WASI_C_GUESTS    := $(patsubst %.c,%.wasm,$(wildcard test/*_SUITE_data/wasi_*.c)
 WASI_RUST_DIR    := test/wasm_runtime_nif_wasi_SUITE_data/markdown
 WASI_RUST_TARGET := $(CURDIR)/$(WASI_RUST_DIR)/target
 WASI_RUST_GUESTS := $(if $(wildcard $(WASI_RUST_DIR)/Cargo.toml),$(WASI_RUST_DIR).wasm $(WASI_RUST_DIR).native)
+# Components (the component model) built by the standard toolchain: Rust for
+# wasm32-wasip2 with the wit-bindgen crate, one workspace of crates beside
+# the suite, each crate a component copied beside it.
+COMPONENT_DIR     := test/wasm_runtime_nif_component_SUITE_data/components
+COMPONENT_TARGET  := $(CURDIR)/$(COMPONENT_DIR)/target
+COMPONENT_CRATES  := $(if $(wildcard $(COMPONENT_DIR)/Cargo.toml),$(notdir $(patsubst %/Cargo.toml,%,$(wildcard $(COMPONENT_DIR)/*/Cargo.toml))))
+COMPONENT_GUESTS  := $(patsubst %,test/wasm_runtime_nif_component_SUITE_data/%.wasm,$(COMPONENT_CRATES))
+COMPONENT_SOURCES := $(shell find $(COMPONENT_DIR) -path '*/target' -prune -o \( -name '*.rs' -o -name '*.wit' -o -name Cargo.toml -o -name Cargo.lock \) -print 2>/dev/null)
 # Guests compiled from C: the bundled example and every C file beside a suite.
 C_GUESTS := priv/example.wasm priv/guide_examples.wasm \
             $(filter-out $(SEED_STYLE_GUESTS) $(WASI_C_GUESTS),$(patsubst %.c,%.wasm,$(wildcard test/*_SUITE_data/*.c)))
@@ -50,7 +58,15 @@ $(NIF_SO): FORCE
 	@cmp -s $(CRATE_DIR)/target/release/libwasm_runtime_nif.so $@ || \
 	  { cp $(CRATE_DIR)/target/release/libwasm_runtime_nif.so $@.new && mv $@.new $@; }
 
-guests: $(C_GUESTS) $(SEED_STYLE_GUESTS) $(RUST_GUESTS) $(WASI_C_GUESTS) $(WASI_RUST_GUESTS)
+guests: $(C_GUESTS) $(SEED_STYLE_GUESTS) $(RUST_GUESTS) $(WASI_C_GUESTS) $(WASI_RUST_GUESTS) \
+        $(COMPONENT_GUESTS)
+
+# One cargo build makes every component of the workspace.
+$(COMPONENT_GUESTS) &: $(COMPONENT_SOURCES)
+	CARGO_TARGET_DIR=$(COMPONENT_TARGET) $(CARGO) build --quiet --release --locked \
+	  --target wasm32-wasip2 --manifest-path $(COMPONENT_DIR)/Cargo.toml
+	$(foreach crate,$(COMPONENT_CRATES),cp $(COMPONENT_TARGET)/wasm32-wasip2/release/$(crate).wasm \
+	  test/wasm_runtime_nif_component_SUITE_data/$(crate).wasm;)
 
 # A reactor (wasi_reactor*.c) is a library set up by _initialize; it may use
 # the guest term ABI too.

@@ -38,8 +38,9 @@ if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo not found; install Rust >= 1.95 with rustup (https://rustup.rs)" >&2
   exit 1
 fi
-# Rust guests are compiled for wasm32: the SDK's tests, and WASI programs.
-for target in wasm32-unknown-unknown wasm32-wasip1; do
+# Rust guests are compiled for wasm32: the SDK's tests, WASI programs and
+# components (wasm32-wasip2).
+for target in wasm32-unknown-unknown wasm32-wasip1 wasm32-wasip2; do
   if ! rustc --print target-libdir --target "$target" 2>/dev/null | xargs -I{} test -d {}; then
     if command -v rustup >/dev/null 2>&1; then
       echo "setup: rustup target add $target"

@@ -20,7 +20,8 @@
          run_wasi/2, wasi_output/1,
          memory_read/3, memory_read/4, memory_write/3, memory_write/4,
          memory_size/1, memory_size/2, memory_grow/2, memory_grow/3,
-         global_get/2, global_set/3, fuel_burned/1]).
+         global_get/2, global_set/3, fuel_burned/1,
+         resource_drop/2, resource_drop/3]).
 
 %% Bytes past which a memory read or write is copied on a dirty scheduler.
 -define(DIRTY_COPY, 65536).
@@ -41,7 +42,14 @@
 -type value_type() :: i32 | i64 | f32 | f64 | v128 | funcref | externref | ref.
 -type export() :: {Name :: binary(),
                    {func, Params :: [value_type()], Results :: [value_type()]}
+                   | {component_func, WitSignature :: binary()}
                    | memory | table | global | tag}.
+%% A module's export, or a component's function with its WIT signature
+%% (docs/components.md).
+-type resource() :: reference().
+%% A resource a component instance handed out (an `own<R>' result): dropped
+%% by {@link resource_drop/2}, or by the instance's next call once the
+%% garbage collector freed every reference to it.
 -type instance_option() :: process_bound
                          | {imports, #{{import_name(), import_name()} => function()}}
                          | {max_memory, pos_integer()}
@@ -154,7 +162,7 @@
               instance_option/0, call_option/0, compile_option/0, load_option/0, trap_reason/0,
               load_error/0, file_error/0, compile_error/0, instantiate_error/0,
               wasi_options/0, wasi_output/0, run_wasi_options/0, export_name/0,
-              access_error/0]).
+              access_error/0, resource/0]).
 
 %%% ------------------------------------------------------------------
 %%% The seed API
@@ -239,10 +247,33 @@ call(Instance, Name, Args, Options) ->
 
 %% @doc Prints the signature of the exported function `Name', as
 %% `add_I32(i32, i32) -> i32'.
+%% For a component's function, prints its WIT signature, as
+%% `test:echo/types@0.1.0#echo-point: func(v: record {x: s32, y: s32}) ->
+%% record {x: s32, y: s32}'.
 -spec print_func(instance() | wasm_module(), func_name()) -> ok.
 print_func(ModuleOrInstance, Name) ->
-    {Params, Results} = function_type(ModuleOrInstance, Name),
-    io:format("~ts(~ts) -> ~ts~n", [name_binary(Name), join_types(Params), result_types(Results)]).
+    case function_type(ModuleOrInstance, Name) of
+        {component, FullName, Signature} ->
+            io:format("~ts: ~ts~n", [FullName, Signature]);
+        {Params, Results} ->
+            io:format("~ts(~ts) -> ~ts~n",
+                      [name_binary(Name), join_types(Params), result_types(Results)])
+    end.
+
+%% @equiv resource_drop(Instance, Resource, [])
+-spec resource_drop(instance(), resource()) -> ok.
+resource_drop(Instance, Resource) ->
+    resource_drop(Instance, Resource, []).
+
+%% @doc Drops `Resource', which `Instance' (a component's) handed out: its
+%% destructor runs in a call of the instance, with the call options of
+%% {@link call/4}. A resource dropped already, given to the guest (passed
+%% as `own'), or of another instance raises `{bad_resource, Message}' and
+%% leaves the instance as it was.
+-spec resource_drop(instance(), resource(), [call_option()]) -> ok.
+resource_drop(Instance, Resource, Options) ->
+    Limits = wasm_runtime_nif_options:call(Options),
+    wasm_runtime_nif_protocol:resource_drop(Instance, Resource, Limits).
 
 %%% ------------------------------------------------------------------
 %%% Modules and instances
@@ -568,9 +599,26 @@ fuel_burned(Instance) ->
 %%% ------------------------------------------------------------------
 
 function_type(ModuleOrInstance, Name) ->
-    case lists:keyfind(name_binary(Name), 1, exports(ModuleOrInstance)) of
+    Exports = exports(ModuleOrInstance),
+    Wanted = name_binary(Name),
+    case lists:keyfind(Wanted, 1, Exports) of
         {_, {func, Params, Results}} -> {Params, Results};
-        _ -> erlang:error({undefined_function, Name})
+        {Full, {component_func, Signature}} -> {component, Full, Signature};
+        _ ->
+            %% A component's interface may be named without its version.
+            case [Export || {Full, {component_func, _}} = Export <- Exports,
+                            unversioned(Full) =:= Wanted] of
+                [{Full, {component_func, Signature}}] -> {component, Full, Signature};
+                _ -> erlang:error({undefined_function, Name})
+            end
+    end.
+
+unversioned(Name) ->
+    case binary:split(Name, <<"#">>) of
+        [Interface, Function] ->
+            [Bare | _] = binary:split(Interface, <<"@">>),
+            <<Bare/binary, "#", Function/binary>>;
+        _ -> Name
     end.
 
 name_binary(Name) when is_atom(Name) -> atom_to_binary(Name, utf8);

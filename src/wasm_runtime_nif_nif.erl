@@ -9,7 +9,8 @@
 %% The one list of the NIFs, each `<concept>_<verb>', in the order of
 %% lib.rs.
 -export([module_compile/2, module_file_read/2, module_exports/1,
-         instance_new/3, instance_new_dirty/3, instance_call_raw/4, instance_call/4, instance_leave_queue/1,
+         instance_new/3, instance_new_dirty/3, instance_call_raw/4, instance_call/4, instance_resource_drop/3,
+         instance_leave_queue/1,
          instance_release/1, instance_release_dirty/1, instance_wasi_output/1, instance_access/2,
          instance_access_dirty/2, instance_fuel_burned/1, call_reply/3, call_resume/2,
          runtime_counts/0]).
@@ -94,6 +95,11 @@ instance_call_raw(_Instance, _Name, _Args, _Limits) ->
 -spec instance_call(wasm_runtime_nif:instance(), wasm_runtime_nif:func_name(), [term()],
                     options()) -> term().
 instance_call(_Instance, _Name, _Args, _Limits) ->
+    erlang:nif_error(nif_not_loaded).
+
+-spec instance_resource_drop(wasm_runtime_nif:instance(), wasm_runtime_nif:resource(),
+                             options()) -> ok.
+instance_resource_drop(_Instance, _Resource, _Limits) ->
     erlang:nif_error(nif_not_loaded).
 
 -spec instance_leave_queue(wasm_runtime_nif:instance()) -> ok.

@@ -27,7 +27,7 @@
 %% A NIF's value is the call's own result: never looked at here.
 -module(wasm_runtime_nif_protocol).
 
--export([call_raw/4, call/4, run/1, access/3]).
+-export([call_raw/4, call/4, resource_drop/3, run/1, access/3]).
 
 -define(REQUEST, wasm_runtime_nif_request).
 -define(TURN, wasm_runtime_nif_turn).
@@ -62,6 +62,19 @@ served({turn, Id, Timeout}, Kind, Instance, Name, Args, Limits) ->
     end;
 served(Request, _Kind, _Instance, _Name, _Args, _Limits) ->
     serve(Request, #{}).
+
+%% resource_drop/2,3 of the API: a call of the resource's instance.
+-spec resource_drop(wasm_runtime_nif:instance(), wasm_runtime_nif:resource(), map()) -> ok.
+resource_drop(Instance, Resource, Limits) ->
+    try
+        wasm_runtime_nif_nif:instance_resource_drop(Instance, Resource, Limits)
+    catch
+        error:{?REQUEST, {turn, Id, Timeout}} ->
+            Left = await_turn(Instance, Id, Timeout),
+            resource_drop(Instance, Resource, Limits#{timeout => Left});
+        error:{?REQUEST, Request} ->
+            serve(Request, #{})
+    end.
 
 %% An access of the embedding API, on a dirty scheduler when it copies
 %% many bytes, once the instance is idle: a busy instance has queued us.

@@ -3,6 +3,11 @@
 rustler::atoms! {
     ok,
     error,
+    some,
+    bad_argument,
+    bad_resource,
+    resource_drop,
+    component_func,
     void,
     trap,
     func,

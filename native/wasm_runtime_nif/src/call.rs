@@ -10,6 +10,7 @@
 //! instance is invalidated with reason `cancelled`.
 
 mod arguments;
+pub mod component;
 mod results;
 
 use std::future::Future;
@@ -23,11 +24,11 @@ use rustler::{Env, Term};
 use wasmtime::ValRaw;
 
 use crate::erlang_import::{self, Handed, Reply};
-use crate::error::{raise, ImportRaised, TrapReason};
+use crate::error::{raise, HostTrap, ImportRaised, TrapReason};
 use crate::instance::exports::{Abi, Name};
 use crate::instance::turns::{Loan, Turn};
-use crate::instance::{Guest, WasmInstance};
-use crate::limits::{Deadline, Metering};
+use crate::instance::{Guest, Instantiated, WasmInstance};
+use crate::limits::{CallLimits, Deadline, Metering};
 use crate::options;
 use crate::output;
 use crate::protocol::{Answer, Request};
@@ -61,6 +62,8 @@ pub struct Call {
     handed: Handed,
     /// Parked while the caller hands streamed WASI output to its funs.
     streaming: bool,
+    /// Every slice on a dirty scheduler (`component/call.rs`).
+    dirty: bool,
 }
 
 static SUSPENDED_CALL_TYPE: ResourceType = ResourceType::new();
@@ -147,8 +150,61 @@ pub fn start<'a>(
         awaiting: None,
         raised: None,
         handed: Handed::default(),
+        dirty: false,
     };
     slicing::run(env, call, None)
+}
+
+impl Call {
+    /// Starts a call of a component instance whose guest is ready
+    /// (`component/call.rs` converted the arguments and chose what to run).
+    pub fn start_component<'a>(
+        env: Env<'a>,
+        loan: Loan,
+        mut guest: Box<Guest>,
+        name: Name,
+        limits: CallLimits,
+        dirty: bool,
+    ) -> Answer<'a> {
+        let module = loan.instance().module().clone();
+        if let Err(error) = store::arm(&mut guest.store, module.metering, limits, true) {
+            loan.give_back(env, guest);
+            return Answer::Error(raise(TrapReason::from_error(&error)));
+        }
+        guest.store.set_hostcall_fuel(match dirty {
+            true => crate::component::MAX_LIFT_BYTES,
+            false => crate::component::NORMAL_SCHEDULER_LIFT_BYTES,
+        });
+        let cells = guest.cells.clone();
+        let future = Box::pin(async move {
+            let outcome = {
+                let Guest {
+                    store, instance, ..
+                } = &mut *guest;
+                match (instance, module.component()) {
+                    (Instantiated::Component(called), Some(code)) => {
+                        crate::component::called::run(store, called, code).await
+                    }
+                    _ => Err(wasmtime::format_err!("not an instance of a component")),
+                }
+            };
+            (guest, outcome)
+        });
+        let call = Call {
+            streaming: false,
+            loan: loan.kept(),
+            future,
+            abi: Abi::Component,
+            name,
+            deadline: limits.deadline(),
+            cells,
+            awaiting: None,
+            raised: None,
+            handed: Handed::default(),
+            dirty,
+        };
+        slicing::run(env, call, None)
+    }
 }
 
 /// Runs export `index`, which provably finishes quickly, on this thread's
@@ -265,10 +321,30 @@ pub fn reply<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>, reply: Term<'a
     if let Some(deadline) = call.deadline.filter(Deadline::passed) {
         return call.time_out(env, deadline.limit);
     }
-    let import = &call.loan.instance().module().erlang_imports[index];
+    let instance = call.loan.instance();
     // SAFETY: the guest is suspended; nothing else looks.
     let exchange = unsafe { call.cells.imports.get() };
-    exchange.reply = Some(reply.into_results(import, &mut exchange.values, &mut call.raised));
+    let outcome = match (instance.module().component(), instance.component_owner()) {
+        (Some(code), Some(owner)) => match reply {
+            Reply::Returned(value) => crate::component::called::import_results(
+                value,
+                code,
+                index,
+                &owner,
+                &mut exchange.parts,
+            )
+            .map_err(|message| HostTrap::new("bad_host_result", message).into()),
+            Reply::Raised(exception) => {
+                call.raised = Some(exception);
+                Err(ImportRaised.into())
+            }
+        },
+        _ => {
+            let import = &instance.module().erlang_imports[index];
+            reply.into_results(import, &mut exchange.values, &mut call.raised)
+        }
+    };
+    exchange.reply = Some(outcome);
     slicing::run(env, call, Some(suspended))
 }
 
@@ -318,9 +394,18 @@ impl Call {
 
     /// The guest called an Erlang import: park the call and ask the caller
     /// to run the fun.
+    /// How many Erlang imports the instance's module or component has.
+    fn erlang_imports(&self) -> usize {
+        let module = self.loan.instance().module();
+        match module.component() {
+            Some(code) => code.imports.len(),
+            None => module.erlang_imports.len(),
+        }
+    }
+
     fn ask_import<'a>(mut self, env: Env<'a>, pause: Pause<'a, Self>, index: usize) -> Answer<'a> {
         let instance = self.loan.instance();
-        let imports = instance.module().erlang_imports.len();
+        let imports = self.erlang_imports();
         let Some(fun) = self
             .handed
             .fun(env, index, imports, || instance.import_fun(env, index))
@@ -332,7 +417,13 @@ impl Call {
             return Answer::Error(raise(reason));
         };
         // SAFETY: the guest is suspended; nothing else looks.
-        let args = erlang_import::args(env, &unsafe { self.cells.imports.get() }.values);
+        let exchange = unsafe { self.cells.imports.get() };
+        let args = match (instance.module().component(), instance.component_owner()) {
+            (Some(code), Some(owner)) => {
+                crate::component::called::import_args(env, code, index, &exchange.parts, &owner)
+            }
+            _ => erlang_import::args(env, &exchange.values),
+        };
         self.awaiting = Some(index);
         let (call, carried) = pause.park(env, self);
         Answer::Ask(Request::Import {
@@ -364,7 +455,12 @@ impl Call {
     /// The call's answer once the guest is done. The exception of a fun
     /// (an Erlang import's, a streamed output's) is the call's, whatever
     /// the guest did after it: returned, exited, trapped.
-    fn end<'a>(self, env: Env<'a>, guest: Box<Guest>, outcome: wasmtime::Result<()>) -> Answer<'a> {
+    fn end<'a>(
+        self,
+        env: Env<'a>,
+        mut guest: Box<Guest>,
+        outcome: wasmtime::Result<()>,
+    ) -> Answer<'a> {
         let outcome = match self.raised {
             Some(_) => Err(ImportRaised.into()),
             None => outcome,
@@ -374,6 +470,15 @@ impl Call {
             Abi::Terms => {
                 let answer = results::terms(env, &self.cells, &guest.results, self.name);
                 outcome.map(|()| answer)
+            }
+            Abi::Component => {
+                let module = self.loan.instance().module();
+                match (&mut guest.instance, module.component()) {
+                    (Instantiated::Component(called), Some(code)) => {
+                        outcome.map(|()| crate::component::called::result(env, called, code))
+                    }
+                    _ => outcome.map(|()| Answer::Error(rustler::Error::BadArg)),
+                }
             }
         };
         conclude(env, self.loan, guest, answer, self.raised)
@@ -398,6 +503,10 @@ impl Sliced for Call {
         self.loan.instance().wasi.as_ref().map(|wasi| &wasi.wakeup)
     }
 
+    fn runs_dirty(&self) -> bool {
+        self.dirty
+    }
+
     fn deadline(&self) -> Option<Deadline> {
         self.deadline
     }
@@ -407,6 +516,14 @@ impl Sliced for Call {
     // io:format/2. While the call is parked, holding the instance, the wait
     // is bounded by what is left of its timeout.
     fn finish<'a>(mut self, env: Env<'a>, done: Done, pause: Pause<'a, Self>) -> Answer<'a> {
+        // A component's result too large to convert here is converted on a
+        // dirty scheduler, where the call ends.
+        if let (Instantiated::Component(called), Ok(())) = (&done.0.instance, &done.1) {
+            if crate::component::called::result_too_large(called) {
+                self.future = Box::pin(std::future::ready(done));
+                return pause.reschedule_dirty(env, self);
+            }
+        }
         let printed = self.printed(true);
         let streamed = self.streamed(env);
         if !streamed.is_empty() {
@@ -442,7 +559,7 @@ impl Sliced for Call {
             let left = self.deadline.map(|deadline| deadline.left());
             return self.hand_over(env, pause, streamed, printed, left);
         }
-        let request = match self.loan.instance().module().erlang_imports.is_empty() {
+        let request = match self.erlang_imports() == 0 {
             true => None,
             // SAFETY: the guest is suspended; nothing else looks.
             false => unsafe { self.cells.imports.get() }.request.take(),
@@ -465,7 +582,7 @@ impl Sliced for Call {
         match self.abi {
             // SAFETY: the guest is suspended; nothing else touches the table.
             Abi::Terms => slicing::carry(env, unsafe { self.cells.terms.get() }.suspend()),
-            Abi::Raw => slicing::carry(env, &[]),
+            Abi::Raw | Abi::Component => slicing::carry(env, &[]),
         }
     }
 

@@ -27,6 +27,8 @@ struct Runtime {
     stack: usize,
     engine: Engine,
     linker: Linker<StoreData>,
+    /// The linker of components: WASI preview 2 (`component/link.rs`).
+    component_linker: wasmtime::component::Linker<StoreData>,
     /// The WASI functions in the linker, with their types.
     wasi_functions: HashMap<String, FuncType>,
 }
@@ -75,6 +77,7 @@ impl Default for Settings {
 fn pooling(size: u32) -> PoolingAllocationConfig {
     let mut pool = PoolingAllocationConfig::new();
     pool.total_core_instances(size)
+        .total_component_instances(size)
         .total_memories(size)
         .total_tables(size)
         .total_stacks(size)
@@ -110,7 +113,14 @@ fn runtime_for(metering: Metering, settings: Settings) -> Result<Runtime, String
     }
     wasi::link(&mut linker).map_err(|e| format!("wasmtime linker: {e:#}"))?;
     let wasi_functions = wasi::functions(&linker, &engine);
+    // WASI preview 2, for components (without sockets or name lookups,
+    // which no context here allows); their own imports are added per
+    // component (`component/link.rs`).
+    let mut component_linker = wasmtime::component::Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut component_linker)
+        .map_err(|e| format!("wasmtime linker: {e:#}"))?;
     Ok(Runtime {
+        component_linker,
         stack: settings.max_wasm_stack + HOST_STACK_HEADROOM,
         engine,
         linker,
@@ -160,6 +170,11 @@ pub fn engine(metering: Metering) -> &'static Engine {
 /// The type of WASI function `name`, if WASI has one of that name.
 pub fn wasi_function(metering: Metering, name: &str) -> Option<&'static FuncType> {
     runtime(metering).wasi_functions.get(name)
+}
+
+/// The linker of components of `engine`, with WASI preview 2.
+pub fn component_linker(metering: Metering) -> &'static wasmtime::component::Linker<StoreData> {
+    &runtime(metering).component_linker
 }
 
 /// The linker with the term ABI and WASI for modules of `engine`.

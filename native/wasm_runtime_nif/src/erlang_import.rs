@@ -18,22 +18,18 @@
 //!
 //! No extra thread, no message hop.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
 use rustler::sys::ErlNifTerm;
 use rustler::{Encoder, Env, Error, NifResult, Term};
 use wasmtime::{Linker, Val};
 
 use crate::atoms;
+use crate::component::ComponentCode;
 use crate::engine;
 use crate::error::{HostTrap, ImportRaised, InstantiateError};
 use crate::kept_funs::KeptFuns;
 use crate::module::imports::ErlangImport;
 use crate::module::WasmModule;
-use crate::slicing::SliceCell;
-use crate::store::data::{ImportExchange, StoreData};
+use crate::store::data::{ReplyFuture, StoreData};
 use crate::values::{self, NumType};
 
 /// An Erlang fun offered for an import: module, name, fun, arity.
@@ -72,19 +68,41 @@ pub fn link(
     Ok((linker, KeptFuns::new(&funs)))
 }
 
-/// Waits for the driver's reply to the request the host function made.
-struct ReplyFuture<'c>(&'c SliceCell<ImportExchange>);
-
-impl Future for ReplyFuture<'_> {
-    type Output = wasmtime::Result<()>;
-
-    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: polled inside a slice, while the driver is not looking.
-        match unsafe { self.0.get() }.reply.take() {
-            Some(reply) => Poll::Ready(reply),
-            None => Poll::Pending,
-        }
+/// The funs of a component's Erlang imports, in order, from those offered
+/// (by interface, with or without its version, and name; `''` for the
+/// world's own functions). Its imports are linked when it is compiled
+/// (`component/link.rs`).
+pub fn component_funs(
+    code: &ComponentCode,
+    offered: &[OfferedImport],
+) -> Result<Option<KeptFuns>, InstantiateError> {
+    if code.imports.is_empty() {
+        return Ok(None);
     }
+    let mut funs = Vec::with_capacity(code.imports.len());
+    for import in &code.imports {
+        let unversioned = import.interface.split_once('@').map(|(bare, _)| bare);
+        let found = offered.iter().find(|(interface, name, _, _)| {
+            *name == import.name
+                && (*interface == import.interface || Some(interface.as_str()) == unversioned)
+        });
+        let Some((_, _, fun, arity)) = found else {
+            return Err(InstantiateError::UnknownImport(
+                import.interface.clone(),
+                import.name.clone(),
+            ));
+        };
+        if *arity != import.params.len() {
+            return Err(InstantiateError::ImportArity {
+                module: import.interface.clone(),
+                name: import.name.clone(),
+                expected: import.params.len(),
+                actual: *arity,
+            });
+        }
+        funs.push(*fun);
+    }
+    Ok(Some(KeptFuns::new(&funs)))
 }
 
 /// Defines import `index` of a module as a request to the Erlang side.

@@ -16,6 +16,8 @@ use std::sync::{Arc, Mutex};
 use rustler::{Env, LocalPid, NifResult, ResourceArc, Term};
 use wasmtime::{Instance, Store, Val, ValRaw};
 
+use crate::component::called::Called;
+use crate::component::handle::{Drops, Owner};
 use crate::error::{charlist, raise};
 use crate::kept_funs::KeptFuns;
 use crate::limits::CallLimits;
@@ -29,10 +31,16 @@ use crate::wasi;
 use exports::Exports;
 use turns::Slot;
 
+/// What was instantiated: a core module's instance or a component's.
+pub enum Instantiated {
+    Module(Instance),
+    Component(Box<Called>),
+}
+
 /// Everything a call needs, owned by whichever call holds it.
 pub struct Guest {
     pub store: Store<StoreData>,
-    pub instance: Instance,
+    pub instance: Instantiated,
     pub exports: Exports,
     /// The argument and result values of the call, kept to reuse their
     /// allocation.
@@ -45,7 +53,7 @@ pub struct Guest {
 }
 
 impl Guest {
-    pub fn new(store: Store<StoreData>, instance: Instance) -> Self {
+    pub fn new(store: Store<StoreData>, instance: Instantiated) -> Self {
         let cells = store.data().cells.clone();
         Guest {
             store,
@@ -76,6 +84,9 @@ pub struct WasmInstance {
     pub wasi: Option<WasiParts>,
     /// Fuel the last call burned, for a module compiled with fuel metering.
     last_fuel: AtomicU64,
+    /// For a component's instance: the resources whose handles were
+    /// collected, which its next call drops.
+    pub drops: Option<Arc<Drops>>,
     _live: live_count::Token,
 }
 
@@ -125,7 +136,13 @@ impl Drop for WasmInstance {
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 impl WasmInstance {
+    /// A new instance's id.
+    pub fn next_id() -> u64 {
+        NEXT_ID.fetch_add(1, Ordering::Relaxed)
+    }
+
     pub fn new(
+        id: u64,
         module: ResourceArc<WasmModule>,
         owner: Option<LocalPid>,
         default_limits: CallLimits,
@@ -133,7 +150,7 @@ impl WasmInstance {
         guest: Guest,
     ) -> Self {
         WasmInstance {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            id,
             default_limits,
             module,
             owner,
@@ -141,8 +158,17 @@ impl WasmInstance {
             slot: Mutex::new(Slot::new(guest)),
             wasi: None,
             last_fuel: AtomicU64::new(0),
+            drops: None,
             _live: live_count::Token::new(&live_count::INSTANCES),
         }
+    }
+
+    /// What handles of a component's instance name it by.
+    pub fn component_owner(&self) -> Option<Owner> {
+        Some(Owner {
+            instance: self.id,
+            drops: self.drops.clone()?,
+        })
     }
 
     pub fn module(&self) -> &ResourceArc<WasmModule> {

@@ -19,13 +19,14 @@ use wasmtime::{Instance, Store};
 
 use crate::atoms;
 use crate::budget;
+use crate::component::{self, called::Called, handle::Drops};
 use crate::engine;
 use crate::erlang_import::{self, OfferedImport};
 use crate::error::{InstantiateError, TrapReason};
-use crate::instance::{Guest, WasiParts, WasmInstance};
+use crate::instance::{Guest, Instantiated, WasiParts, WasmInstance};
 use crate::kept_funs::KeptFuns;
-use crate::limits::{CallLimits, Deadline, InstanceLimits};
-use crate::module::WasmModule;
+use crate::limits::{CallLimits, Deadline, InstanceLimits, MAX_COMPONENT_CORE_INSTANCES};
+use crate::module::{Code, WasmModule};
 use crate::options::InstanceOptions;
 use crate::output;
 use crate::protocol::{Answer, Request};
@@ -37,14 +38,23 @@ use crate::store;
 use crate::store::data::{Cells, StoreData};
 use crate::wasi;
 
-type Done = (Store<StoreData>, wasmtime::Result<Instance>);
+/// A core module's instance or a component's, in the store made for it.
+pub enum Made {
+    Module(Instance),
+    Component(wasmtime::component::Instance),
+}
 
-/// A linker with a module's Erlang imports, and the funs behind them.
-type Linked = (wasmtime::Linker<StoreData>, KeptFuns);
+type Done = (Store<StoreData>, wasmtime::Result<Made>);
 
 /// What `prepare` makes: the store, the linker of a module with Erlang
-/// imports, and the output of a module that imports WASI.
-type Prepared = (Store<StoreData>, Option<Linked>, Option<wasi::Output>);
+/// imports, the funs behind a module's or a component's Erlang imports,
+/// and the output of a module that imports WASI.
+type Prepared = (
+    Store<StoreData>,
+    Option<wasmtime::Linker<StoreData>>,
+    Option<KeptFuns>,
+    Option<wasi::Output>,
+);
 
 /// An instantiation in progress.
 pub struct Instantiation {
@@ -82,7 +92,21 @@ fn prepare(
     options: &mut InstanceOptions,
     offered: &[OfferedImport],
 ) -> Result<Prepared, InstantiateError> {
-    let required = module.module.resources_required();
+    let required = match &module.code {
+        Code::Module(core) => core.resources_required(),
+        // A component that imports core modules cannot tell: it is counted
+        // as the most the options allow, and its limiter still applies.
+        Code::Component(code) => {
+            code.component
+                .resources_required()
+                .unwrap_or(wasmtime::ResourcesRequired {
+                    num_memories: options.max_memories as u32,
+                    max_initial_memory_size: None,
+                    num_tables: options.max_tables as u32,
+                    max_initial_table_size: None,
+                })
+        }
+    };
     let counts = [
         ("memories", required.num_memories, options.max_memories),
         ("tables", required.num_tables, options.max_tables),
@@ -98,12 +122,15 @@ fn prepare(
         engine::fiber_stack_size() as u64,
     );
     let reservation = budget::reserve(cost).map_err(InstantiateError::SystemLimit)?;
-    let limits = InstanceLimits::new(
+    let mut limits = InstanceLimits::new(
         options.max_memory,
         options.max_table_elements,
         options.max_memories,
         options.max_tables,
     );
+    if module.component().is_some() {
+        limits.max_instances = MAX_COMPONENT_CORE_INSTANCES;
+    }
     let mut data = StoreData::new(limits, Some(reservation));
     let output = match module.wasi {
         true => {
@@ -113,15 +140,23 @@ fn prepare(
         }
         false => None,
     };
-    let mut store = store::new(module.module.engine(), data);
+    let mut store = store::new(module.engine(), data);
+    if let Some(code) = module.component() {
+        store.set_hostcall_fuel(component::MAX_LIFT_BYTES);
+        let funs = erlang_import::component_funs(code, offered)?;
+        return Ok((store, None, funs, output));
+    }
     if output.is_some() {
         wasi::bounded::bound(&mut store);
     }
-    let linked = match module.pre {
-        Some(_) => None,
-        None => Some(erlang_import::link(module, offered)?),
+    let (linker, funs) = match module.pre {
+        Some(_) => (None, None),
+        None => {
+            let (linker, funs) = erlang_import::link(module, offered)?;
+            (Some(linker), Some(funs))
+        }
     };
-    Ok((store, linked, output))
+    Ok((store, linker, funs, output))
 }
 
 /// `{ok, Instance} | {error, Reason}`, possibly after several slices.
@@ -132,7 +167,7 @@ pub fn instantiate<'a>(
     offered: &[OfferedImport],
 ) -> Answer<'a> {
     let failed = |reason: InstantiateError| Answer::Value((atoms::error(), reason).encode(env));
-    let (mut store, linked, output) = match prepare(&module, &mut options, offered) {
+    let (mut store, linker, import_funs, output) = match prepare(&module, &mut options, offered) {
         Ok(prepared) => prepared,
         Err(reason) => return failed(reason),
     };
@@ -142,16 +177,29 @@ pub fn instantiate<'a>(
     let cells = store.data().cells.clone();
     // SAFETY: the store is not running anything yet.
     unsafe { cells.output.get() }.begin();
-    let (linker, import_funs) = linked.unzip();
     let runner = module.clone();
     let future = Box::pin(async move {
-        let result = match (&linker, &runner.pre) {
-            (Some(linker), _) => linker.instantiate_async(&mut store, &runner.module).await,
-            (None, Some(pre)) => pre.instantiate_async(&mut store).await,
-            (None, None) => Err(wasmtime::format_err!("module has imports but no linker")),
+        let result = match (&runner.code, &linker, &runner.pre) {
+            (Code::Component(code), _, _) => code
+                .pre
+                .instantiate_async(&mut store)
+                .await
+                .map(Made::Component),
+            (Code::Module(core), Some(linker), _) => linker
+                .instantiate_async(&mut store, core)
+                .await
+                .map(Made::Module),
+            (Code::Module(_), None, Some(pre)) => {
+                pre.instantiate_async(&mut store).await.map(Made::Module)
+            }
+            (Code::Module(_), None, None) => {
+                Err(wasmtime::format_err!("module has imports but no linker"))
+            }
         };
         let result = match result {
-            Ok(instance) if runner.wasi => initialize(&mut store, instance).await,
+            Ok(Made::Module(instance)) if runner.wasi => {
+                initialize(&mut store, instance).await.map(Made::Module)
+            }
             other => other,
         };
         (store, result)
@@ -266,10 +314,23 @@ impl Sliced for Instantiation {
             funs,
             ..
         } = self;
-        let memory = instance.get_memory(&mut store, "memory");
-        store.data_mut().memory = memory;
-        let guest = Guest::new(store, instance);
-        let mut instance = WasmInstance::new(module, owner, limits, import_funs, guest);
+        let id = WasmInstance::next_id();
+        let (instantiated, drops) = match instance {
+            Made::Module(instance) => {
+                let memory = instance.get_memory(&mut store, "memory");
+                store.data_mut().memory = memory;
+                (Instantiated::Module(instance), None)
+            }
+            Made::Component(instance) => {
+                let drops = Arc::new(Drops::default());
+                let functions = module.component().map_or(0, |code| code.functions.len());
+                let called = Called::new(instance, functions, id, drops.clone());
+                (Instantiated::Component(Box::new(called)), Some(drops))
+            }
+        };
+        let guest = Guest::new(store, instantiated);
+        let mut instance = WasmInstance::new(id, module, owner, limits, import_funs, guest);
+        instance.drops = drops;
         if let (Some(output), Some(wakeup)) = (wasi, wakeup) {
             let funs = funs.map(std::sync::Mutex::new);
             instance.wasi = Some(WasiParts {

@@ -8,6 +8,7 @@
 mod atoms;
 mod budget;
 mod call;
+mod component;
 mod engine;
 mod epoch;
 mod erlang_import;
@@ -111,11 +112,11 @@ fn module_file_read<'a>(env: Env<'a>, path: Binary<'a>, options: Term<'a>) -> Ni
 #[rustler::nif]
 fn module_exports<'a>(env: Env<'a>, module_or_instance: Term<'a>) -> NifResult<Term<'a>> {
     if let Ok(module) = module_or_instance.decode::<ResourceArc<WasmModule>>() {
-        return Ok(module::exports(env, &module.module));
+        return Ok(module::exports_of(env, &module));
     }
-    Ok(module::exports(
+    Ok(module::exports_of(
         env,
-        &instance_of(module_or_instance)?.module().module,
+        instance_of(module_or_instance)?.module(),
     ))
 }
 
@@ -180,15 +181,37 @@ macro_rules! call_nif {
 call_nif! {
     /// A call of `Name` with numbers.
     fn instance_call_raw(env, instance, name, arguments, limits) {
-        call::start(env, instance_of(instance)?, Abi::Raw, name, arguments, limits).into_nif(env)
+        let called = instance_of(instance)?;
+        match called.module().component() {
+            Some(code) => call::component::start(env, called, code, [instance, name, arguments, limits]),
+            None => call::start(env, called, Abi::Raw, name, arguments, limits),
+        }
+        .into_nif(env)
     }
 }
 
 call_nif! {
     /// A call of `Name` with terms.
     fn instance_call(env, instance, name, arguments, limits) {
-        call::start(env, instance_of(instance)?, Abi::Terms, name, arguments, limits).into_nif(env)
+        let called = instance_of(instance)?;
+        match called.module().component() {
+            Some(code) => call::component::start(env, called, code, [instance, name, arguments, limits]),
+            None => call::start(env, called, Abi::Terms, name, arguments, limits),
+        }
+        .into_nif(env)
     }
+}
+
+/// Drops a resource a component instance handed out, in a call of the
+/// instance (its destructor is guest code).
+#[rustler::nif]
+fn instance_resource_drop<'a>(
+    env: Env<'a>,
+    instance: Term<'a>,
+    handle: Term<'a>,
+    limits: Term<'a>,
+) -> NifResult<Term<'a>> {
+    call::component::drop_resource(env, instance_of(instance)?, handle, limits).into_nif(env)
 }
 
 /// Takes the caller out of the instance's queue after its wait timed out.
@@ -336,7 +359,8 @@ fn load(env: Env, info: Term) -> bool {
         && resource::open::<slicing::Suspended<instantiate::Instantiation>>(
             env,
             c"wasm_runtime_nif_instantiation",
-        );
+        )
+        && resource::open::<component::handle::Held>(env, c"wasm_runtime_nif_component_resource");
     if !opened {
         return false;
     }

@@ -99,7 +99,15 @@ pub const DEFAULT_MAX_TABLES: usize = 100;
 /// Wasmtime upgrade changes it (Cargo.lock pins the version meanwhile).
 const TYPE_REFUSAL: &str = "memory growth exceeds memory type's limits";
 
+/// Core instances a component may make when it is instantiated: a Rust
+/// component for wasm32-wasip2 makes five (its module, its WASI adapter and
+/// the shims between them).
+pub const MAX_COMPONENT_CORE_INSTANCES: usize = 100;
+
 pub struct InstanceLimits {
+    /// Core instances in the store: 1 for a module's, more for a
+    /// component's.
+    pub max_instances: usize,
     pub max_memory: usize,
     pub max_table_elements: usize,
     pub max_memories: usize,
@@ -131,6 +139,7 @@ impl InstanceLimits {
         max_tables: usize,
     ) -> Self {
         InstanceLimits {
+            max_instances: 1,
             max_memory,
             max_table_elements,
             max_memories,
@@ -206,7 +215,7 @@ impl ResourceLimiter for InstanceLimits {
     }
 
     fn instances(&self) -> usize {
-        1
+        self.max_instances
     }
 
     fn memories(&self) -> usize {

@@ -10,9 +10,11 @@ pub mod imports;
 mod operators;
 
 use rustler::{Encoder, Env, Resource, Term};
+use wasmtime::component::Component;
 use wasmtime::{ExternType, FuncType, InstancePre, Module};
 
 use crate::atoms;
+use crate::component::{self, ComponentCode};
 use crate::engine;
 use crate::error::CompileError;
 use crate::limits::Metering;
@@ -28,8 +30,14 @@ use imports::ErlangImport;
 /// is too small to trust with hostile input.
 const COMPILE_THREAD_STACK: usize = 16 * 1024 * 1024;
 
+/// What was compiled: a core module or a component.
+pub enum Code {
+    Module(Module),
+    Component(Box<ComponentCode>),
+}
+
 pub struct WasmModule {
-    pub module: Module,
+    pub code: Code,
     /// Ready to instantiate when the module needs only the term ABI; `None`
     /// when it has Erlang imports, which are linked per instance.
     pub pre: Option<InstancePre<StoreData>>,
@@ -46,6 +54,30 @@ pub struct WasmModule {
 
 #[rustler::resource_impl]
 impl Resource for WasmModule {}
+
+impl WasmModule {
+    /// The core module; `None` for a component.
+    pub fn core(&self) -> Option<&Module> {
+        match &self.code {
+            Code::Module(module) => Some(module),
+            Code::Component(_) => None,
+        }
+    }
+
+    pub fn component(&self) -> Option<&ComponentCode> {
+        match &self.code {
+            Code::Module(_) => None,
+            Code::Component(code) => Some(code),
+        }
+    }
+
+    pub fn engine(&self) -> &wasmtime::Engine {
+        match &self.code {
+            Code::Module(module) => module.engine(),
+            Code::Component(code) => code.component.engine(),
+        }
+    }
+}
 
 /// `(i32, i64) -> (i32)` style rendering of a function type.
 pub fn signature(ty: &FuncType) -> String {
@@ -66,6 +98,30 @@ fn compile_here(
 ) -> Result<WasmModule, CompileError> {
     let engine = engine::engine(metering);
     let binary = wat::parse_bytes(bytes).map_err(|e| CompileError::Invalid(format!("{e:#}")))?;
+    if component::is_component(&binary) {
+        let component = match cache.as_ref().and_then(|entry| entry.load(engine)) {
+            Some(component) => component,
+            None => {
+                let component = Component::from_binary(engine, &binary)
+                    .map_err(|e| CompileError::Invalid(format!("{e:#}")))?;
+                if let Some(entry) = &cache {
+                    entry.store(&component);
+                }
+                component
+            }
+        };
+        let code = component::prepare(component, metering)?;
+        return Ok(WasmModule {
+            wasi: code.wasi,
+            code: Code::Component(Box::new(code)),
+            pre: None,
+            erlang_imports: Vec::new(),
+            metering,
+            gc_heap: false,
+            bounded_exports: Vec::new(),
+            _live: live_count::Token::new(&live_count::MODULES),
+        });
+    }
     let gc_heap = gc_heap::needs_gc_heap(&binary);
     let module = match cache.as_ref().and_then(|entry| entry.load(engine)) {
         Some(module) => module,
@@ -90,7 +146,7 @@ fn compile_here(
         None
     };
     Ok(WasmModule {
-        module,
+        code: Code::Module(module),
         pre,
         erlang_imports,
         metering,
@@ -118,8 +174,16 @@ pub fn compile(
         .unwrap_or_else(|_| Err(CompileError::Invalid("the compiler panicked".into())))
 }
 
+/// What `exports/1` lists for a module or a component.
+pub fn exports_of<'a>(env: Env<'a>, module: &WasmModule) -> Term<'a> {
+    match &module.code {
+        Code::Module(module) => exports(env, module),
+        Code::Component(code) => component::exports(env, code),
+    }
+}
+
 /// `[{Name, {func, Params, Results}} | {Name, memory | table | global | tag}]`.
-pub fn exports<'a>(env: Env<'a>, module: &Module) -> Term<'a> {
+fn exports<'a>(env: Env<'a>, module: &Module) -> Term<'a> {
     let items: Vec<Term<'a>> = module
         .exports()
         .map(|export| {

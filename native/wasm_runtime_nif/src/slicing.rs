@@ -113,6 +113,20 @@ where
     fn wakeup(&self) -> Option<&Arc<Wakeup>> {
         None
     }
+
+    /// Whether every slice runs on a dirty CPU scheduler: for work whose
+    /// host part, which cannot yield, may take longer than a normal
+    /// scheduler may be held (a component's large values).
+    fn runs_dirty(&self) -> bool {
+        false
+    }
+}
+
+/// Whether this thread is a dirty scheduler.
+pub fn on_dirty_scheduler() -> bool {
+    // SAFETY: a query about the calling thread.
+    let kind = unsafe { sys::enif_thread_type() };
+    kind == sys::ERL_NIF_THR_DIRTY_CPU_SCHEDULER || kind == sys::ERL_NIF_THR_DIRTY_IO_SCHEDULER
 }
 
 /// Work between two slices, kept alive by the rescheduled NIF's arguments
@@ -164,6 +178,9 @@ where
     let waker = work.wakeup().map(Wakeup::begin);
     let mut cx = Context::from_waker(waker.as_ref().unwrap_or(Waker::noop()));
     let pause = Pause { parked, started };
+    if work.runs_dirty() && !on_dirty_scheduler() {
+        return pause.reschedule(env, work);
+    }
     match work.poll(&mut cx) {
         Poll::Ready(done) => work.finish(env, done, pause),
         Poll::Pending => match work.deadline() {
@@ -210,12 +227,31 @@ where
         (term, carried)
     }
 
-    /// Parks the work and asks the scheduler to run its next slice later.
+    /// Parks the work and asks the scheduler to run its next slice later
+    /// (on a dirty one for work that runs dirty).
     pub fn reschedule(self, env: Env<'a>, work: S) -> Answer<'a> {
+        if work.runs_dirty() {
+            return self.reschedule_dirty(env, work);
+        }
         let (suspended, carried) = self.park(env, work);
         Answer::Value(reschedule(
             env,
             S::NAME,
+            0,
+            next_slice::<S>,
+            &[suspended, carried],
+        ))
+    }
+
+    /// Parks the work and runs its next slice on a dirty CPU scheduler,
+    /// for host work that cannot be cut into slices; the slice after it
+    /// is back on a normal scheduler.
+    pub fn reschedule_dirty(self, env: Env<'a>, work: S) -> Answer<'a> {
+        let (suspended, carried) = self.park(env, work);
+        Answer::Value(reschedule(
+            env,
+            S::NAME,
+            sys::ERL_NIF_DIRTY_JOB_CPU_BOUND as c_int,
             next_slice::<S>,
             &[suspended, carried],
         ))
@@ -335,6 +371,7 @@ type Continuation = unsafe extern "C" fn(*mut ErlNifEnv, c_int, *const ErlNifTer
 fn reschedule<'a>(
     env: Env<'a>,
     name: &'static CStr,
+    flags: c_int,
     next: Continuation,
     argv: &[Term<'a>],
 ) -> Term<'a> {
@@ -345,7 +382,7 @@ fn reschedule<'a>(
         let scheduled = sys::enif_schedule_nif(
             env.as_c_arg(),
             name.as_ptr(),
-            0,
+            flags,
             next,
             argv.len() as c_int,
             argv.as_ptr(),

@@ -72,10 +72,7 @@ mod tests {
     }
 
     fn store_for(module: &crate::module::WasmModule) -> Store<StoreData> {
-        new(
-            module.module.engine(),
-            StoreData::new(Default::default(), None),
-        )
+        new(module.engine(), StoreData::new(Default::default(), None))
     }
 
     /// Recursion without end must trap with `stack_overflow` even on a thread

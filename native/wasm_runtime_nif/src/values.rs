@@ -219,7 +219,7 @@ pub fn to_val(term: Term, ty: NumType) -> Option<Val> {
     }
 }
 
-fn float_term(env: Env<'_>, f: f64) -> Term<'_> {
+pub fn float_term(env: Env<'_>, f: f64) -> Term<'_> {
     if f.is_nan() {
         atoms::nan().encode(env)
     } else if f == f64::INFINITY {

@@ -7,7 +7,7 @@ use wasmtime::Val;
 use crate::atoms;
 use crate::error::raise;
 use crate::instance::exports::{Abi, Name};
-use crate::instance::Guest;
+use crate::instance::{Guest, Instantiated};
 use crate::module::WasmModule;
 use crate::values;
 
@@ -21,9 +21,12 @@ pub fn prepare(
     name: Term,
     args: Term,
 ) -> NifResult<usize> {
+    let Instantiated::Module(instance) = guest.instance else {
+        return Err(Error::BadArg);
+    };
     let index = guest
         .exports
-        .index(&mut guest.store, guest.instance, module, name)?;
+        .index(&mut guest.store, instance, module, name)?;
     let Guest {
         exports,
         params,
@@ -35,7 +38,7 @@ pub fn prepare(
     let Some(arity) = export.arity(abi) else {
         let why = match abi {
             Abi::Raw => atoms::unsupported_signature(),
-            Abi::Terms => atoms::not_a_term_function(),
+            Abi::Terms | Abi::Component => atoms::not_a_term_function(),
         };
         return Err(raise((why, Name::of(name), export.signature.clone())));
     };
@@ -53,6 +56,8 @@ pub fn prepare(
             }
             results.extend(types.results.iter().map(|t| values::placeholder(*t)));
         }
+        // Components' calls are prepared by `component/call.rs`.
+        Abi::Component => return Err(Error::BadArg),
         Abi::Terms => {
             let items = args.into_list_iterator()?;
             // SAFETY: no slice of this instance is running: we hold its guest.

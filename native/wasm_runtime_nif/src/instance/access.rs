@@ -8,7 +8,7 @@ use rustler::{Binary, Encoder, Env, NifResult, Term};
 use wasmtime::{Extern, Mutability};
 
 use super::turns::Turn;
-use super::{Guest, WasmInstance};
+use super::{Guest, Instantiated, WasmInstance};
 use crate::atoms;
 use crate::protocol::{Answer, Request};
 use crate::values::{self, NumType};
@@ -120,7 +120,12 @@ fn export<'a, T>(
     pick: fn(Extern) -> Option<T>,
     [wrong, missing]: [rustler::Atom; 2],
 ) -> Result<T, Refusal<'a>> {
-    match guest.instance.get_export(&mut guest.store, name) {
+    // A component exports no memories or globals to reach.
+    let found = match guest.instance {
+        Instantiated::Module(instance) => instance.get_export(&mut guest.store, name),
+        Instantiated::Component(_) => None,
+    };
+    match found {
         Some(export) => pick(export).ok_or_else(|| refuse(env, (wrong, name))),
         None => Err(refuse(env, (missing, name))),
     }

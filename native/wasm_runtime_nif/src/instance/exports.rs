@@ -20,6 +20,9 @@ pub enum Abi {
     /// `call/3`: Erlang terms in and out through the guest term ABI, for
     /// functions of type `(i32 env, i64 term...) -> i64 term`.
     Terms,
+    /// Either, on a component's instance: terms converted by WIT type
+    /// (`component/convert.rs`).
+    Component,
 }
 
 /// The type of a function whose parameters and results are all numbers.
@@ -77,6 +80,7 @@ impl Export {
                 }
                 _ => None,
             },
+            Abi::Component => None,
         }
     }
 }
@@ -168,8 +172,8 @@ impl Exports {
             Some(index) => index,
             None => {
                 let func = module
-                    .module
-                    .get_export_index(&text)
+                    .core()
+                    .and_then(|core| core.get_export_index(&text))
                     .and_then(|export| instance.get_module_export(&mut *store, &export))
                     .and_then(|ext| ext.into_func())
                     .ok_or_else(|| raise((atoms::undefined_function(), Name::of(name))))?;

@@ -102,16 +102,17 @@ impl CacheEntry {
         intact.then_some(body)
     }
 
-    /// The cached module, if there is an intact entry this engine accepts.
-    pub fn load(&self, engine: &Engine) -> Option<Module> {
+    /// The cached code, if there is an intact entry this engine accepts.
+    pub fn load<C: Compiled>(&self, engine: &Engine) -> Option<C> {
         let bytes = regular_file::read(&self.path, MAX_ENTRY_BYTES).ok()?;
         let body = self.verified(&bytes)?;
         // SAFETY: the body is, byte for byte, what `store` wrote from code
         // this engine's configuration compiled (the digest says so; the
         // directory is trusted, see the module docs), and Wasmtime refuses
-        // code from an incompatible engine. `deserialize` copies the bytes,
-        // so the file is not used after this.
-        unsafe { Module::deserialize(engine, body) }.ok()
+        // code from an incompatible engine or of the other kind (a module's
+        // for a component). `deserialize` copies the bytes, so the file is
+        // not used after this.
+        unsafe { C::deserialize(engine, body) }
     }
 
     fn encode(&self, body: &[u8]) -> Vec<u8> {
@@ -124,9 +125,9 @@ impl CacheEntry {
         entry
     }
 
-    /// Writes `module`'s compiled code; a failure only means no cache.
-    pub fn store(&self, module: &Module) {
-        let Ok(body) = module.serialize() else {
+    /// Writes `code`; a failure only means no cache.
+    pub fn store<C: Compiled>(&self, code: &C) {
+        let Some(body) = code.serialize() else {
             return;
         };
         if (HEADER_LEN + body.len()) as u64 > MAX_ENTRY_BYTES {
@@ -157,6 +158,34 @@ impl CacheEntry {
         if written.is_err() {
             let _ = std::fs::remove_file(&temporary);
         }
+    }
+}
+
+/// Compiled code that can be kept: a module's or a component's.
+pub trait Compiled: Sized {
+    /// # Safety
+    /// `body` must be what `serialize` made with a compatible engine.
+    unsafe fn deserialize(engine: &Engine, body: &[u8]) -> Option<Self>;
+    fn serialize(&self) -> Option<Vec<u8>>;
+}
+
+impl Compiled for Module {
+    unsafe fn deserialize(engine: &Engine, body: &[u8]) -> Option<Self> {
+        Module::deserialize(engine, body).ok()
+    }
+
+    fn serialize(&self) -> Option<Vec<u8>> {
+        Module::serialize(self).ok()
+    }
+}
+
+impl Compiled for wasmtime::component::Component {
+    unsafe fn deserialize(engine: &Engine, body: &[u8]) -> Option<Self> {
+        wasmtime::component::Component::deserialize(engine, body).ok()
+    }
+
+    fn serialize(&self) -> Option<Vec<u8>> {
+        wasmtime::component::Component::serialize(self).ok()
     }
 }
 

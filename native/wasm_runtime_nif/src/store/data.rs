@@ -2,10 +2,14 @@
 //! (during a slice) and the driver of a call (between slices) share, the
 //! instance's limits, and the VM mappings it reserved.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use wasmtime::{Memory, Val};
 use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::{WasiCtxView, WasiView};
 
 use crate::budget::Reservation;
 use crate::limits::InstanceLimits;
@@ -25,6 +29,23 @@ pub struct ImportExchange {
     /// The request's arguments, then the reply's results: one buffer,
     /// reused from call to call.
     pub values: Vec<Val>,
+    /// The same, for an import of a component.
+    pub parts: Vec<wasmtime::component::Val>,
+}
+
+/// Waits for the driver's reply to the request the host function made.
+pub struct ReplyFuture<'c>(pub &'c SliceCell<ImportExchange>);
+
+impl Future for ReplyFuture<'_> {
+    type Output = wasmtime::Result<()>;
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: polled inside a slice, while the driver is not looking.
+        match unsafe { self.0.get() }.reply.take() {
+            Some(reply) => Poll::Ready(reply),
+            None => Poll::Pending,
+        }
+    }
 }
 
 /// What host functions (during a slice) and the driver of a call (between
@@ -53,6 +74,17 @@ pub struct StoreData {
     pub wasi: Option<Box<WasiP1Ctx>>,
     /// The VM mappings the instance reserved, given back with the store.
     _budget: Option<Reservation>,
+}
+
+/// What WASI preview 2 reaches (components): the same context as a
+/// preview 1 program's, which holds a preview 2 context and its table.
+impl WasiView for StoreData {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        self.wasi
+            .as_deref_mut()
+            .expect("a component that imports WASI is instantiated with a WASI context")
+            .ctx()
+    }
 }
 
 impl StoreData {
