@@ -160,6 +160,10 @@ $(BENCH_BUILD)/kernels.wasm: bench/kernels.c
 
 # The same kernels as a WASI reactor, and the WASI program, built against
 # wasi-libc: WASI's cost against the plain module.
+$(BENCH_BUILD)/terms.wasm: bench/terms.c include/erl_nif_wasm.h
+	@mkdir -p $(BENCH_BUILD)
+	$(CLANG) $(GUEST_CFLAGS) $< -o $@
+
 $(BENCH_BUILD)/wasi_kernels.wasm: bench/kernels.c
 	@mkdir -p $(BENCH_BUILD)
 	$(CLANG) $(WASI_CFLAGS) -mexec-model=reactor $< -o $@
@@ -170,7 +174,7 @@ $(BENCH_BUILD)/wasi_program.wasm: bench/wasi_program.c
 
 bench: setup
 	$(MAKE) --no-print-directory compile $(BENCH_BUILD)/wasm_bench_native.so $(BENCH_BUILD)/kernels.wasm \
-	  $(BENCH_BUILD)/wasi_kernels.wasm $(BENCH_BUILD)/wasi_program.wasm
+	  $(BENCH_BUILD)/wasi_kernels.wasm $(BENCH_BUILD)/wasi_program.wasm $(BENCH_BUILD)/terms.wasm
 	cp bench/host.wat $(BENCH_BUILD)/
 	erlc -o $(BENCH_BUILD) bench/wasm_bench.erl bench/wasm_bench_native.erl
 	$(TIMEOUT) 900 erl -noshell -pa _build/default/lib/wasm_runtime_nif/ebin -pa $(BENCH_BUILD) \

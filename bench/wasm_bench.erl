@@ -20,7 +20,8 @@ main(Options) ->
     io:format("wasm_runtime_nif benchmark: ~s, OTP ~s, ~b schedulers~n~n",
               [cpu_model(), erlang:system_info(otp_release), erlang:system_info(schedulers_online)]),
     Rows = lists:append([calls(), terms(), instances(Dir), host_calls(Dir), kernels(Dir),
-                         wasi(Dir), throughput(), latency_rows(Dir, Options), memory()]),
+                         wasi(Dir), components(Dir), throughput(), latency_rows(Dir, Options),
+                         memory()]),
     print(Rows),
     Csv = filename:join(Dir, "results.csv"),
     ok = file:write_file(Csv, csv(Rows)),
@@ -282,6 +283,62 @@ mandel_point(Cr, Ci, Zr, Zi, N) when Zr * Zr + Zi * Zi =< 4.0 ->
 mandel_point(_, _, _, _, N) -> N.
 
 %% Calls per second with P processes, each on its own instance or all on one.
+%% Components (docs/components.md), built by the test build, against the
+%% term ABI doing the same work on the same terms (bench/terms.c).
+components(Dir) ->
+    Data = "test/wasm_runtime_nif_component_SUITE_data/",
+    case filelib:is_regular(Data ++ "bare.wasm") of
+        false -> [];
+        true -> components(Dir, Data)
+    end.
+
+components(Dir, Data) ->
+    {ok, Bare} = wasm_runtime_nif:load(Data ++ "bare.wasm"),
+    {ok, Echo} = wasm_runtime_nif:load(Data ++ "echo.wasm"),
+    {ok, Terms} = wasm_runtime_nif:load(filename:join(Dir, "terms.wasm")),
+    {ok, BareI} = wasm_runtime_nif:instantiate(Bare),
+    {ok, EchoI} = wasm_runtime_nif:instantiate(Echo),
+    {ok, TermsI} = wasm_runtime_nif:instantiate(Terms),
+    I = wasm_runtime_nif:new(),
+    N = 200000,
+    Point = #{x => 3, y => 4},
+    Label = <<"a label">>,
+    14 = wasm_runtime_nif:call(BareI, measure, [Point, Label]),
+    14 = wasm_runtime_nif:call(TermsI, measure, [Point, Label]),
+    Raw = per_call(fun() -> wasm_runtime_nif:call_raw(I, add_I32, [4, 7]) end, N),
+    Add = per_call(fun() -> wasm_runtime_nif:call(BareI, add, [4, 7]) end, N),
+    Measure = per_call(fun() -> wasm_runtime_nif:call(BareI, measure, [Point, Label]) end, N),
+    TermMeasure = per_call(fun() -> wasm_runtime_nif:call(TermsI, measure, [Point, Label]) end, N),
+    Greet = per_call(fun() -> wasm_runtime_nif:call(EchoI, greet, [Label]) end, N div 4),
+    List = lists:seq(1, 1000),
+    500500 = wasm_runtime_nif:call(EchoI, <<"test:echo/types#sum">>, [List]),
+    Sum = per_call(fun() -> wasm_runtime_nif:call(EchoI, <<"test:echo/types#sum">>, [List]) end,
+                   2000),
+    TermSum = per_call(fun() -> wasm_runtime_nif:call(I, add_list_terms, [List]) end, 2000),
+    Instantiate = fun(M, Options) ->
+                          fun() ->
+                                  {ok, Made} = wasm_runtime_nif:instantiate(M, Options),
+                                  ok = wasm_runtime_nif:release(Made)
+                          end
+                  end,
+    WithoutWasi = per_call(Instantiate(Bare, []), 2000),
+    WithWasi = per_call(Instantiate(Echo, []), 2000),
+    {ok, Plain} = wasm_runtime_nif:load(filename:join(Dir, "kernels.wasm")),
+    Module = per_call(Instantiate(Plain, []), 2000),
+    [row(component, "component add(s32, s32)", Add, ns, {"call_raw add_I32", Raw}, ""),
+     row(component, "component measure(record, string)", Measure, ns,
+         {"call/3 of the same, term ABI", TermMeasure}, ""),
+     row(component, "component measure(record, string) vs call_raw", Measure, ns,
+         {"call_raw add_I32", Raw}, ""),
+     row(component, "component greet(string) -> string (dirty slices)", Greet, ns,
+         {"measure, same component kind", Measure}, ""),
+     row(component, "sum of a 1,000-element list<s64>", Sum / 1000, us,
+         {"term-ABI list walk", TermSum / 1000}, ""),
+     row(component, "instantiate and release, component without WASI", WithoutWasi / 1000, us,
+         {"core module", Module / 1000}, ""),
+     row(component, "instantiate and release, component with WASI (p2)", WithWasi / 1000, us,
+         {"component without WASI", WithoutWasi / 1000}, "")].
+
 throughput() ->
     Shared = wasm_runtime_nif:new(),
     Rows = [[row(throughput, io_lib:format("~b process(es), own instances", [P]),

@@ -10,6 +10,7 @@
 
 -include_lib("common_test/include/ct.hrl").
 -include_lib("stdlib/include/assert.hrl").
+-include_lib("proper/include/proper.hrl").
 
 -export([all/0, groups/0, init_per_suite/1, end_per_suite/1,
          init_per_testcase/2, end_per_testcase/2]).
@@ -36,11 +37,15 @@
          a_trap_invalidates_the_instance/1, a_timeout_ends_a_spinning_call/1,
          fuel_ends_a_spinning_call/1, memory_is_limited/1, recursion_overflows_the_stack/1,
          a_killed_caller_cancels_the_call/1, concurrent_callers_take_turns/1,
-         memory_access_finds_nothing/1]).
+         memory_access_finds_nothing/1,
+         every_type_round_trips/1, nested_values_round_trip_arbitrarily/1,
+         wrong_shapes_never_reach_the_guest/1,
+         a_component_may_import_nothing/1, a_result_outside_memory_traps/1,
+         too_many_names_are_refused/1, imported_resources_are_refused/1]).
 
 all() ->
-    [{group, loading}, {group, values}, {group, resources}, {group, imports},
-     {group, wasi}, {group, limits}].
+    [{group, loading}, {group, values}, {group, properties}, {group, resources},
+     {group, imports}, {group, wasi}, {group, limits}, {group, hostile}].
 
 groups() ->
     [{loading, [], [a_component_is_recognised, exports_list_wit_signatures,
@@ -55,6 +60,8 @@ groups() ->
                    nested_values_round_trip, several_parameters_and_no_result,
                    wrong_shapes_name_the_parameter_and_type, call_raw_calls_a_component_too,
                    large_values_cross_on_dirty_schedulers]},
+     {properties, [], [every_type_round_trips, nested_values_round_trip_arbitrarily,
+                       wrong_shapes_never_reach_the_guest]},
      {resources, [], [resources_are_references, an_own_argument_is_moved,
                       resources_are_dropped_explicitly, collected_resources_are_dropped,
                       resources_of_another_instance_are_refused]},
@@ -66,7 +73,9 @@ groups() ->
      {limits, [], [a_trap_invalidates_the_instance, a_timeout_ends_a_spinning_call,
                    fuel_ends_a_spinning_call, memory_is_limited, recursion_overflows_the_stack,
                    a_killed_caller_cancels_the_call, concurrent_callers_take_turns,
-                   memory_access_finds_nothing]}].
+                   memory_access_finds_nothing]},
+     {hostile, [], [a_component_may_import_nothing, a_result_outside_memory_traps,
+                    too_many_names_are_refused, imported_resources_are_refused]}].
 
 -define(TYPES, "test:echo/types#").
 
@@ -360,6 +369,107 @@ large_values_cross_on_dirty_schedulers(Config) ->
     ok.
 
 %%% ------------------------------------------------------------------
+%%% Properties: arbitrary values of every type go in and come back
+%%% identical; arbitrary wrong terms are refused before the guest runs.
+
+%% {Function, Generator} for every echo function of the types interface.
+typed() ->
+    [{<<"echo-bool">>, boolean()},
+     {<<"echo-s8">>, integer(-128, 127)}, {<<"echo-u8">>, integer(0, 255)},
+     {<<"echo-s16">>, integer(-32768, 32767)}, {<<"echo-u16">>, integer(0, 65535)},
+     {<<"echo-s32">>, integer(-1 bsl 31, (1 bsl 31) - 1)},
+     {<<"echo-u32">>, integer(0, (1 bsl 32) - 1)},
+     {<<"echo-s64">>, integer(-1 bsl 63, (1 bsl 63) - 1)},
+     {<<"echo-u64">>, integer(0, (1 bsl 64) - 1)},
+     {<<"echo-f32">>, f32()}, {<<"echo-f64">>, f64()},
+     {<<"echo-char">>, code_point()}, {<<"echo-string">>, utf8()},
+     {<<"echo-bytes">>, binary()}, {<<"echo-list">>, list(integer(-1 bsl 63, (1 bsl 63) - 1))},
+     {<<"echo-strings">>, list(utf8())},
+     {<<"echo-tuple">>, {integer(0, 255), utf8(), f64()}},
+     {<<"echo-point">>, point()}, {<<"echo-shape">>, shape()}, {<<"echo-color">>, color()},
+     {<<"echo-perms">>, perms()},
+     {<<"echo-option">>, oneof([none, {some, none}, {some, {some, integer(0, (1 bsl 32) - 1)}}])},
+     {<<"echo-result">>, oneof([{ok, utf8()}, {error, integer(0, (1 bsl 32) - 1)}])},
+     {<<"echo-bare-result">>, oneof([ok, error])},
+     {<<"echo-ok-only">>, oneof([{ok, integer(0, 65535)}, error])},
+     {<<"echo-err-only">>, oneof([ok, {error, utf8()}])},
+     {<<"echo-nest">>, list(nest())}].
+
+f64() ->
+    oneof([float(), nan, infinity, neg_infinity,
+           ?LET(Bits, integer(0, (1 bsl 64) - 1), bits_float(<<Bits:64>>))]).
+
+%% Any float an f32 holds exactly: its bits, or a special.
+f32() ->
+    ?LET(Bits, integer(0, (1 bsl 32) - 1), bits_float(<<Bits:32>>)).
+
+bits_float(<<F:32/float>>) -> F;
+bits_float(<<F:64/float>>) -> F;
+bits_float(<<0:1, 16#ff:8, 0:23>>) -> infinity;
+bits_float(<<1:1, 16#ff:8, 0:23>>) -> neg_infinity;
+bits_float(<<0:1, 16#7ff:11, 0:52>>) -> infinity;
+bits_float(<<1:1, 16#7ff:11, 0:52>>) -> neg_infinity;
+bits_float(_) -> nan.
+
+code_point() ->
+    oneof([integer(0, 16#d7ff), integer(16#e000, 16#10ffff)]).
+
+point() ->
+    ?LET({X, Y}, {integer(-1 bsl 31, (1 bsl 31) - 1), integer(-1 bsl 31, (1 bsl 31) - 1)},
+         #{x => X, y => Y}).
+
+shape() ->
+    oneof([{circle, f64()}, {rectangle, point()}, empty]).
+
+color() ->
+    oneof([red, green, deep_blue]).
+
+%% A set of flags, in their declared order.
+perms() ->
+    ?LET(Set, list(oneof([read, write, exec])),
+         [Flag || Flag <- [read, write, exec], lists:member(Flag, Set)]).
+
+nest() ->
+    ?LET({Name, Shapes, Tag, Perms, Pairs},
+         {utf8(), list(shape()), oneof([none, {some, color()}]), perms(),
+          list({integer(0, 255), utf8()})},
+         #{name => Name, shapes => Shapes, tag => Tag, perms => Perms, pairs => Pairs}).
+
+every_type_round_trips(Config) ->
+    I = ?config(instance, Config),
+    [wasm_test_util:quickcheck(
+       ?FORALL(Value, Generator,
+               ?WHENFAIL(ct:pal("~ts: ~p~n", [Name, Value]),
+                         wasm_runtime_nif:call(I, types(Name), [Value]) =:= Value)),
+       200)
+     || {Name, Generator} <- typed()],
+    ok.
+
+nested_values_round_trip_arbitrarily(Config) ->
+    I = ?config(instance, Config),
+    wasm_test_util:quickcheck(
+      ?FORALL(Nests, resize(30, list(nest())),
+              wasm_runtime_nif:call(I, types(<<"echo-nest">>), [Nests]) =:= Nests), 300).
+
+%% Any term that is not of the type is refused with bad_argument, and the
+%% instance goes on. A term that is taken comes back as it was, or in the
+%% canonical form of what was taken for it (a float for an integer, a
+%% binary for a charlist or a list of bytes, flags in their declared
+%% order), which itself comes back as it is.
+wrong_shapes_never_reach_the_guest(Config) ->
+    I = ?config(instance, Config),
+    Functions = [Name || {Name, _} <- typed()],
+    Call = fun(Name, Term) -> wasm_runtime_nif:call(I, types(Name), [Term]) end,
+    wasm_test_util:quickcheck(
+      ?FORALL({Name, Term}, {oneof(Functions), any()},
+              case wasm_test_util:raised(fun() -> Call(Name, Term) end) of
+                  {no_error, Back} -> Back =:= Term orelse Call(Name, Back) =:= Back;
+                  {bad_argument, _, <<"v">>, Message} -> is_binary(Message)
+              end), 2000),
+    true = wasm_runtime_nif:call(I, types(<<"echo-bool">>), [true]),
+    ok.
+
+%%% ------------------------------------------------------------------
 %%% Resources
 
 resources_are_references(Config) ->
@@ -602,6 +712,63 @@ concurrent_callers_take_turns(Config) ->
 memory_access_finds_nothing(Config) ->
     I = ?config(instance, Config),
     {error, {undefined_memory, <<"memory">>}} = wasm_runtime_nif:memory_read(I, 0, 4),
+    ok.
+
+%%% ------------------------------------------------------------------
+%%% Components nobody would build on purpose
+
+a_component_may_import_nothing(Config) ->
+    {ok, I} = wasm_runtime_nif:instantiate(wasm_test_util:load(Config, "bare.wasm")),
+    11 = wasm_runtime_nif:call(I, add, [4, 7]),
+    14 = wasm_runtime_nif:call(I, measure, [#{x => 3, y => 4}, <<"a label">>]),
+    {error, not_wasi} = wasm_runtime_nif:wasi_output(I),
+    ok.
+
+%% A string whose pointer and length lie outside the guest's memory.
+a_result_outside_memory_traps(_Config) ->
+    Wat = <<"(component
+               (core module $m
+                 (memory (export \"memory\") 1)
+                 (func (export \"realloc\") (param i32 i32 i32 i32) (result i32) i32.const 8)
+                 (func (export \"f\") (result i32) i32.const 16)
+                 (data (i32.const 16) \"\\f0\\ff\\00\\00\\ff\\ff\\ff\\00\"))
+               (core instance $i (instantiate $m))
+               (func (export \"f\") (result string)
+                 (canon lift (core func $i \"f\") (memory (core memory $i \"memory\"))
+                             (realloc (core func $i \"realloc\")))))">>,
+    {ok, Module} = wasm_runtime_nif:compile(Wat),
+    {ok, I} = wasm_runtime_nif:instantiate(Module),
+    {trap, host_error, <<"string pointer/length out of bounds of memory">>} =
+        wasm_test_util:raised(fun() -> wasm_runtime_nif:call(I, f, []) end),
+    ok.
+
+%% Every name a component's types use becomes an atom: their number is
+%% bounded.
+too_many_names_are_refused(_Config) ->
+    Component = fun(Enums) ->
+                        Types = [io_lib:format(
+                                   "(type $e~b' (enum ~s)) (export $e~b \"e~b\" (type $e~b')) "
+                                   "(func $f~b (param \"v\" $e~b) (result $e~b) "
+                                   "(canon lift (core func $i \"f\"))) (export \"f~b\" (func $f~b))~n",
+                                   [T, lists:join(" ", [io_lib:format("\"n~b-~b\"", [T, C])
+                                                        || C <- lists:seq(1, 500)]),
+                                    T, T, T, T, T, T, T, T])
+                                 || T <- lists:seq(1, Enums)],
+                        iolist_to_binary(
+                          ["(component (core module $m (func (export \"f\") (param i32) (result i32) local.get 0))"
+                           " (core instance $i (instantiate $m)) ", Types, ")"])
+                end,
+    {ok, Few} = wasm_runtime_nif:compile(Component(2)),
+    {ok, I} = wasm_runtime_nif:instantiate(Few),
+    'n2_7' = wasm_runtime_nif:call(I, f2, ['n2_7']),
+    {error, {invalid_module, <<"the component's types use more than 10000 names">>}} =
+        wasm_runtime_nif:compile(Component(21)),
+    ok.
+
+imported_resources_are_refused(_Config) ->
+    Wat = <<"(component (import \"test:x/host\" (instance (export \"r\" (type (sub resource))))))">>,
+    {error, {unsupported_import_signature, <<"test:x/host">>, <<"r">>, _}} =
+        wasm_runtime_nif:compile(Wat),
     ok.
 
 %%% ------------------------------------------------------------------

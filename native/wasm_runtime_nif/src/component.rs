@@ -163,6 +163,8 @@ pub fn prepare(component: Component, metering: Metering) -> Result<ComponentCode
     }
     for (name, item) in exports {
         match &item.ty {
+            // Functions of the asynchronous ABI are not listed.
+            ComponentItem::ComponentFunc(func) if !carried(func) => {}
             ComponentItem::ComponentFunc(func) => {
                 let index = component
                     .get_export_index(None, name)
@@ -179,6 +181,9 @@ pub fn prepare(component: Component, metering: Metering) -> Result<ComponentCode
                     let ComponentItem::ComponentFunc(func) = &export.ty else {
                         continue;
                     };
+                    if !carried(func) {
+                        continue;
+                    }
                     let index = component
                         .get_export_index(Some(&parent), func_name)
                         .ok_or_else(|| {
@@ -218,6 +223,12 @@ fn name_resources(
             resources.add(ty, name);
         }
     }
+}
+
+/// Whether the library can carry every value of `func`.
+fn carried(func: &ComponentFunc) -> bool {
+    func.params().all(|(_, ty)| types::supported(&ty))
+        && func.results().all(|ty| types::supported(&ty))
 }
 
 /// Named parameters and results.
