@@ -186,6 +186,7 @@ bench: setup
 #   make fuzz FUZZ_MODULES=100000 FUZZ_SECONDS=7200 FUZZ_SEED=42
 FUZZ_BUILD   := fuzz/_build
 FUZZ_TOOL    := $(CRATE_DIR)/target/release/wasm_fuzz
+FUZZ_COMPONENT_STEPS ?= 20000
 FUZZ_MODULES ?= 10000
 FUZZ_SECONDS ?= 3600
 FUZZ_TERMS   ?= 100000
@@ -200,12 +201,13 @@ $(FUZZ_BUILD)/term_interp.wasm: fuzz/term_interp.c include/erl_nif_wasm.h
 
 fuzz: setup
 	$(MAKE) --no-print-directory compile fuzz-tools
-	erlc -o $(FUZZ_BUILD) fuzz/wasm_fuzz.erl fuzz/wasm_fuzz_terms.erl
+	erlc -o $(FUZZ_BUILD) fuzz/wasm_fuzz.erl fuzz/wasm_fuzz_terms.erl fuzz/wasm_fuzz_components.erl
 	$(TIMEOUT) $$(( $(FUZZ_SECONDS) + 1800 )) erl -noshell \
 	  -pa _build/default/lib/wasm_runtime_nif/ebin -pa $(FUZZ_BUILD) \
 	  -run wasm_fuzz main modules=$(FUZZ_MODULES) seconds=$(FUZZ_SECONDS) \
 	  terms=$(FUZZ_TERMS) seed=$(FUZZ_SEED) dir=$(FUZZ_BUILD)/campaign tool=$(FUZZ_TOOL) \
-	  interp=$(FUZZ_BUILD)/term_interp.wasm
+	  interp=$(FUZZ_BUILD)/term_interp.wasm components=$(FUZZ_COMPONENT_STEPS) \
+	  echo=test/wasm_runtime_nif_component_SUITE_data/echo.wasm
 
 clean:
 	rm -rf _build bench/_build fuzz/_build priv/*.so priv/*.wasm test/*_SUITE_data/*.wasm sdk/rust/target

@@ -24,10 +24,11 @@
 
 %% The campaign, from the command line (`make fuzz'): `modules=N',
 %% `seconds=S', `seed=S', `batch=N', `dir=Dir', `tool=Path', and
-%% `terms=N' programs for the term-ABI fuzzer's `interp=Path'.
+%% `terms=N' programs for the term-ABI fuzzer's `interp=Path', and
+%% `components=N' steps of the component fuzzer on `echo=Path'.
 main(Args) ->
     Opts = maps:from_list([parse_arg(A) || A <- Args]),
-    Report = terms(Opts, campaign(Opts)),
+    Report = components(Opts, terms(Opts, campaign(Opts))),
     io:format("~s", [format_report(Report)]),
     case failed(Report) of
         false -> erlang:halt(0);
@@ -37,7 +38,7 @@ main(Args) ->
 parse_arg(Arg) ->
     [Key, Value] = string:split(Arg, "="),
     K = list_to_atom(Key),
-    case lists:member(K, [dir, tool, interp]) of
+    case lists:member(K, [dir, tool, interp, echo]) of
         true -> {K, Value};
         false -> {K, list_to_integer(Value)}
     end.
@@ -50,6 +51,15 @@ terms(#{terms := N, interp := Interp, seed := Seed}, Totals) when N > 0 ->
     Totals#{term_programs => Ran,
             mismatches := [{term_program, M} || M <- Mismatches] ++ maps:get(mismatches, Totals)};
 terms(_, Totals) ->
+    Totals.
+
+%% The component fuzzer's steps, in this VM (wasm_fuzz_components).
+components(#{components := N, echo := Echo, seed := Seed}, Totals) when N > 0 ->
+    {ok, Module} = wasm_runtime_nif:load(Echo),
+    {Ran, Mismatches} = wasm_fuzz_components:run(Module, Seed, N),
+    Totals#{component_steps => Ran,
+            mismatches := [{component_step, M} || M <- Mismatches] ++ maps:get(mismatches, Totals)};
+components(_, Totals) ->
     Totals.
 
 %% Runs batches until `modules' modules or `seconds' seconds, whichever

@@ -214,6 +214,7 @@ new(Options) ->
 %% Raises `badarg' for a bad argument, `{badarity, Name, Expected, Given}',
 %% `{undefined_function, Name}', and `{trap, Kind, Message}' when the guest
 %% traps, after which the instance raises `{instance_invalidated, Trap}'.
+%% On a component's instance it is the same as {@link call/3}.
 -spec call_raw(instance(), func_name(), [value()]) -> void | value() | tuple().
 call_raw(Instance, Name, Args) ->
     wasm_runtime_nif_protocol:call_raw(Instance, Name, Args, #{}).
@@ -235,6 +236,11 @@ call_raw(Instance, Name, Args, Options) ->
 %% `ERL_NIF_TERM name(ErlNifEnv*, ERL_NIF_TERM...)'. Returns the term the
 %% guest returns; raises `badarg' when the guest returns
 %% `enif_wasm_make_badarg(env)', and as {@link call_raw/3} otherwise.
+%%
+%% On a component's instance, `Name' is `name' or `interface#name' and the
+%% arguments and result are converted by their WIT types
+%% (docs/components.md); a wrong shape raises `{bad_argument, Name,
+%% Parameter, Message}' before the guest runs.
 -spec call(instance(), func_name(), [term()]) -> term().
 call(Instance, Name, Args) ->
     wasm_runtime_nif_protocol:call(Instance, Name, Args, #{}).

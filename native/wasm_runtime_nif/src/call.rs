@@ -33,7 +33,7 @@ use crate::options;
 use crate::output;
 use crate::protocol::{Answer, Request};
 use crate::reaper;
-use crate::resource::{OwnResource, ResourceType};
+use crate::resource::{self, OwnResource, ResourceType};
 use crate::slicing::wakeup::Wakeup;
 use crate::slicing::{self, Pause, Sliced, Suspended};
 use crate::store::{self, data::Cells};
@@ -62,9 +62,11 @@ pub struct Call {
     handed: Handed,
     /// Parked while the caller hands streamed WASI output to its funs.
     streaming: bool,
-    /// Every slice on a dirty scheduler (`component/call.rs`).
+    /// Every slice on a dirty scheduler (`call/component.rs`).
     dirty: bool,
 }
+
+type GuestFuture = Pin<Box<dyn Future<Output = Done> + Send>>;
 
 static SUSPENDED_CALL_TYPE: ResourceType = ResourceType::new();
 
@@ -139,25 +141,38 @@ pub fn start<'a>(
         };
         (guest, outcome)
     });
-    let call = Call {
-        streaming: false,
-        loan: loan.kept(),
-        future,
-        abi,
-        name: Name::of(name),
-        deadline: limits.deadline(),
-        cells,
-        awaiting: None,
-        raised: None,
-        handed: Handed::default(),
-        dirty: false,
-    };
+    let call = Call::new(loan, future, cells, abi, Name::of(name), limits, false);
     slicing::run(env, call, None)
 }
 
 impl Call {
+    fn new(
+        loan: Loan,
+        future: GuestFuture,
+        cells: Arc<Cells>,
+        abi: Abi,
+        name: Name,
+        limits: CallLimits,
+        dirty: bool,
+    ) -> Self {
+        Call {
+            streaming: false,
+            cells,
+            loan: loan.kept(),
+            future,
+            abi,
+            name,
+            deadline: limits.deadline(),
+            awaiting: None,
+            raised: None,
+            handed: Handed::default(),
+            dirty,
+        }
+    }
+
     /// Starts a call of a component instance whose guest is ready
-    /// (`component/call.rs` converted the arguments and chose what to run).
+    /// (`call/component.rs` converted the arguments and chose what to
+    /// run); the handles `lent` as `own` are the guest's once it is armed.
     pub fn start_component<'a>(
         env: Env<'a>,
         loan: Loan,
@@ -165,12 +180,15 @@ impl Call {
         name: Name,
         limits: CallLimits,
         dirty: bool,
+        lent: Vec<crate::component::handle::Lent>,
     ) -> Answer<'a> {
         let module = loan.instance().module().clone();
         if let Err(error) = store::arm(&mut guest.store, module.metering, limits, true) {
             loan.give_back(env, guest);
             return Answer::Error(raise(TrapReason::from_error(&error)));
         }
+        lent.into_iter()
+            .for_each(crate::component::handle::Lent::commit);
         guest.store.set_hostcall_fuel(match dirty {
             true => crate::component::MAX_LIFT_BYTES,
             false => crate::component::NORMAL_SCHEDULER_LIFT_BYTES,
@@ -190,19 +208,7 @@ impl Call {
             };
             (guest, outcome)
         });
-        let call = Call {
-            streaming: false,
-            loan: loan.kept(),
-            future,
-            abi: Abi::Component,
-            name,
-            deadline: limits.deadline(),
-            cells,
-            awaiting: None,
-            raised: None,
-            handed: Handed::default(),
-            dirty,
-        };
+        let call = Call::new(loan, future, cells, Abi::Component, name, limits, dirty);
         slicing::run(env, call, None)
     }
 }
@@ -282,6 +288,15 @@ fn conclude<'a>(
 /// `call_reply/3`: the Erlang side's answer for the import the parked
 /// `call` waits for. Resumes the guest with it.
 pub fn reply<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>, reply: Term<'a>) -> Answer<'a> {
+    // A call that runs on dirty schedulers converts the fun's result there.
+    let dirty = resource::borrow::<Suspended<Call>>(call)
+        .and_then(|suspended| suspended.peek(|call| call.dirty))
+        .unwrap_or(false);
+    if dirty && !slicing::on_dirty_scheduler() {
+        let argv = [call, carried, reply];
+        let name = c"wasm_call_reply_dirty";
+        return Answer::Value(slicing::continue_on_dirty(env, name, reply_on_dirty, &argv));
+    }
     // Everything that can be refused is checked before the call is taken
     // out of its resource, so that a refusal leaves it as it was.
     let reply = match Reply::decode(reply) {
@@ -348,6 +363,16 @@ pub fn reply<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>, reply: Term<'a
     slicing::run(env, call, Some(suspended))
 }
 
+unsafe extern "C" fn reply_on_dirty(
+    env: *mut rustler::sys::ErlNifEnv,
+    argc: std::ffi::c_int,
+    argv: *const ErlNifTerm,
+) -> ErlNifTerm {
+    slicing::nif_body(env, argc, argv, |env, [call, carried, value]| {
+        reply(env, call, carried, value).into_nif(env)
+    })
+}
+
 /// `call_resume/2`: the next slice of a call parked while its output was
 /// written.
 pub fn resume<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>) -> Answer<'a> {
@@ -392,8 +417,6 @@ impl Call {
         self.loan.invalidate(env, reason);
     }
 
-    /// The guest called an Erlang import: park the call and ask the caller
-    /// to run the fun.
     /// How many Erlang imports the instance's module or component has.
     fn erlang_imports(&self) -> usize {
         let module = self.loan.instance().module();
@@ -403,6 +426,8 @@ impl Call {
         }
     }
 
+    /// The guest called an Erlang import: park the call and ask the caller
+    /// to run the fun.
     fn ask_import<'a>(mut self, env: Env<'a>, pause: Pause<'a, Self>, index: usize) -> Answer<'a> {
         let instance = self.loan.instance();
         let imports = self.erlang_imports();
@@ -474,9 +499,9 @@ impl Call {
             Abi::Component => {
                 let module = self.loan.instance().module();
                 match (&mut guest.instance, module.component()) {
-                    (Instantiated::Component(called), Some(code)) => {
-                        outcome.map(|()| crate::component::called::result(env, called, code))
-                    }
+                    (Instantiated::Component(called), Some(code)) => outcome.map(|()| {
+                        Answer::Value(crate::component::called::result(env, called, code))
+                    }),
                     _ => outcome.map(|()| Answer::Error(rustler::Error::BadArg)),
                 }
             }

@@ -15,9 +15,9 @@ pub mod handle;
 pub mod link;
 pub mod types;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
-use rustler::{Encoder, Env, Term};
+use rustler::{Encoder, Env, OwnedEnv, Term};
 use wasmtime::component::types::{ComponentFunc, ComponentItem, Type};
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
 use wasmtime::Engine;
@@ -26,24 +26,35 @@ use crate::atoms;
 use crate::error::CompileError;
 use crate::limits::Metering;
 use crate::store::data::StoreData;
+use crate::term_abi;
+use convert::Atoms;
 use link::Import;
 use types::ResourceNames;
 
-/// Distinct record field, case, enum and flag names a component may use:
-/// each is an atom, and atoms are never collected.
-pub const MAX_NAMES: usize = 10_000;
-
 /// Bytes of values the host may build from one lift of a component's
 /// values (a result, an import's arguments): Wasmtime's hostcall fuel, in
-/// calls that run on dirty schedulers. Each value of a list costs 48
-/// bytes, a string its length: 16 MiB is about 350,000 values, or a
-/// 16 MiB string.
-pub const MAX_LIFT_BYTES: usize = 16 << 20;
+/// calls that run on dirty schedulers. Each value is a `Val` of 48 bytes,
+/// a `list<u8>`'s bytes included, and a string costs its length: 256 MiB
+/// is about 5.6 million values.
+pub const MAX_LIFT_BYTES: usize = 256 << 20;
 
 /// The same for calls on normal schedulers, which take no large values by
-/// their types: the bound of the WASI calls their guests make
-/// (`wasi/bounded.rs`).
+/// their types, and for instantiation: the bound of the WASI calls their
+/// guests make (`wasi/bounded.rs`).
 pub const NORMAL_SCHEDULER_LIFT_BYTES: usize = crate::wasi::bounded::HOSTCALL_FUEL;
+
+/// Longest name that can be an atom, in bytes.
+const MAX_ATOM_LEN: usize = 255;
+
+/// The packages of the interfaces `wasmtime-wasi` defines for components.
+const WASI_PACKAGES: [&str; 6] = [
+    "wasi:cli/",
+    "wasi:clocks/",
+    "wasi:filesystem/",
+    "wasi:io/",
+    "wasi:random/",
+    "wasi:sockets/",
+];
 
 /// Whether `binary` (wasm, not text) is a component rather than a module.
 pub fn is_component(binary: &[u8]) -> bool {
@@ -54,16 +65,14 @@ pub fn is_component(binary: &[u8]) -> bool {
 pub struct Function {
     /// `name` or `interface#name`, the interface with its version.
     pub name: String,
-    /// The same without the interface's version, if it has one.
-    pub unversioned: Option<String>,
     pub index: ComponentExportIndex,
     pub params: Vec<(String, Type)>,
     pub results: Vec<Type>,
     /// `func(p: point) -> string`.
     pub signature: String,
     /// Whether its calls run on dirty schedulers: its result may be large
-    /// (a list, a string), or the component's Erlang imports take such
-    /// values. Lifting them cannot yield.
+    /// (a list, a string, a great many values), or the component's Erlang
+    /// imports take or give such values. Lifting them cannot yield.
     pub dirty: bool,
 }
 
@@ -73,32 +82,23 @@ pub struct ComponentCode {
     /// Linked with WASI and the Erlang imports' requests.
     pub pre: InstancePre<StoreData>,
     pub functions: Vec<Function>,
+    /// Functions by full name, and by name without the interface's version
+    /// when that is unambiguous.
+    by_name: HashMap<String, usize>,
     /// Functions Erlang funs implement, in the order of their requests.
     pub imports: Vec<Import>,
     pub resources: ResourceNames,
+    pub atoms: Atoms,
     /// Whether it imports WASI preview 2: its instances get a context.
     pub wasi: bool,
-    /// Whether an Erlang import takes values of unbounded size.
-    pub imports_take_large_values: bool,
+    /// Whether an Erlang import takes or gives values that may be large.
+    pub imports_move_large_values: bool,
 }
 
 impl ComponentCode {
     /// The exported function `name` (see the module docs).
     pub fn function(&self, name: &str) -> Option<usize> {
-        self.functions
-            .iter()
-            .position(|f| f.name == name)
-            .or_else(|| {
-                let mut found = self
-                    .functions
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, f)| f.unversioned.as_deref() == Some(name));
-                match (found.next(), found.next()) {
-                    (Some((index, _)), None) => Some(index),
-                    _ => None,
-                }
-            })
+        self.by_name.get(name).copied()
     }
 }
 
@@ -109,17 +109,21 @@ pub fn prepare(component: Component, metering: Metering) -> Result<ComponentCode
     let engine = &engine;
     let ty = component.component_type();
     let mut resources = ResourceNames::default();
-    let mut names = HashSet::new();
+    let mut names = Vec::new();
     let mut imports = Vec::new();
     let mut wasi = false;
     for (name, item) in ty.imports(engine) {
-        let unsupported = |what: &str| CompileError::UnsupportedImport {
+        let unsupported = |item: &str, what: &str| CompileError::UnsupportedImport {
             module: name.to_owned(),
-            name: String::new(),
+            name: item.to_owned(),
             signature: what.to_owned(),
         };
         match item.ty {
-            ComponentItem::ComponentInstance(instance) if name.starts_with("wasi:") => {
+            ComponentItem::ComponentInstance(instance)
+                if WASI_PACKAGES
+                    .iter()
+                    .any(|package| name.starts_with(package)) =>
+            {
                 wasi = true;
                 name_resources(&instance, engine, &mut resources);
             }
@@ -132,14 +136,10 @@ pub fn prepare(component: Component, metering: Metering) -> Result<ComponentCode
                         }
                         ComponentItem::Type(_) => {}
                         ComponentItem::Resource(_) => {
-                            return Err(CompileError::UnsupportedImport {
-                                module: name.to_owned(),
-                                name: func_name.to_owned(),
-                                signature: "resource (resources an Erlang import would define)"
-                                    .into(),
-                            })
+                            let why = "resource (resources an Erlang import would define)";
+                            return Err(unsupported(func_name, why));
                         }
-                        _ => return Err(unsupported("an item other than a function")),
+                        _ => return Err(unsupported(func_name, "an item other than a function")),
                     }
                 }
             }
@@ -147,13 +147,18 @@ pub fn prepare(component: Component, metering: Metering) -> Result<ComponentCode
                 imports.push(import("", name, &func, &resources, &mut names)?)
             }
             ComponentItem::Type(_) => {}
-            _ => return Err(unsupported("an item other than a function or an interface")),
+            _ => {
+                return Err(unsupported(
+                    "",
+                    "an item other than a function or an interface",
+                ))
+            }
         }
     }
-    let imports_take_large_values = imports
-        .iter()
-        .any(|import| import.params.iter().any(|(_, ty)| types::unbounded(ty)));
-    let mut functions = Vec::new();
+    let imports_move_large_values = imports.iter().any(|import| {
+        let params = import.params.iter().map(|(_, ty)| ty);
+        params.chain(&import.results).any(types::may_be_large)
+    });
     let exports: Vec<_> = ty.exports(engine).collect();
     // Resource names first, so that signatures can print them.
     for (_, item) in &exports {
@@ -161,54 +166,105 @@ pub fn prepare(component: Component, metering: Metering) -> Result<ComponentCode
             name_resources(instance, engine, &mut resources);
         }
     }
+    let mut exported = Vec::new();
     for (name, item) in exports {
+        let index = |parent, name: &str| {
+            component
+                .get_export_index(parent, name)
+                .ok_or_else(|| CompileError::Link(format!("no export index for {name}")))
+        };
         match &item.ty {
-            // Functions of the asynchronous ABI are not listed.
-            ComponentItem::ComponentFunc(func) if !carried(func) => {}
             ComponentItem::ComponentFunc(func) => {
-                let index = component
-                    .get_export_index(None, name)
-                    .ok_or_else(|| CompileError::Link(format!("no export index for {name}")))?;
-                let mut function = function(name, None, index, func, &resources, &mut names)?;
-                function.dirty |= imports_take_large_values;
-                functions.push(function);
+                exported.push((name.to_owned(), None, index(None, name)?, func.clone()))
             }
             ComponentItem::ComponentInstance(instance) => {
-                let parent = component
-                    .get_export_index(None, name)
-                    .ok_or_else(|| CompileError::Link(format!("no export index for {name}")))?;
+                let parent = index(None, name)?;
                 for (func_name, export) in instance.exports(engine) {
-                    let ComponentItem::ComponentFunc(func) = &export.ty else {
-                        continue;
-                    };
-                    if !carried(func) {
-                        continue;
+                    if let ComponentItem::ComponentFunc(func) = &export.ty {
+                        let at = index(Some(&parent), func_name)?;
+                        exported.push((func_name.to_owned(), Some(name), at, func.clone()));
                     }
-                    let index = component
-                        .get_export_index(Some(&parent), func_name)
-                        .ok_or_else(|| {
-                            CompileError::Link(format!("no export index for {name}#{func_name}"))
-                        })?;
-                    let mut function =
-                        function(func_name, Some(name), index, func, &resources, &mut names)?;
-                    function.dirty |= imports_take_large_values;
-                    functions.push(function);
                 }
             }
             _ => {}
         }
     }
+    let mut functions = Vec::new();
+    for (name, interface, index, func) in exported {
+        // Functions of the asynchronous ABI are not listed.
+        if carried(&func) {
+            let mut function = function(&name, interface, index, &func, &resources, &mut names)?;
+            function.dirty |= imports_move_large_values;
+            functions.push(function);
+        }
+    }
+    let atoms = make_atoms(names)?;
     let pre = link::link(metering, &imports)
         .and_then(|linker| linker.instantiate_pre(&component))
         .map_err(|e| CompileError::Link(format!("{e:#}")))?;
     Ok(ComponentCode {
+        by_name: by_name(&functions),
         component,
         pre,
         functions,
         imports,
         resources,
+        atoms,
         wasi,
-        imports_take_large_values,
+        imports_move_large_values,
+    })
+}
+
+/// Functions by full name, and by name without the interface's version
+/// unless two versions of one interface export the same name.
+fn by_name(functions: &[Function]) -> HashMap<String, usize> {
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    let mut ambiguous = Vec::new();
+    for (index, function) in functions.iter().enumerate() {
+        if let Some((interface, name)) = function.name.split_once('#') {
+            if let Some((bare, _)) = interface.split_once('@') {
+                let unversioned = format!("{bare}#{name}");
+                if by_name.insert(unversioned.clone(), index).is_some() {
+                    ambiguous.push(unversioned);
+                }
+            }
+        }
+    }
+    for name in ambiguous {
+        by_name.remove(&name);
+    }
+    for (index, function) in functions.iter().enumerate() {
+        by_name.insert(function.name.clone(), index);
+    }
+    by_name
+}
+
+/// The atoms of `names`, made now: each new one counts against the atoms
+/// guests may create in this VM (`term_abi`), since atoms are never freed.
+fn make_atoms(mut names: Vec<String>) -> Result<Atoms, CompileError> {
+    names.sort_unstable();
+    names.dedup();
+    if let Some(long) = names.iter().find(|name| name.len() > MAX_ATOM_LEN) {
+        return Err(CompileError::Invalid(format!(
+            "a name of {} bytes in the component's types: atoms have at most {MAX_ATOM_LEN}",
+            long.len()
+        )));
+    }
+    let env = OwnedEnv::new();
+    env.run(|env| {
+        let mut atoms = HashMap::with_capacity(names.len());
+        for name in names {
+            let text = types::atom_name(&name);
+            let atom = term_abi::guest_atom(env, text.as_bytes()).ok_or_else(|| {
+                CompileError::Invalid(format!(
+                    "the component's types need more new atoms than guests may still create \
+                     (at most {} in all)",
+                    term_abi::MAX_GUEST_ATOMS
+                ))
+            })?;
+            atoms.insert(name, atom);
+        }
+        Ok(Atoms::new(atoms))
     })
 }
 
@@ -234,37 +290,18 @@ fn carried(func: &ComponentFunc) -> bool {
 /// Named parameters and results.
 type Signature = (Vec<(String, Type)>, Vec<Type>);
 
-/// Checks that the library can carry `func`'s values, and notes the names
-/// its types turn into atoms.
-fn check(
-    label: impl Fn() -> (String, String),
-    func: &ComponentFunc,
-    resources: &ResourceNames,
-    names: &mut HashSet<String>,
-) -> Result<Signature, CompileError> {
+/// `func`'s parameters and results, noting the names their types turn
+/// into atoms.
+fn signature_of(func: &ComponentFunc, names: &mut Vec<String>) -> Signature {
     let params: Vec<(String, Type)> = func
         .params()
         .map(|(name, ty)| (name.to_owned(), ty))
         .collect();
     let results: Vec<Type> = func.results().collect();
-    let all = params.iter().map(|(_, ty)| ty).chain(results.iter());
-    for ty in all {
-        if !types::supported(ty) {
-            let (module, name) = label();
-            return Err(CompileError::UnsupportedImport {
-                module,
-                name,
-                signature: types::signature(func, resources),
-            });
-        }
-        types::collect_names(ty, names);
+    for ty in params.iter().map(|(_, ty)| ty).chain(&results) {
+        types::names(ty, names);
     }
-    if names.len() > MAX_NAMES {
-        return Err(CompileError::Invalid(format!(
-            "the component's types use more than {MAX_NAMES} names"
-        )));
-    }
-    Ok((params, results))
+    (params, results)
 }
 
 fn import(
@@ -272,16 +309,15 @@ fn import(
     name: &str,
     func: &ComponentFunc,
     resources: &ResourceNames,
-    names: &mut HashSet<String>,
+    names: &mut Vec<String>,
 ) -> Result<Import, CompileError> {
-    let label = || (interface.to_owned(), name.to_owned());
-    let (params, results) = check(label, func, resources, names)?;
+    let (params, results) = signature_of(func, names);
     let carries_resource = params
         .iter()
         .map(|(_, ty)| ty)
-        .chain(results.iter())
-        .any(has_resource);
-    if carries_resource {
+        .chain(&results)
+        .any(types::has_resource);
+    if !carried(func) || carries_resource {
         return Err(CompileError::UnsupportedImport {
             module: interface.to_owned(),
             name: name.to_owned(),
@@ -296,49 +332,22 @@ fn import(
     })
 }
 
-/// Whether values of `ty` may hold resources (which Erlang imports cannot
-/// take or give yet).
-fn has_resource(ty: &Type) -> bool {
-    match ty {
-        Type::Own(_) | Type::Borrow(_) => true,
-        Type::List(l) => has_resource(&l.ty()),
-        Type::FixedLengthList(l) => has_resource(&l.ty()),
-        Type::Map(m) => has_resource(&m.key()) || has_resource(&m.value()),
-        Type::Record(r) => r.fields().any(|f| has_resource(&f.ty)),
-        Type::Tuple(t) => t.types().any(|t| has_resource(&t)),
-        Type::Variant(v) => v.cases().any(|c| c.ty.as_ref().is_some_and(has_resource)),
-        Type::Option(o) => has_resource(&o.ty()),
-        Type::Result(r) => {
-            r.ok().as_ref().is_some_and(has_resource) || r.err().as_ref().is_some_and(has_resource)
-        }
-        _ => false,
-    }
-}
-
 fn function(
     name: &str,
     interface: Option<&str>,
     index: ComponentExportIndex,
     func: &ComponentFunc,
     resources: &ResourceNames,
-    names: &mut HashSet<String>,
+    names: &mut Vec<String>,
 ) -> Result<Function, CompileError> {
-    let label = || (interface.unwrap_or("").to_owned(), name.to_owned());
-    let (params, results) = check(label, func, resources, names)?;
-    let (name, unversioned) = match interface {
-        None => (name.to_owned(), None),
-        Some(interface) => (
-            format!("{interface}#{name}"),
-            interface
-                .split_once('@')
-                .map(|(bare, _)| format!("{bare}#{name}")),
-        ),
-    };
+    let (params, results) = signature_of(func, names);
     Ok(Function {
-        name,
-        unversioned,
+        name: match interface {
+            None => name.to_owned(),
+            Some(interface) => format!("{interface}#{name}"),
+        },
         index,
-        dirty: results.iter().any(types::unbounded),
+        dirty: results.iter().any(types::may_be_large),
         params,
         results,
         signature: types::signature(func, resources),
@@ -359,4 +368,81 @@ pub fn exports<'a>(env: Env<'a>, code: &ComponentCode) -> Term<'a> {
         })
         .collect();
     items.encode(env)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+    use std::time::Instant;
+
+    use wasmtime::component::Val;
+
+    use super::*;
+    use crate::engine;
+    use crate::store;
+
+    fn run<F: Future>(future: F) -> F::Output {
+        let mut future = pin!(future);
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return output;
+            }
+        }
+    }
+
+    const ADD: &str = r#"(component
+        (core module $m (func (export "add") (param i32 i32) (result i32)
+            (i32.add (local.get 0) (local.get 1))))
+        (core instance $i (instantiate $m))
+        (func (export "add") (param "a" s32) (param "b" s32) (result s32)
+            (canon lift (core func $i "add"))))"#;
+
+    /// What Wasmtime alone takes for a component call of `add(s32, s32)`
+    /// through `Val`s, against a core module's `call_async`: the floor of a
+    /// component call here. `cargo test --release -- --ignored
+    /// component_call_floor --nocapture`.
+    #[test]
+    #[ignore]
+    fn component_call_floor() {
+        engine::init(engine::Settings::default()).unwrap();
+        let eng = engine::engine(Metering::Off);
+        let component = Component::new(eng, ADD).unwrap();
+        let code = prepare(component, Metering::Off).unwrap();
+        let mut store = store::new(eng, StoreData::new(Default::default(), None));
+        store.limiter(|data| &mut data.limits);
+        store.data_mut().limits.max_instances = 10;
+        let instance = run(code.pre.instantiate_async(&mut store)).unwrap();
+        let func = instance
+            .get_func(&mut store, code.functions[0].index)
+            .unwrap();
+        let n = 200_000;
+        let mut results = [Val::S32(0)];
+        let started = Instant::now();
+        for i in 0..n {
+            store.set_epoch_deadline(1 << 40);
+            run(func.call_async(&mut store, &[Val::S32(i), Val::S32(1)], &mut results)).unwrap();
+        }
+        let component_ns = started.elapsed().as_nanos() as f64 / n as f64;
+        let module = wasmtime::Module::new(
+            eng,
+            r#"(module (func (export "add") (param i32 i32) (result i32)
+                (i32.add (local.get 0) (local.get 1))))"#,
+        )
+        .unwrap();
+        let mut store = store::new(eng, StoreData::new(Default::default(), None));
+        let instance = run(wasmtime::Instance::new_async(&mut store, &module, &[])).unwrap();
+        let func = instance.get_func(&mut store, "add").unwrap();
+        let mut results = [wasmtime::Val::I32(0)];
+        let started = Instant::now();
+        for i in 0..n {
+            store.set_epoch_deadline(1 << 40);
+            let params = [wasmtime::Val::I32(i), wasmtime::Val::I32(1)];
+            run(func.call_async(&mut store, &params, &mut results)).unwrap();
+        }
+        let core_ns = started.elapsed().as_nanos() as f64 / n as f64;
+        println!("component call {component_ns:.0} ns, core call_async {core_ns:.0} ns");
+    }
 }

@@ -142,7 +142,8 @@ fn prepare(
     };
     let mut store = store::new(module.engine(), data);
     if let Some(code) = module.component() {
-        store.set_hostcall_fuel(component::MAX_LIFT_BYTES);
+        // A start function runs on normal schedulers.
+        store.set_hostcall_fuel(component::NORMAL_SCHEDULER_LIFT_BYTES);
         let funs = erlang_import::component_funs(code, offered)?;
         return Ok((store, None, funs, output));
     }

@@ -22,7 +22,7 @@ use crate::live_count;
 use crate::store::data::StoreData;
 use crate::values::type_name;
 use crate::wasi;
-use cache::CacheEntry;
+use cache::{CacheEntry, Compiled};
 use imports::ErlangImport;
 
 /// Stack of the thread that compiles a module. Parsing WAT and validating
@@ -91,6 +91,23 @@ pub fn signature(ty: &FuncType) -> String {
     )
 }
 
+/// The code `cache` keeps for these bytes, or what `compile` makes of them,
+/// then kept there.
+fn cached<C: Compiled>(
+    cache: Option<&CacheEntry>,
+    engine: &wasmtime::Engine,
+    compile: impl FnOnce() -> wasmtime::Result<C>,
+) -> Result<C, CompileError> {
+    if let Some(code) = cache.and_then(|entry| entry.load(engine)) {
+        return Ok(code);
+    }
+    let code = compile().map_err(|e| CompileError::Invalid(format!("{e:#}")))?;
+    if let Some(entry) = cache {
+        entry.store(&code);
+    }
+    Ok(code)
+}
+
 fn compile_here(
     bytes: &[u8],
     metering: Metering,
@@ -99,17 +116,9 @@ fn compile_here(
     let engine = engine::engine(metering);
     let binary = wat::parse_bytes(bytes).map_err(|e| CompileError::Invalid(format!("{e:#}")))?;
     if component::is_component(&binary) {
-        let component = match cache.as_ref().and_then(|entry| entry.load(engine)) {
-            Some(component) => component,
-            None => {
-                let component = Component::from_binary(engine, &binary)
-                    .map_err(|e| CompileError::Invalid(format!("{e:#}")))?;
-                if let Some(entry) = &cache {
-                    entry.store(&component);
-                }
-                component
-            }
-        };
+        let component = cached(cache.as_ref(), engine, || {
+            Component::from_binary(engine, &binary)
+        })?;
         let code = component::prepare(component, metering)?;
         return Ok(WasmModule {
             wasi: code.wasi,
@@ -123,17 +132,9 @@ fn compile_here(
         });
     }
     let gc_heap = gc_heap::needs_gc_heap(&binary);
-    let module = match cache.as_ref().and_then(|entry| entry.load(engine)) {
-        Some(module) => module,
-        None => {
-            let module = Module::from_binary(engine, &binary)
-                .map_err(|e| CompileError::Invalid(format!("{e:#}")))?;
-            if let Some(entry) = &cache {
-                entry.store(&module);
-            }
-            module
-        }
-    };
+    let module = cached(cache.as_ref(), engine, || {
+        Module::from_binary(engine, &binary)
+    })?;
     let erlang_imports = imports::erlang_imports(&module, metering)?;
     let wasi = module.imports().any(|i| i.module() == wasi::IMPORT_MODULE);
     let bounded_exports = bounded::bounded_exports(&binary);

@@ -150,6 +150,12 @@ where
         slot.take().map(|(work, _)| work)
     }
 
+    /// What `look` says of the work, if it is parked here.
+    pub fn peek<R>(&self, look: impl FnOnce(&S) -> R) -> Option<R> {
+        let slot = self.work.lock().unwrap_or_else(|p| p.into_inner());
+        slot.as_ref().map(|(work, _)| look(work))
+    }
+
     /// For the destructor: a process that exited between slices cancels
     /// the work it left.
     pub fn cancel(&mut self, env: Env) {
@@ -309,6 +315,24 @@ where
     })
 }
 
+/// Continues the current NIF on a dirty CPU scheduler: `next` runs there
+/// with `argv`, the current NIF's own arguments; what this returns is
+/// what the current NIF must return.
+pub fn continue_on_dirty<'a>(
+    env: Env<'a>,
+    name: &'static CStr,
+    next: Continuation,
+    argv: &[Term<'a>],
+) -> Term<'a> {
+    reschedule(
+        env,
+        name,
+        sys::ERL_NIF_DIRTY_JOB_CPU_BOUND as c_int,
+        next,
+        argv,
+    )
+}
+
 /// A tuple of terms to carry across a reschedule.
 pub fn carry<'a>(env: Env<'a>, terms: &[ErlNifTerm]) -> Term<'a> {
     // SAFETY: the terms belong to this call's process and are alive.
@@ -364,7 +388,8 @@ impl<T> SliceCell<T> {
 }
 
 /// A NIF continuation, as `enif_schedule_nif` calls it.
-type Continuation = unsafe extern "C" fn(*mut ErlNifEnv, c_int, *const ErlNifTerm) -> ErlNifTerm;
+pub type Continuation =
+    unsafe extern "C" fn(*mut ErlNifEnv, c_int, *const ErlNifTerm) -> ErlNifTerm;
 
 /// Asks the scheduler to run `next(argv)` later, in the same Erlang call;
 /// what this returns is what the current NIF must return.

@@ -56,7 +56,7 @@ pub fn prepare(
             }
             results.extend(types.results.iter().map(|t| values::placeholder(*t)));
         }
-        // Components' calls are prepared by `component/call.rs`.
+        // Components' calls are prepared by `call/component.rs`.
         Abi::Component => return Err(Error::BadArg),
         Abi::Terms => {
             let items = args.into_list_iterator()?;

@@ -8,14 +8,14 @@
 //! dirty CPU scheduler: the NIF continues there. A function whose result
 //! may be large runs every slice on one (`Function::dirty`).
 
-use rustler::sys::{self, c_int, ErlNifEnv, ErlNifTerm};
+use rustler::sys::{c_int, ErlNifEnv, ErlNifTerm};
 use rustler::{Env, Error, NifResult, Term};
 
 use super::Call;
 use crate::atoms;
 use crate::component::called::Invoke;
-use crate::component::convert::{self, Refusal, Work};
-use crate::component::handle::{self, Moved};
+use crate::component::convert::{Refusal, ToValues, Work, MAX_VALUES};
+use crate::component::handle;
 use crate::component::ComponentCode;
 use crate::error::raise;
 use crate::instance::exports::Name;
@@ -25,17 +25,32 @@ use crate::options;
 use crate::protocol::{Answer, Request};
 use crate::slicing;
 
-/// The text of a function name: an atom or a UTF-8 binary.
-fn name_text(name: Term) -> NifResult<String> {
-    if let Ok(text) = name.atom_to_string() {
-        return Ok(text);
+/// `with` applied to the text of a function name, an atom or a UTF-8
+/// binary, read in place.
+fn name_text<R>(name: Term, with: impl FnOnce(&str) -> R) -> NifResult<R> {
+    if name.is_atom() {
+        let mut buffer = [0u8; 256];
+        // SAFETY: a term of this env; the buffer has room for 255 Latin-1
+        // characters and the NUL.
+        let len = unsafe {
+            rustler::sys::enif_get_atom(
+                name.get_env().as_c_arg(),
+                name.as_c_arg(),
+                buffer.as_mut_ptr().cast(),
+                buffer.len() as u32,
+                rustler::sys::ErlNifCharEncoding::ERL_NIF_LATIN1,
+            )
+        };
+        // Names are ASCII: an atom of other characters names none.
+        let text = std::str::from_utf8(&buffer[..(len.max(1) - 1) as usize]).unwrap_or("");
+        return Ok(with(text));
     }
     if !name.is_binary() {
         return Err(Error::BadArg);
     }
-    std::str::from_utf8(name.decode_as_binary()?.as_slice())
-        .map(str::to_owned)
-        .map_err(|_| Error::BadArg)
+    let text =
+        std::str::from_utf8(name.decode_as_binary()?.as_slice()).map_err(|_| Error::BadArg)?;
+    Ok(with(text))
 }
 
 /// `call/3,4` (and `call_raw/3,4`) on a component instance.
@@ -48,20 +63,40 @@ pub fn start<'a>(
     let [_, name, args, limits] = argv;
     match prepare(env, instance, code, name, args, limits) {
         Ok(answer) => answer,
-        Err(Refused::TooMuch) => dirty(env, argv),
-        Err(Refused::Error(error)) => Answer::Error(error),
+        Err(StartError::TooMuch) => Answer::Value(slicing::continue_on_dirty(
+            env,
+            c"wasm_component_call_dirty",
+            call_on_dirty,
+            &argv,
+        )),
+        Err(StartError::Refused(error)) => Answer::Error(error),
     }
 }
 
-enum Refused {
+enum StartError {
+    /// More conversion than a normal scheduler does at once.
     TooMuch,
-    Error(Error),
+    Refused(Error),
 }
 
-impl From<Error> for Refused {
+impl From<Error> for StartError {
     fn from(error: Error) -> Self {
-        Refused::Error(error)
+        StartError::Refused(error)
     }
+}
+
+/// `{bad_argument, Function, Parameter, Message}`, `at` the place in the
+/// argument, innermost step first.
+fn bad_argument(name: Term, param: &str, at: &[String], why: &str) -> StartError {
+    let at: String = at.iter().rev().map(String::as_str).collect();
+    let message = format!("{param}{at}{why}");
+    raise((
+        atoms::bad_argument(),
+        Name::of(name),
+        param.to_owned(),
+        message,
+    ))
+    .into()
 }
 
 fn prepare<'a>(
@@ -71,85 +106,87 @@ fn prepare<'a>(
     name: Term<'a>,
     args: Term<'a>,
     limits: Term<'a>,
-) -> Result<Answer<'a>, Refused> {
+) -> Result<Answer<'a>, StartError> {
     let module = instance.module();
     let limits = options::call_limits(limits, instance.default_limits, module.metering)?;
-    let text = name_text(name)?;
-    let index = code
-        .function(&text)
+    let index = name_text(name, |text| code.function(text))?
         .ok_or_else(|| raise((atoms::undefined_function(), Name::of(name))))?;
     let function = &code.functions[index];
     let given = args.list_length()?;
     if given != function.params.len() {
-        return Err(raise((
-            atoms::badarity(),
-            Name::of(name),
-            function.params.len(),
-            given,
-        ))
-        .into());
+        let arity = function.params.len();
+        return Err(raise((atoms::badarity(), Name::of(name), arity, given)).into());
     }
     let owner = instance.component_owner().ok_or(Error::BadArg)?;
-    let mut into = convert::Into {
+    let mut to_values = ToValues {
         resources: &code.resources,
+        atoms: &code.atoms,
         owner: &owner,
-        moved: Vec::new(),
+        lent: Vec::new(),
         work: Work::new(!slicing::on_dirty_scheduler()),
     };
     let mut params = Vec::with_capacity(given);
+    // The parameter each lent handle was passed in.
+    let mut lent_in = Vec::new();
     for (arg, (param, ty)) in args.into_list_iterator()?.zip(&function.params) {
-        match into.value(arg, ty) {
+        match to_values.value(arg, ty) {
             Ok(value) => params.push(value),
-            Err(Refusal::TooMuch) => return Err(Refused::TooMuch),
-            Err(Refusal::Shape(path, expected)) => {
-                let at = path.iter().rev().map(String::as_str).collect::<String>();
-                let message = format!("{param}{at} must be a {expected}");
-                return Err(raise((
-                    atoms::bad_argument(),
-                    Name::of(name),
-                    param.clone(),
-                    message,
-                ))
-                .into());
+            Err(Refusal::TooMuch) => return Err(StartError::TooMuch),
+            Err(Refusal::TooLarge) => {
+                let why = format!(" holds more than the {MAX_VALUES} values a call may pass");
+                return Err(bad_argument(name, param, &[], &why));
             }
-            Err(Refusal::Handle(path, why)) => {
-                let at = path.iter().rev().map(String::as_str).collect::<String>();
-                let message = format!("{param}{at}: {}", why.message());
-                return Err(raise((
-                    atoms::bad_argument(),
-                    Name::of(name),
-                    param.clone(),
-                    message,
+            Err(Refusal::Shape(at, expected)) => {
+                return Err(bad_argument(
+                    name,
+                    param,
+                    &at,
+                    &format!(" must be a {expected}"),
                 ))
-                .into());
+            }
+            Err(Refusal::Handle(at, why)) => {
+                return Err(bad_argument(
+                    name,
+                    param,
+                    &at,
+                    &format!(": {}", why.message()),
+                ))
             }
         }
+        lent_in.resize(to_values.lent.len(), param);
     }
-    let moved = into.moved;
+    let lent = to_values.lent;
     let (loan, mut guest) = match instance.take(env)? {
         Turn::Go(loan, guest) => (loan, guest),
         Turn::Wait(id) => {
-            return Ok(Answer::Ask(Request::Turn {
-                id,
-                timeout: limits.timeout,
-            }))
+            let timeout = limits.timeout;
+            return Ok(Answer::Ask(Request::Turn { id, timeout }));
         }
     };
-    // A handle dropped or moved by another process's call since it was
+    // A handle dropped or taken by another process's call since it was
     // converted is refused now, while nothing has run.
-    if let Some(why) = moved.iter().find_map(Moved::unusable) {
+    let gone = lent
+        .iter()
+        .zip(&lent_in)
+        .find_map(|(l, p)| Some((l.unusable()?, *p)));
+    if let Some((why, param)) = gone {
         loan.give_back(env, guest);
-        let message = why.message().to_owned();
-        return Err(raise((atoms::bad_argument(), Name::of(name), "", message)).into());
+        return Err(bad_argument(
+            name,
+            param,
+            &[],
+            &format!(": {}", why.message()),
+        ));
     }
-    moved.into_iter().for_each(Moved::commit);
     let Instantiated::Component(called) = &mut guest.instance else {
         loan.give_back(env, guest);
         return Err(Error::BadArg.into());
     };
     called.params = params;
     called.invoke = Some(Invoke::Function(index));
-    let dirty = function.dirty;
+    // Arguments converted on a dirty scheduler are lowered into the guest
+    // there too, in the call's first slice.
+    let dirty = function.dirty || slicing::on_dirty_scheduler();
     Ok(Call::start_component(
         env,
         loan,
@@ -157,6 +194,7 @@ fn prepare<'a>(
         Name::of(name),
         limits,
         dirty,
+        lent,
     ))
 }
 
@@ -167,21 +205,19 @@ pub fn drop_resource<'a>(
     handle: Term<'a>,
     limits: Term<'a>,
 ) -> Answer<'a> {
-    let limits =
-        match options::call_limits(limits, instance.default_limits, instance.module().metering) {
-            Ok(limits) => limits,
-            Err(error) => return Answer::Error(error),
-        };
+    let metering = instance.module().metering;
+    let limits = match options::call_limits(limits, instance.default_limits, metering) {
+        Ok(limits) => limits,
+        Err(error) => return Answer::Error(error),
+    };
     let Some(owner) = instance.component_owner() else {
         return Answer::Error(Error::BadArg);
     };
     let (loan, mut guest) = match instance.take(env) {
         Ok(Turn::Go(loan, guest)) => (loan, guest),
         Ok(Turn::Wait(id)) => {
-            return Answer::Ask(Request::Turn {
-                id,
-                timeout: limits.timeout,
-            })
+            let timeout = limits.timeout;
+            return Answer::Ask(Request::Turn { id, timeout });
         }
         Err(error) => return Answer::Error(error),
     };
@@ -202,36 +238,18 @@ pub fn drop_resource<'a>(
     called.params.clear();
     called.invoke = Some(Invoke::Drop(any));
     let name = Name::Atom(atoms::resource_drop());
-    Call::start_component(env, loan, guest, name, limits, code_dirty(instance))
+    let dirty = drops_run_dirty(instance);
+    Call::start_component(env, loan, guest, name, limits, dirty, Vec::new())
 }
 
-/// Whether any call of `instance`'s component may take in large values
-/// (its Erlang imports'): a drop runs guest code, which may call them.
-fn code_dirty(instance: &WasmInstance) -> bool {
+/// Whether a drop runs on dirty schedulers: its destructor is guest code,
+/// which may call the component's Erlang imports, and they may move large
+/// values.
+fn drops_run_dirty(instance: &WasmInstance) -> bool {
     instance
         .module()
         .component()
-        .is_some_and(|code| code.imports_take_large_values)
-}
-
-/// Continues the call NIF on a dirty CPU scheduler, with the same
-/// arguments.
-fn dirty<'a>(env: Env<'a>, argv: [Term<'a>; 4]) -> Answer<'a> {
-    let argv = argv.map(|t| t.as_c_arg());
-    // SAFETY: the terms are this NIF's arguments, and the caller returns
-    // what enif_schedule_nif returns.
-    let scheduled = unsafe {
-        sys::enif_schedule_nif(
-            env.as_c_arg(),
-            c"wasm_component_call_dirty".as_ptr(),
-            sys::ERL_NIF_DIRTY_JOB_CPU_BOUND as c_int,
-            call_on_dirty,
-            argv.len() as c_int,
-            argv.as_ptr(),
-        )
-    };
-    // SAFETY: a term of this env.
-    Answer::Value(unsafe { Term::new(env, scheduled) })
+        .is_some_and(|code| code.imports_move_large_values)
 }
 
 unsafe extern "C" fn call_on_dirty(

@@ -9,12 +9,10 @@ use rustler::{Encoder, Env, Term};
 use wasmtime::component::{Func, Instance, ResourceAny, Val};
 use wasmtime::Store;
 
-use super::convert::{self, Work};
+use super::convert::{self, ToTerms, ToValues, Work};
 use super::handle::{Drops, Owner};
 use super::ComponentCode;
 use crate::atoms;
-use crate::error::{raise, TrapReason};
-use crate::protocol::Answer;
 use crate::slicing;
 use crate::store::data::StoreData;
 
@@ -52,14 +50,22 @@ impl Called {
     }
 }
 
+/// Resources of collected handles dropped between two yields: a drop
+/// without a destructor is host work, and a guest may have handed out
+/// hundreds of thousands.
+const DROPS_PER_SLICE: usize = 256;
+
 /// Runs what the call does, after the resources whose handles were
-/// collected are dropped.
+/// collected are dropped (a destructor that traps fails this call).
 pub async fn run(
     store: &mut Store<StoreData>,
     called: &mut Called,
     code: &ComponentCode,
 ) -> wasmtime::Result<()> {
-    for any in called.owner.drops.take() {
+    for (i, any) in called.owner.drops.take().into_iter().enumerate() {
+        if i > 0 && i % DROPS_PER_SLICE == 0 {
+            yield_once().await;
+        }
         any.resource_drop_async(&mut *store).await?;
     }
     match &called.invoke {
@@ -97,6 +103,20 @@ pub async fn run(
     }
 }
 
+/// Returns `Pending` once: the slice ends there, and the driver polls
+/// again in the next.
+async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|_| {
+        if std::mem::replace(&mut yielded, true) {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
 /// Whether the result of the call just ended is more than a normal
 /// scheduler converts at once.
 pub fn result_too_large(called: &Called) -> bool {
@@ -106,35 +126,33 @@ pub fn result_too_large(called: &Called) -> bool {
 
 /// The call's result as a term: the function's result, or `ok` for one
 /// without (and for a drop).
-pub fn result<'a>(env: Env<'a>, called: &mut Called, code: &ComponentCode) -> Answer<'a> {
-    let Some(Invoke::Function(index)) = called.invoke.take() else {
-        return Answer::Value(atoms::ok().encode(env));
-    };
+pub fn result<'a>(env: Env<'a>, called: &mut Called, code: &ComponentCode) -> Term<'a> {
     called.params.clear();
-    let types = &code.functions[index].results;
-    let mut out = convert::Out {
-        env,
-        owner: &called.owner,
-        work: Work::new(false),
+    let Some(Invoke::Function(index)) = called.invoke.take() else {
+        return atoms::ok().encode(env);
     };
-    let answer = match (called.results.as_slice(), types.as_slice()) {
-        ([], _) => Ok(atoms::ok().encode(env)),
+    let out = ToTerms {
+        env,
+        atoms: &code.atoms,
+        owner: &called.owner,
+    };
+    let term = match (
+        called.results.as_slice(),
+        code.functions[index].results.as_slice(),
+    ) {
         ([value], [ty]) => out.term(value, ty),
-        (values, types) => values
-            .iter()
-            .zip(types)
-            .map(|(v, t)| out.term(v, t))
-            .collect::<Result<Vec<_>, _>>()
-            .map(|terms| rustler::types::tuple::make_tuple(env, &terms)),
+        (values, types) if !values.is_empty() => {
+            let terms: Vec<Term> = values
+                .iter()
+                .zip(types)
+                .map(|(v, t)| out.term(v, t))
+                .collect();
+            rustler::types::tuple::make_tuple(env, &terms)
+        }
+        _ => atoms::ok().encode(env),
     };
     called.results.clear();
-    match answer {
-        Ok(term) => Answer::Value(term),
-        Err(_) => Answer::Error(raise(TrapReason::new(
-            "host_error",
-            "a result could not be converted",
-        ))),
-    }
+    term
 }
 
 /// The arguments of a request to Erlang import `index`, as terms.
@@ -146,25 +164,23 @@ pub fn import_args<'a>(
     owner: &Owner,
 ) -> Term<'a> {
     let import = &code.imports[index];
-    let mut out = convert::Out {
+    let out = ToTerms {
         env,
+        atoms: &code.atoms,
         owner,
-        work: Work::new(false),
     };
     let terms: Vec<Term> = values
         .iter()
         .zip(&import.params)
-        .map(|(v, (_, ty))| {
-            out.term(v, ty)
-                .unwrap_or_else(|_| atoms::undefined().encode(env))
-        })
+        .map(|(v, (_, ty))| out.term(v, ty))
         .collect();
     terms.encode(env)
 }
 
 /// The values of an import fun's result `value` into `out`; `Err` with
 /// what was expected when it has the wrong shape. A fun for an import
-/// without a result may return anything.
+/// without a result may return anything. A result that may be large is
+/// converted on a dirty scheduler: such a component's calls run there.
 pub fn import_results(
     value: Term,
     code: &ComponentCode,
@@ -174,10 +190,11 @@ pub fn import_results(
 ) -> Result<(), String> {
     let import = &code.imports[index];
     out.clear();
-    let mut into = convert::Into {
+    let mut into = ToValues {
         resources: &code.resources,
+        atoms: &code.atoms,
         owner,
-        moved: Vec::new(),
+        lent: Vec::new(),
         work: Work::new(false),
     };
     match import.results.as_slice() {

@@ -1,30 +1,62 @@
 //! Erlang terms and component values, by WIT type: the one table of
 //! docs/components.md, in both directions.
 //!
-//! Conversion is host work between slices that cannot yield, so it is
-//! counted ([`Work`]): past [`NORMAL_SCHEDULER_WORK`] on a normal
+//! Conversion is host work that cannot yield, so turning terms into values
+//! is counted ([`Work`]): past [`NORMAL_SCHEDULER_WORK`] on a normal
 //! scheduler it stops with [`Refusal::TooMuch`] and the call continues on
-//! a dirty one.
+//! a dirty one. Values made are bounded too, whatever the scheduler
+//! ([`MAX_VALUES`]). Names are compared and made as atoms the component
+//! made when it was compiled ([`Atoms`]), never as strings.
+
+use std::collections::HashMap;
 
 use rustler::types::tuple::{get_tuple, make_tuple};
-use rustler::{Binary, Encoder, Env, NewBinary, Term, TermType};
+use rustler::{Atom, Binary, Encoder, Env, NewBinary, Term, TermType};
 use wasmtime::component::types::Type;
 use wasmtime::component::Val;
 
 use super::handle::{self, Owner};
-use super::types::{atom_name, wit, ResourceNames};
+use super::types::{wit, ResourceNames};
+use super::MAX_LIFT_BYTES;
 use crate::atoms;
 use crate::values::{self, NumType};
 
 /// Units of conversion a normal scheduler does in one go: each value is
 /// one (with its lowering into the guest, about 80 ns), each byte of a
-/// `list<u8>` one, each 64 bytes of a string one. About 1 ms
-/// (docs/components.md, "Costs").
+/// `list<u8>` one, each 64 bytes of a string one, a case looked up among
+/// many one per 64 cases. About 1 ms (docs/design.md, "Tuning constants").
 pub const NORMAL_SCHEDULER_WORK: usize = 10_000;
+
+/// Values the arguments of one call may make, as many as a result may
+/// (`MAX_LIFT_BYTES`): each is a `Val` of 48 bytes, a `list<u8>`'s bytes
+/// included.
+pub const MAX_VALUES: usize = MAX_LIFT_BYTES / std::mem::size_of::<Val>();
+
+/// The atoms of a component's names (record fields, cases, enum and flag
+/// names), by WIT name, made when it is compiled.
+#[derive(Default)]
+pub struct Atoms(HashMap<String, Atom>);
+
+impl Atoms {
+    pub fn new(atoms: HashMap<String, Atom>) -> Self {
+        Atoms(atoms)
+    }
+
+    fn of(&self, name: &str) -> Option<Atom> {
+        self.0.get(name).copied()
+    }
+
+    /// Whether `term` is the atom of `name`.
+    fn is(&self, term: Term, name: &str) -> bool {
+        self.of(name)
+            .is_some_and(|atom| atom.as_c_arg() == term.as_c_arg())
+    }
+}
 
 /// Conversion work left before the scheduler must be handed back.
 pub struct Work {
     left: Option<usize>,
+    values: usize,
 }
 
 impl Work {
@@ -32,6 +64,7 @@ impl Work {
     pub fn new(bounded: bool) -> Self {
         Work {
             left: bounded.then_some(NORMAL_SCHEDULER_WORK),
+            values: MAX_VALUES,
         }
     }
 
@@ -46,9 +79,27 @@ impl Work {
         }
     }
 
-    /// A string of `len` bytes: copied whole.
+    /// `count` values made.
+    fn make(&mut self, count: usize) -> Result<(), Refusal> {
+        self.spend(count)?;
+        match self.values.checked_sub(count) {
+            Some(left) => {
+                self.values = left;
+                Ok(())
+            }
+            None => Err(Refusal::TooLarge),
+        }
+    }
+
+    /// A string of `len` bytes: one value, copied whole.
     fn text(&mut self, len: usize) -> Result<(), Refusal> {
-        self.spend(1 + len / 64)
+        self.make(1)?;
+        self.spend(len / 64)
+    }
+
+    /// A name looked up among `names`.
+    fn look_up(&mut self, names: usize) -> Result<(), Refusal> {
+        self.spend(names / 64)
     }
 }
 
@@ -61,6 +112,8 @@ pub enum Refusal {
     Handle(Vec<String>, handle::Unusable),
     /// More work than a normal scheduler does at once.
     TooMuch,
+    /// More values than one call may pass.
+    TooLarge,
 }
 
 impl Refusal {
@@ -72,24 +125,27 @@ impl Refusal {
     }
 }
 
-fn refuse<T>(ty: &Type, resources: &ResourceNames) -> Result<T, Refusal> {
-    Err(Refusal::Shape(Vec::new(), wit(ty, resources)))
-}
-
-/// What converting into values needs besides the term and its type.
-pub struct Into<'r> {
+/// Turns terms into the values of a call's arguments, or of an import
+/// fun's result.
+pub struct ToValues<'r> {
     pub resources: &'r ResourceNames,
+    pub atoms: &'r Atoms,
     pub owner: &'r Owner,
-    /// Handles passed as `own`: the guest takes them when the call starts.
-    pub moved: Vec<handle::Moved>,
+    /// Handles lent to the call: the guest takes those passed as `own`
+    /// when it starts.
+    pub lent: Vec<handle::Lent>,
     pub work: Work,
 }
 
-impl Into<'_> {
+impl ToValues<'_> {
+    fn refuse<T>(&self, ty: &Type) -> Result<T, Refusal> {
+        Err(Refusal::Shape(Vec::new(), wit(ty, self.resources)))
+    }
+
     /// The value of `term` as a `ty`.
     pub fn value(&mut self, term: Term, ty: &Type) -> Result<Val, Refusal> {
-        self.work.spend(1)?;
-        let int = |term: Term, min: i128, max: i128| -> Option<i128> {
+        self.work.make(1)?;
+        let int = |min: i128, max: i128| -> Option<i128> {
             let value = term
                 .decode::<i64>()
                 .map(i128::from)
@@ -97,187 +153,183 @@ impl Into<'_> {
                 .ok()?;
             (min..=max).contains(&value).then_some(value)
         };
-        let r = self.resources;
-        let shape = || Refusal::Shape(Vec::new(), wit(ty, r));
+        macro_rules! int {
+            ($variant:ident, $int:ty) => {
+                match int(<$int>::MIN.into(), <$int>::MAX.into()) {
+                    Some(value) => Val::$variant(value as $int),
+                    None => return self.refuse(ty),
+                }
+            };
+        }
         Ok(match ty {
             Type::Bool => match term.decode::<bool>() {
                 Ok(b) => Val::Bool(b),
-                Err(_) => return refuse(ty, r),
+                Err(_) => return self.refuse(ty),
             },
-            Type::S8 => Val::S8(int(term, i8::MIN.into(), i8::MAX.into()).ok_or_else(shape)? as i8),
-            Type::U8 => Val::U8(int(term, 0, u8::MAX.into()).ok_or_else(shape)? as u8),
-            Type::S16 => {
-                Val::S16(int(term, i16::MIN.into(), i16::MAX.into()).ok_or_else(shape)? as i16)
-            }
-            Type::U16 => Val::U16(int(term, 0, u16::MAX.into()).ok_or_else(shape)? as u16),
-            Type::S32 => {
-                Val::S32(int(term, i32::MIN.into(), i32::MAX.into()).ok_or_else(shape)? as i32)
-            }
-            Type::U32 => Val::U32(int(term, 0, u32::MAX.into()).ok_or_else(shape)? as u32),
-            Type::S64 => {
-                Val::S64(int(term, i64::MIN.into(), i64::MAX.into()).ok_or_else(shape)? as i64)
-            }
-            Type::U64 => Val::U64(int(term, 0, u64::MAX.into()).ok_or_else(shape)? as u64),
+            Type::S8 => int!(S8, i8),
+            Type::U8 => int!(U8, u8),
+            Type::S16 => int!(S16, i16),
+            Type::U16 => int!(U16, u16),
+            Type::S32 => int!(S32, i32),
+            Type::U32 => int!(U32, u32),
+            Type::S64 => int!(S64, i64),
+            Type::U64 => int!(U64, u64),
             Type::Float32 => match values::to_val(term, NumType::F32) {
                 Some(wasmtime::Val::F32(bits)) => Val::Float32(f32::from_bits(bits)),
-                _ => return refuse(ty, r),
+                _ => return self.refuse(ty),
             },
             Type::Float64 => match values::to_val(term, NumType::F64) {
                 Some(wasmtime::Val::F64(bits)) => Val::Float64(f64::from_bits(bits)),
-                _ => return refuse(ty, r),
+                _ => return self.refuse(ty),
             },
             Type::Char => match term.decode::<u32>().ok().and_then(char::from_u32) {
                 Some(c) => Val::Char(c),
-                None => return refuse(ty, r),
+                None => return self.refuse(ty),
             },
-            Type::String => match self.string(term) {
-                Ok(text) => Val::String(text),
-                Err(Some(refusal)) => return Err(refusal),
-                Err(None) => return refuse(ty, r),
+            Type::String => match self.string(term)? {
+                Some(text) => Val::String(text),
+                None => return self.refuse(ty),
             },
             Type::List(list) => {
                 let element = list.ty();
-                if matches!(element, Type::U8) && term.is_binary() {
-                    let bytes = term
-                        .decode::<Binary>()
-                        .map_err(|_| Refusal::Shape(Vec::new(), wit(ty, r)))?;
-                    self.work.spend(1 + bytes.len())?;
-                    Val::List(bytes.as_slice().iter().map(|b| Val::U8(*b)).collect())
-                } else {
-                    Val::List(self.list(term, &element, None).or_else(|e| match e {
-                        None => refuse(ty, r),
-                        Some(e) => Err(e),
-                    })?)
+                match term.decode::<Binary>() {
+                    Ok(bytes) if matches!(element, Type::U8) => {
+                        self.work.make(bytes.len())?;
+                        Val::List(bytes.as_slice().iter().map(|b| Val::U8(*b)).collect())
+                    }
+                    _ => match self.list(term, &element, None)? {
+                        Some(values) => Val::List(values),
+                        None => return self.refuse(ty),
+                    },
                 }
             }
             Type::FixedLengthList(list) => {
                 let len = list.len() as usize;
-                Val::FixedLengthList(self.list(term, &list.ty(), Some(len)).or_else(
-                    |e| match e {
-                        None => refuse(ty, r),
-                        Some(e) => Err(e),
-                    },
-                )?)
+                match self.list(term, &list.ty(), Some(len))? {
+                    Some(values) => Val::FixedLengthList(values),
+                    None => return self.refuse(ty),
+                }
             }
             Type::Map(map) => {
-                if term.get_type() != TermType::Map {
-                    return refuse(ty, r);
-                }
+                let Ok(pairs) = term.decode::<rustler::MapIterator>() else {
+                    return self.refuse(ty);
+                };
                 let (key_ty, value_ty) = (map.key(), map.value());
-                let mut pairs = Vec::new();
-                for (key, value) in term
-                    .decode::<rustler::MapIterator>()
-                    .map_err(|_| Refusal::Shape(Vec::new(), wit(ty, r)))?
-                {
+                let mut values = Vec::new();
+                for (key, value) in pairs {
                     let k = self
                         .value(key, &key_ty)
                         .map_err(|e| e.at(|| "{key}".into()))?;
                     let v = self
                         .value(value, &value_ty)
                         .map_err(|e| e.at(|| "{value}".into()))?;
-                    pairs.push((k, v));
+                    values.push((k, v));
                 }
-                Val::Map(pairs)
+                Val::Map(values)
             }
             Type::Record(record) => {
-                if term.get_type() != TermType::Map
-                    || term.map_size().ok() != Some(record.fields().len())
-                {
-                    return refuse(ty, r);
+                let fields = record.fields().len();
+                if term.get_type() != TermType::Map || term.map_size().ok() != Some(fields) {
+                    return self.refuse(ty);
                 }
-                let env = term.get_env();
-                let mut fields = Vec::with_capacity(record.fields().len());
+                let mut values = Vec::with_capacity(fields);
                 for field in record.fields() {
-                    let key = rustler::Atom::from_str(env, &atom_name(field.name))
-                        .map_err(|_| Refusal::Shape(Vec::new(), wit(ty, r)))?;
-                    let Ok(value) = term.map_get(key) else {
-                        return refuse(ty, r);
+                    let value = self
+                        .atoms
+                        .of(field.name)
+                        .and_then(|key| term.map_get(key).ok());
+                    let Some(value) = value else {
+                        return self.refuse(ty);
                     };
                     let value = self
                         .value(value, &field.ty)
-                        .map_err(|e| e.at(|| format!(".{}", atom_name(field.name))))?;
-                    fields.push((field.name.to_owned(), value));
+                        .map_err(|e| e.at(|| format!(".{}", field.name.replace('-', "_"))))?;
+                    values.push((field.name.to_owned(), value));
                 }
-                Val::Record(fields)
+                Val::Record(values)
             }
             Type::Tuple(tuple) => {
-                let items = get_tuple(term).or_else(|_| refuse(ty, r))?;
+                let Ok(items) = get_tuple(term) else {
+                    return self.refuse(ty);
+                };
                 if items.len() != tuple.types().len() {
-                    return refuse(ty, r);
+                    return self.refuse(ty);
                 }
                 let mut values = Vec::with_capacity(items.len());
                 for (i, (item, ty)) in items.iter().zip(tuple.types()).enumerate() {
-                    values.push(
-                        self.value(*item, &ty)
-                            .map_err(|e| e.at(|| format!("{{{}}}", i + 1)))?,
-                    );
+                    let value = self
+                        .value(*item, &ty)
+                        .map_err(|e| e.at(|| format!("{{{}}}", i + 1)))?;
+                    values.push(value);
                 }
                 Val::Tuple(values)
             }
             Type::Variant(variant) => {
                 let (tag, payload) = tagged(term);
-                let Some(tag) = tag else { return refuse(ty, r) };
-                let Some(case) = variant.cases().find(|c| atom_name(c.name) == tag) else {
-                    return refuse(ty, r);
+                self.work.look_up(variant.cases().len())?;
+                let Some(case) = variant.cases().find(|c| self.atoms.is(tag, c.name)) else {
+                    return self.refuse(ty);
                 };
                 let value = match (&case.ty, payload) {
                     (None, None) => None,
-                    (Some(case_ty), Some(payload)) => Some(Box::new(
-                        self.value(payload, case_ty)
-                            .map_err(|e| e.at(|| format!("{{{tag}}}")))?,
-                    )),
-                    _ => return refuse(ty, r),
+                    (Some(case_ty), Some(payload)) => {
+                        let at = || format!("{{{}}}", case.name.replace('-', "_"));
+                        Some(Box::new(
+                            self.value(payload, case_ty).map_err(|e| e.at(at))?,
+                        ))
+                    }
+                    _ => return self.refuse(ty),
                 };
                 Val::Variant(case.name.to_owned(), value)
             }
             Type::Enum(e) => {
-                match atom_text(term).and_then(|t| e.names().find(|n| atom_name(n) == t)) {
+                self.work.look_up(e.names().len())?;
+                match e.names().find(|name| self.atoms.is(term, name)) {
                     Some(name) => Val::Enum(name.to_owned()),
-                    None => return refuse(ty, r),
+                    None => return self.refuse(ty),
                 }
             }
             Type::Option(option) => match tagged(term) {
-                (Some(tag), None) if tag == "none" => Val::Option(None),
-                (Some(tag), Some(payload)) if tag == "some" => Val::Option(Some(Box::new(
-                    self.value(payload, &option.ty())
-                        .map_err(|e| e.at(|| "{some}".into()))?,
-                ))),
-                _ => return refuse(ty, r),
+                (tag, None) if tag.as_c_arg() == atoms::none().as_c_arg() => Val::Option(None),
+                (tag, Some(payload)) if tag.as_c_arg() == atoms::some().as_c_arg() => {
+                    let value = self
+                        .value(payload, &option.ty())
+                        .map_err(|e| e.at(|| "{some}".into()))?;
+                    Val::Option(Some(Box::new(value)))
+                }
+                _ => return self.refuse(ty),
             },
             Type::Result(result) => {
                 let (tag, payload) = tagged(term);
-                let (ok, case_ty) = match tag.as_deref() {
-                    Some("ok") => (true, result.ok()),
-                    Some("error") => (false, result.err()),
-                    _ => return refuse(ty, r),
+                let (ok, case_ty, at) = if tag.as_c_arg() == atoms::ok().as_c_arg() {
+                    (true, result.ok(), "{ok}")
+                } else if tag.as_c_arg() == atoms::error().as_c_arg() {
+                    (false, result.err(), "{error}")
+                } else {
+                    return self.refuse(ty);
                 };
                 let value = match (case_ty, payload) {
                     (None, None) => None,
-                    (Some(case_ty), Some(payload)) => {
-                        let tag = if ok { "{ok}" } else { "{error}" };
-                        Some(Box::new(
-                            self.value(payload, &case_ty)
-                                .map_err(|e| e.at(|| tag.into()))?,
-                        ))
-                    }
-                    _ => return refuse(ty, r),
+                    (Some(case_ty), Some(payload)) => Some(Box::new(
+                        self.value(payload, &case_ty)
+                            .map_err(|e| e.at(|| at.into()))?,
+                    )),
+                    _ => return self.refuse(ty),
                 };
                 Val::Result(if ok { Ok(value) } else { Err(value) })
             }
             Type::Flags(flags) => {
-                let mut set = Vec::new();
-                let Some(items) = proper_list(term) else {
-                    return refuse(ty, r);
+                let Some(items) = self.cells(term)? else {
+                    return self.refuse(ty);
                 };
+                let mut set: Vec<String> = Vec::new();
                 for item in items {
-                    self.work.spend(1)?;
-                    let Some(name) =
-                        atom_text(item).and_then(|t| flags.names().find(|n| atom_name(n) == t))
-                    else {
-                        return refuse(ty, r);
+                    self.work.look_up(flags.names().len())?;
+                    let Some(name) = flags.names().find(|name| self.atoms.is(item, name)) else {
+                        return self.refuse(ty);
                     };
-                    if set.iter().any(|known: &String| known == name) {
-                        return refuse(ty, r);
+                    if set.iter().any(|known| known == name) {
+                        return self.refuse(ty);
                     }
                     set.push(name.to_owned());
                 }
@@ -285,100 +337,105 @@ impl Into<'_> {
             }
             Type::Own(resource) | Type::Borrow(resource) => {
                 let own = matches!(ty, Type::Own(_));
-                match handle::lend(term, self.owner, resource, own, &mut self.moved) {
+                match handle::lend(term, self.owner, resource, own, &mut self.lent) {
                     Ok(any) => Val::Resource(any),
                     Err(Some(why)) => return Err(Refusal::Handle(Vec::new(), why)),
-                    Err(None) => return refuse(ty, r),
+                    Err(None) => return self.refuse(ty),
                 }
             }
-            Type::Future(_) | Type::Stream(_) | Type::ErrorContext => return refuse(ty, r),
+            Type::Future(_) | Type::Stream(_) | Type::ErrorContext => return self.refuse(ty),
         })
     }
 
-    /// A string: a UTF-8 binary, or a list of code points.
-    /// `Err(None)` for a term of another shape.
-    fn string(&mut self, term: Term) -> Result<String, Option<Refusal>> {
+    /// A string: a UTF-8 binary, or a list of code points; `None` for a
+    /// term of another shape.
+    fn string(&mut self, term: Term) -> Result<Option<String>, Refusal> {
         if let Ok(binary) = term.decode::<Binary>() {
-            self.work.text(binary.len()).map_err(Some)?;
-            return std::str::from_utf8(binary.as_slice())
-                .map(str::to_owned)
-                .map_err(|_| None);
+            self.work.text(binary.len())?;
+            return Ok(std::str::from_utf8(binary.as_slice())
+                .ok()
+                .map(str::to_owned));
         }
-        let items = proper_list(term).ok_or(None)?;
-        let mut text = String::new();
-        for item in items {
-            self.work.spend(1).map_err(Some)?;
-            let c = item.decode::<u32>().ok().and_then(char::from_u32);
-            text.push(c.ok_or(None)?);
-        }
+        let Some(items) = self.cells(term)? else {
+            return Ok(None);
+        };
+        let text: Option<String> = items
+            .iter()
+            .map(|item| item.decode::<u32>().ok().and_then(char::from_u32))
+            .collect();
         Ok(text)
     }
 
-    /// The elements of a proper list; `None` for a term of another shape.
+    /// The elements of a proper list as values; `None` for a term of
+    /// another shape, or a list of another length than `len`.
     fn list(
         &mut self,
         term: Term,
         element: &Type,
         len: Option<usize>,
-    ) -> Result<Vec<Val>, Option<Refusal>> {
-        let items = proper_list(term).ok_or(None)?;
-        let mut values = Vec::with_capacity(term.list_length().unwrap_or(0));
-        for (i, item) in items.enumerate() {
+    ) -> Result<Option<Vec<Val>>, Refusal> {
+        let Some(items) = self.cells(term)? else {
+            return Ok(None);
+        };
+        if len.is_some_and(|len| len != items.len()) {
+            return Ok(None);
+        }
+        let mut values = Vec::with_capacity(items.len());
+        for (i, item) in items.into_iter().enumerate() {
             values.push(
                 self.value(item, element)
-                    .map_err(|e| Some(e.at(|| format!("[{i}]"))))?,
+                    .map_err(|e| e.at(|| format!("[{i}]")))?,
             );
         }
-        if len.is_some_and(|len| len != values.len()) {
-            return Err(None);
+        Ok(Some(values))
+    }
+
+    /// The elements of a proper list, each cell counted as it is walked;
+    /// `None` for a term that is no proper list.
+    fn cells<'a>(&mut self, mut term: Term<'a>) -> Result<Option<Vec<Term<'a>>>, Refusal> {
+        let mut items = Vec::new();
+        loop {
+            if term.is_empty_list() {
+                return Ok(Some(items));
+            }
+            let Ok((head, tail)) = term.list_get_cell() else {
+                return Ok(None);
+            };
+            self.work.spend(1)?;
+            items.push(head);
+            term = tail;
         }
-        Ok(values)
     }
 }
 
-/// The elements of a proper list (an iterator would end an improper one
-/// at its tail as if it were `[]`).
-fn proper_list(term: Term) -> Option<rustler::ListIterator> {
-    term.list_length().ok()?;
-    term.decode::<rustler::ListIterator>().ok()
-}
-
-/// `Tag` or `{Tag, Payload}`, with the tag's text.
-fn tagged(term: Term) -> (Option<String>, Option<Term>) {
-    if let Some(tag) = atom_text(term) {
-        return (Some(tag), None);
-    }
+/// `Tag` or `{Tag, Payload}`.
+fn tagged(term: Term) -> (Term, Option<Term>) {
     match get_tuple(term) {
-        Ok(items) if items.len() == 2 => match atom_text(items[0]) {
-            Some(tag) => (Some(tag), Some(items[1])),
-            None => (None, None),
-        },
-        _ => (None, None),
+        Ok(items) if items.len() == 2 => (items[0], Some(items[1])),
+        _ => (term, None),
     }
 }
 
-fn atom_text(term: Term) -> Option<String> {
-    term.is_atom().then(|| term.atom_to_string().ok()).flatten()
-}
-
-/// What converting values into terms needs.
-pub struct Out<'a, 'r> {
+/// Turns values into terms: a call's result, an import's arguments.
+pub struct ToTerms<'a, 'r> {
     pub env: Env<'a>,
+    pub atoms: &'r Atoms,
     pub owner: &'r Owner,
-    pub work: Work,
 }
 
-impl<'a> Out<'a, '_> {
+impl<'a> ToTerms<'a, '_> {
+    fn atom(&self, name: &str) -> Term<'a> {
+        // Every name of the component's types has its atom.
+        self.atoms
+            .of(name)
+            .unwrap_or_else(atoms::undefined)
+            .encode(self.env)
+    }
+
     /// The term of `value`, a `ty`.
-    pub fn term(&mut self, value: &Val, ty: &Type) -> Result<Term<'a>, Refusal> {
-        self.work.spend(1)?;
+    pub fn term(&self, value: &Val, ty: &Type) -> Term<'a> {
         let env = self.env;
-        let atom = |name: &str| -> Term<'a> {
-            rustler::Atom::from_str(env, &atom_name(name))
-                .map(|a| a.encode(env))
-                .unwrap_or_else(|_| atoms::undefined().encode(env))
-        };
-        Ok(match (value, ty) {
+        match (value, ty) {
             (Val::Bool(b), _) => b.encode(env),
             (Val::S8(i), _) => i.encode(env),
             (Val::U8(i), _) => i.encode(env),
@@ -391,12 +448,8 @@ impl<'a> Out<'a, '_> {
             (Val::Float32(f), _) => values::float_term(env, f64::from(*f)),
             (Val::Float64(f), _) => values::float_term(env, *f),
             (Val::Char(c), _) => (*c as u32).encode(env),
-            (Val::String(s), _) => {
-                self.work.text(s.len())?;
-                binary(env, s.as_bytes())
-            }
+            (Val::String(s), _) => binary(env, s.as_bytes()),
             (Val::List(items), Type::List(list)) if matches!(list.ty(), Type::U8) => {
-                self.work.spend(1 + items.len())?;
                 let bytes: Vec<u8> = items
                     .iter()
                     .map(|v| match v {
@@ -406,57 +459,50 @@ impl<'a> Out<'a, '_> {
                     .collect();
                 binary(env, &bytes)
             }
-            (Val::List(items), Type::List(list)) => self.list(items, &list.ty())?,
+            (Val::List(items), Type::List(list)) => self.list(items, &list.ty()),
             (Val::FixedLengthList(items), Type::FixedLengthList(list)) => {
-                self.list(items, &list.ty())?
+                self.list(items, &list.ty())
             }
             (Val::Map(pairs), Type::Map(map)) => {
                 let (key_ty, value_ty) = (map.key(), map.value());
-                let mut keys = Vec::with_capacity(pairs.len());
-                let mut values = Vec::with_capacity(pairs.len());
-                for (k, v) in pairs {
-                    keys.push(self.term(k, &key_ty)?);
-                    values.push(self.term(v, &value_ty)?);
-                }
                 // Later duplicates win, as the component model says.
-                let mut map = Term::map_new(env);
-                for (k, v) in keys.into_iter().zip(values) {
-                    map = map.map_put(k, v).unwrap_or(map);
-                }
-                map
+                pairs.iter().fold(Term::map_new(env), |map, (k, v)| {
+                    let (k, v) = (self.term(k, &key_ty), self.term(v, &value_ty));
+                    map.map_put(k, v).unwrap_or(map)
+                })
             }
             (Val::Record(fields), Type::Record(record)) => {
-                let mut keys = Vec::with_capacity(fields.len());
-                let mut values = Vec::with_capacity(fields.len());
-                for ((name, value), field) in fields.iter().zip(record.fields()) {
-                    keys.push(atom(name));
-                    values.push(self.term(value, &field.ty)?);
-                }
+                let keys: Vec<Term> = fields.iter().map(|(name, _)| self.atom(name)).collect();
+                let values: Vec<Term> = fields
+                    .iter()
+                    .zip(record.fields())
+                    .map(|((_, value), field)| self.term(value, &field.ty))
+                    .collect();
                 Term::map_from_arrays(env, &keys, &values).unwrap_or_else(|_| Term::map_new(env))
             }
             (Val::Tuple(items), Type::Tuple(tuple)) => {
-                let mut terms = Vec::with_capacity(items.len());
-                for (item, ty) in items.iter().zip(tuple.types()) {
-                    terms.push(self.term(item, &ty)?);
-                }
+                let terms: Vec<Term> = items
+                    .iter()
+                    .zip(tuple.types())
+                    .map(|(item, ty)| self.term(item, &ty))
+                    .collect();
                 make_tuple(env, &terms)
             }
             (Val::Variant(name, payload), Type::Variant(variant)) => {
                 let case_ty = variant.cases().find(|c| c.name == name).and_then(|c| c.ty);
                 match (payload, case_ty) {
                     (Some(payload), Some(case_ty)) => {
-                        let payload = self.term(payload, &case_ty)?;
-                        make_tuple(env, &[atom(name), payload])
+                        make_tuple(env, &[self.atom(name), self.term(payload, &case_ty)])
                     }
-                    _ => atom(name),
+                    _ => self.atom(name),
                 }
             }
-            (Val::Enum(name), _) => atom(name),
+            (Val::Enum(name), _) => self.atom(name),
             (Val::Option(None), _) => atoms::none().encode(env),
-            (Val::Option(Some(value)), Type::Option(option)) => {
-                let value = self.term(value, &option.ty())?;
-                make_tuple(env, &[atoms::some().encode(env), value])
-            }
+            (Val::Option(Some(value)), Type::Option(option)) => make_tuple(
+                env,
+                &[atoms::some().encode(env), self.term(value, &option.ty())],
+            ),
             (Val::Result(result), Type::Result(types)) => {
                 let (tag, payload, case_ty) = match result {
                     Ok(payload) => (atoms::ok(), payload, types.ok()),
@@ -464,31 +510,27 @@ impl<'a> Out<'a, '_> {
                 };
                 match (payload, case_ty) {
                     (Some(payload), Some(case_ty)) => {
-                        let payload = self.term(payload, &case_ty)?;
-                        make_tuple(env, &[tag.encode(env), payload])
+                        make_tuple(env, &[tag.encode(env), self.term(payload, &case_ty)])
                     }
                     _ => tag.encode(env),
                 }
             }
             (Val::Flags(names), _) => {
-                let terms: Vec<Term> = names.iter().map(|n| atom(n)).collect();
+                let terms: Vec<Term> = names.iter().map(|n| self.atom(n)).collect();
                 terms.encode(env)
             }
             (Val::Resource(any), Type::Own(resource) | Type::Borrow(resource)) => {
                 handle::wrap(env, self.owner, *any, *resource)
             }
             // A value whose shape is not its type's, or of the asynchronous
-            // ABI, which the library refuses when it compiles a component.
+            // ABI, which the library leaves out when it compiles a component.
             _ => atoms::undefined().encode(env),
-        })
+        }
     }
 
-    fn list(&mut self, items: &[Val], element: &Type) -> Result<Term<'a>, Refusal> {
-        let mut terms = Vec::with_capacity(items.len());
-        for item in items {
-            terms.push(self.term(item, element)?);
-        }
-        Ok(terms.encode(self.env))
+    fn list(&self, items: &[Val], element: &Type) -> Term<'a> {
+        let terms: Vec<Term> = items.iter().map(|item| self.term(item, element)).collect();
+        terms.encode(self.env)
     }
 }
 

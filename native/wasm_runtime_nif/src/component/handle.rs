@@ -8,7 +8,7 @@
 //! or, for a handle the garbage collector freed, at the start of the
 //! instance's next call ([`Drops`]).
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use rustler::{Env, Term};
 use wasmtime::component::{ResourceAny, ResourceType};
@@ -19,13 +19,18 @@ use crate::resource::{self, Handle, OwnResource};
 #[derive(Default)]
 pub struct Drops(Mutex<Vec<ResourceAny>>);
 
+/// The mutex's contents: every section that holds one leaves it whole.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl Drops {
     pub fn take(&self) -> Vec<ResourceAny> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+        std::mem::take(&mut *lock(&self.0))
     }
 
     fn push(&self, any: ResourceAny) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(any);
+        lock(&self.0).push(any);
     }
 }
 
@@ -91,16 +96,16 @@ impl Unusable {
 
 /// A handle lent to a call: moved into the guest when the call starts, if
 /// it is passed as `own`.
-pub struct Moved {
+pub struct Lent {
     held: Handle<Held>,
     own: bool,
 }
 
-impl Moved {
+impl Lent {
     /// Why the handle cannot be used any more, if another call dropped or
     /// took it since it was lent.
     pub fn unusable(&self) -> Option<Unusable> {
-        match &*self.held.state.lock().unwrap_or_else(|p| p.into_inner()) {
+        match &*lock(&self.held.state) {
             State::Live(_) => None,
             State::Moved => Some(Unusable::Moved),
             State::Dropped => Some(Unusable::Dropped),
@@ -110,7 +115,7 @@ impl Moved {
     /// The call starts: an `own` handle is the guest's now.
     pub fn commit(self) {
         if self.own {
-            *self.held.state.lock().unwrap_or_else(|p| p.into_inner()) = State::Moved;
+            *lock(&self.held.state) = State::Moved;
         }
     }
 }
@@ -123,7 +128,7 @@ pub fn lend(
     owner: &Owner,
     ty: &ResourceType,
     own: bool,
-    lent: &mut Vec<Moved>,
+    lent: &mut Vec<Lent>,
 ) -> Result<ResourceAny, Option<Unusable>> {
     let held = resource::borrow::<Held>(term).ok_or(None)?;
     if held.instance != owner.instance {
@@ -132,16 +137,16 @@ pub fn lend(
     if held.ty != *ty {
         return Err(Some(Unusable::OtherType));
     }
-    let any = match &*held.state.lock().unwrap_or_else(|p| p.into_inner()) {
+    let any = match &*lock(&held.state) {
         State::Live(any) => *any,
         State::Moved => return Err(Some(Unusable::Moved)),
         State::Dropped => return Err(Some(Unusable::Dropped)),
     };
-    let same = |m: &Moved| std::ptr::eq(&*m.held, held);
-    if lent.iter().any(|m| same(m) && (m.own || own)) {
+    let same = |l: &Lent| std::ptr::eq(&*l.held, held);
+    if lent.iter().any(|l| same(l) && (l.own || own)) {
         return Err(Some(Unusable::Twice));
     }
-    lent.push(Moved {
+    lent.push(Lent {
         held: Handle::of(held),
         own,
     });
@@ -154,7 +159,7 @@ pub fn take_for_drop(term: Term, owner: &Owner) -> Result<ResourceAny, Option<Un
     if held.instance != owner.instance {
         return Err(Some(Unusable::OtherInstance));
     }
-    let mut state = held.state.lock().unwrap_or_else(|p| p.into_inner());
+    let mut state = lock(&held.state);
     match std::mem::replace(&mut *state, State::Dropped) {
         State::Live(any) => Ok(any),
         State::Moved => {

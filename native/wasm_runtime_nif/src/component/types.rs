@@ -1,12 +1,22 @@
-//! WIT types as the docs and `print_func/2` show them, and the names a
-//! component's types bring: every record field, case, enum and flag name
-//! becomes an atom, so their number is bounded when a component is
-//! compiled.
+//! WIT types: as the docs and `print_func/2` show them, what they hold
+//! (one walk, [`any`]), how many values one of them may be, and the names
+//! that become atoms.
 
-use std::collections::HashSet;
+use std::fmt::Write;
 
 use wasmtime::component::types::{ComponentFunc, Type};
 use wasmtime::component::ResourceType;
+
+/// Values past which a value of a type counts as large: about what a normal
+/// scheduler converts and lifts in a millisecond
+/// (`convert::NORMAL_SCHEDULER_WORK`).
+pub const LARGE_VALUES: usize = 10_000;
+
+/// Bytes of a type printed in an error message; a signature may be longer.
+pub const PRINTED_IN_ERRORS: usize = 256;
+
+/// Bytes of a signature, as `exports/1` lists it.
+const PRINTED_IN_SIGNATURES: usize = 64 << 10;
 
 /// The resources a component exports or imports, by name, for printing.
 #[derive(Default)]
@@ -27,160 +37,271 @@ impl ResourceNames {
     }
 }
 
-/// `func(name: string, p: point) -> result<string, u32>`, with records,
-/// variants, enums and flags spelled out.
-pub fn signature(func: &ComponentFunc, resources: &ResourceNames) -> String {
-    let params: Vec<String> = func
-        .params()
-        .map(|(name, ty)| format!("{name}: {}", wit(&ty, resources)))
-        .collect();
-    let results: Vec<String> = func.results().map(|ty| wit(&ty, resources)).collect();
-    match results.as_slice() {
-        [] => format!("func({})", params.join(", ")),
-        [one] => format!("func({}) -> {one}", params.join(", ")),
-        many => format!("func({}) -> ({})", params.join(", "), many.join(", ")),
+/// The types `ty` holds directly.
+fn children(ty: &Type) -> Vec<Type> {
+    match ty {
+        Type::List(l) => vec![l.ty()],
+        Type::FixedLengthList(l) => vec![l.ty()],
+        Type::Map(m) => vec![m.key(), m.value()],
+        Type::Record(r) => r.fields().map(|f| f.ty).collect(),
+        Type::Tuple(t) => t.types().collect(),
+        Type::Variant(v) => v.cases().filter_map(|c| c.ty).collect(),
+        Type::Option(o) => vec![o.ty()],
+        Type::Result(r) => r.ok().into_iter().chain(r.err()).collect(),
+        _ => Vec::new(),
     }
 }
 
-/// A type in WIT syntax.
-pub fn wit(ty: &Type, resources: &ResourceNames) -> String {
-    let list = |items: Vec<String>| items.join(", ");
-    match ty {
-        Type::Bool => "bool".into(),
-        Type::S8 => "s8".into(),
-        Type::U8 => "u8".into(),
-        Type::S16 => "s16".into(),
-        Type::U16 => "u16".into(),
-        Type::S32 => "s32".into(),
-        Type::U32 => "u32".into(),
-        Type::S64 => "s64".into(),
-        Type::U64 => "u64".into(),
-        Type::Float32 => "f32".into(),
-        Type::Float64 => "f64".into(),
-        Type::Char => "char".into(),
-        Type::String => "string".into(),
-        Type::List(l) => format!("list<{}>", wit(&l.ty(), resources)),
-        Type::FixedLengthList(l) => format!("list<{}, {}>", wit(&l.ty(), resources), l.len()),
-        Type::Map(m) => format!(
-            "map<{}, {}>",
-            wit(&m.key(), resources),
-            wit(&m.value(), resources)
-        ),
-        Type::Record(r) => format!(
-            "record {{{}}}",
-            list(
-                r.fields()
-                    .map(|f| format!("{}: {}", f.name, wit(&f.ty, resources)))
-                    .collect()
-            )
-        ),
-        Type::Tuple(t) => format!(
-            "tuple<{}>",
-            list(t.types().map(|t| wit(&t, resources)).collect())
-        ),
-        Type::Variant(v) => format!(
-            "variant {{{}}}",
-            list(
-                v.cases()
-                    .map(|c| match &c.ty {
-                        Some(ty) => format!("{}({})", c.name, wit(ty, resources)),
-                        None => c.name.to_owned(),
-                    })
-                    .collect()
-            )
-        ),
-        Type::Enum(e) => format!("enum {{{}}}", list(e.names().map(str::to_owned).collect())),
-        Type::Flags(f) => format!("flags {{{}}}", list(f.names().map(str::to_owned).collect())),
-        Type::Option(o) => format!("option<{}>", wit(&o.ty(), resources)),
-        Type::Result(r) => match (r.ok(), r.err()) {
-            (None, None) => "result".into(),
-            (Some(ok), None) => format!("result<{}>", wit(&ok, resources)),
-            (None, Some(err)) => format!("result<_, {}>", wit(&err, resources)),
-            (Some(ok), Some(err)) => {
-                format!("result<{}, {}>", wit(&ok, resources), wit(&err, resources))
-            }
-        },
-        Type::Own(r) => resources.name(r).to_owned(),
-        Type::Borrow(r) => format!("borrow<{}>", resources.name(r)),
-        Type::Future(_) => "future".into(),
-        Type::Stream(_) => "stream".into(),
-        Type::ErrorContext => "error-context".into(),
-    }
+/// Whether `ty`, or a type it holds at any depth, is one `is` accepts.
+pub fn any(ty: &Type, is: &impl Fn(&Type) -> bool) -> bool {
+    is(ty) || children(ty).iter().any(|child| any(child, is))
 }
 
 /// Whether the library can carry values of `ty` (not the asynchronous
 /// ABI's futures, streams and error contexts).
 pub fn supported(ty: &Type) -> bool {
+    !any(ty, &|t| {
+        matches!(t, Type::Future(_) | Type::Stream(_) | Type::ErrorContext)
+    })
+}
+
+/// Whether values of `ty` may hold resources.
+pub fn has_resource(ty: &Type) -> bool {
+    any(ty, &|t| matches!(t, Type::Own(_) | Type::Borrow(_)))
+}
+
+/// The most values (`Val`s) one value of `ty` is made of; `usize::MAX` for
+/// types of any size (lists, strings, maps).
+pub fn values(ty: &Type) -> usize {
+    let sum =
+        |tys: &mut dyn Iterator<Item = Type>| tys.fold(1usize, |n, t| n.saturating_add(values(&t)));
     match ty {
-        Type::List(l) => supported(&l.ty()),
-        Type::FixedLengthList(l) => supported(&l.ty()),
-        Type::Map(m) => supported(&m.key()) && supported(&m.value()),
-        Type::Record(r) => r.fields().all(|f| supported(&f.ty)),
-        Type::Tuple(t) => t.types().all(|t| supported(&t)),
-        Type::Variant(v) => v.cases().all(|c| c.ty.as_ref().is_none_or(supported)),
-        Type::Option(o) => supported(&o.ty()),
-        Type::Result(r) => {
-            r.ok().as_ref().is_none_or(supported) && r.err().as_ref().is_none_or(supported)
+        Type::List(_) | Type::String | Type::Map(_) => usize::MAX,
+        Type::FixedLengthList(l) => {
+            1usize.saturating_add(values(&l.ty()).saturating_mul(l.len() as usize))
         }
-        Type::Future(_) | Type::Stream(_) | Type::ErrorContext => false,
-        _ => true,
+        Type::Record(r) => sum(&mut r.fields().map(|f| f.ty)),
+        Type::Tuple(t) => sum(&mut t.types()),
+        Type::Variant(v) => 1usize.saturating_add(
+            v.cases()
+                .filter_map(|c| c.ty)
+                .map(|t| values(&t))
+                .max()
+                .unwrap_or(0),
+        ),
+        Type::Option(o) => 1usize.saturating_add(values(&o.ty())),
+        Type::Result(r) => 1usize.saturating_add(
+            r.ok()
+                .iter()
+                .chain(r.err().iter())
+                .map(values)
+                .max()
+                .unwrap_or(0),
+        ),
+        _ => 1,
     }
 }
 
-/// Whether values of `ty` may be of any size: lists, strings and maps
-/// (whose lifting, which cannot yield, grows with them).
-pub fn unbounded(ty: &Type) -> bool {
+/// Whether a value of `ty` may be too large to lift and convert on a normal
+/// scheduler.
+pub fn may_be_large(ty: &Type) -> bool {
+    values(ty) > LARGE_VALUES
+}
+
+/// The names `ty` turns into atoms: record fields, cases, enum and flag
+/// names.
+pub fn names(ty: &Type, out: &mut Vec<String>) {
     match ty {
-        Type::String | Type::List(_) | Type::Map(_) => true,
-        Type::FixedLengthList(l) => unbounded(&l.ty()),
-        Type::Record(r) => r.fields().any(|f| unbounded(&f.ty)),
-        Type::Tuple(t) => t.types().any(|t| unbounded(&t)),
-        Type::Variant(v) => v.cases().any(|c| c.ty.as_ref().is_some_and(unbounded)),
-        Type::Option(o) => unbounded(&o.ty()),
-        Type::Result(r) => {
-            r.ok().as_ref().is_some_and(unbounded) || r.err().as_ref().is_some_and(unbounded)
-        }
-        _ => false,
+        Type::Record(r) => out.extend(r.fields().map(|f| f.name.to_owned())),
+        Type::Variant(v) => out.extend(v.cases().map(|c| c.name.to_owned())),
+        Type::Enum(e) => out.extend(e.names().map(str::to_owned)),
+        Type::Flags(f) => out.extend(f.names().map(str::to_owned)),
+        _ => {}
+    }
+    for child in children(ty) {
+        names(&child, out);
     }
 }
 
-/// Adds the names `ty` turns into atoms to `names`.
-pub fn collect_names(ty: &Type, names: &mut HashSet<String>) {
+/// `func(name: string, p: point) -> result<string, u32>`, with records,
+/// variants, enums and flags spelled out.
+pub fn signature(func: &ComponentFunc, resources: &ResourceNames) -> String {
+    let mut out = String::from("func(");
+    for (i, (name, ty)) in func.params().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        let _ = write!(out, "{name}: ");
+        write_wit(&ty, resources, &mut out, PRINTED_IN_SIGNATURES);
+    }
+    out.push(')');
+    let results: Vec<Type> = func.results().collect();
+    match results.as_slice() {
+        [] => {}
+        [one] => {
+            out.push_str(" -> ");
+            write_wit(one, resources, &mut out, PRINTED_IN_SIGNATURES);
+        }
+        many => {
+            out.push_str(" -> (");
+            for (i, ty) in many.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_wit(ty, resources, &mut out, PRINTED_IN_SIGNATURES);
+            }
+            out.push(')');
+        }
+    }
+    out
+}
+
+/// A type in WIT syntax, cut at [`PRINTED_IN_ERRORS`] bytes.
+pub fn wit(ty: &Type, resources: &ResourceNames) -> String {
+    let mut out = String::new();
+    write_wit(ty, resources, &mut out, PRINTED_IN_ERRORS);
+    out
+}
+
+/// Appends `ty` in WIT syntax to `out`, stopping with `...` once `out` is
+/// longer than `max`: a type may have a million parts.
+fn write_wit(ty: &Type, resources: &ResourceNames, out: &mut String, max: usize) {
+    if out.len() > max {
+        if !out.ends_with("...") {
+            out.push_str("...");
+        }
+        return;
+    }
+    let name = match ty {
+        Type::Bool => "bool",
+        Type::S8 => "s8",
+        Type::U8 => "u8",
+        Type::S16 => "s16",
+        Type::U16 => "u16",
+        Type::S32 => "s32",
+        Type::U32 => "u32",
+        Type::S64 => "s64",
+        Type::U64 => "u64",
+        Type::Float32 => "f32",
+        Type::Float64 => "f64",
+        Type::Char => "char",
+        Type::String => "string",
+        Type::Future(_) => "future",
+        Type::Stream(_) => "stream",
+        Type::ErrorContext => "error-context",
+        _ => "",
+    };
+    if !name.is_empty() {
+        out.push_str(name);
+        return;
+    }
     match ty {
-        Type::List(l) => collect_names(&l.ty(), names),
-        Type::FixedLengthList(l) => collect_names(&l.ty(), names),
+        Type::List(l) => {
+            out.push_str("list<");
+            write_wit(&l.ty(), resources, out, max);
+            out.push('>');
+        }
+        Type::FixedLengthList(l) => {
+            out.push_str("list<");
+            write_wit(&l.ty(), resources, out, max);
+            let _ = write!(out, ", {}>", l.len());
+        }
         Type::Map(m) => {
-            collect_names(&m.key(), names);
-            collect_names(&m.value(), names);
+            out.push_str("map<");
+            write_wit(&m.key(), resources, out, max);
+            out.push_str(", ");
+            write_wit(&m.value(), resources, out, max);
+            out.push('>');
         }
         Type::Record(r) => {
-            for field in r.fields() {
-                names.insert(field.name.to_owned());
-                collect_names(&field.ty, names);
+            out.push_str("record {");
+            for (i, field) in r.fields().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                let _ = write!(out, "{}: ", field.name);
+                write_wit(&field.ty, resources, out, max);
             }
+            out.push('}');
         }
-        Type::Tuple(t) => t.types().for_each(|t| collect_names(&t, names)),
+        Type::Tuple(t) => {
+            out.push_str("tuple<");
+            let types: Vec<Type> = t.types().collect();
+            for (i, ty) in types.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_wit(ty, resources, out, max);
+            }
+            out.push('>');
+        }
         Type::Variant(v) => {
-            for case in v.cases() {
-                names.insert(case.name.to_owned());
+            out.push_str("variant {");
+            for (i, case) in v.cases().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(case.name);
                 if let Some(ty) = &case.ty {
-                    collect_names(ty, names);
+                    out.push('(');
+                    write_wit(ty, resources, out, max);
+                    out.push(')');
+                }
+                if out.len() > max {
+                    out.push_str("...");
+                    break;
                 }
             }
+            out.push('}');
         }
-        Type::Enum(e) => names.extend(e.names().map(str::to_owned)),
-        Type::Flags(f) => names.extend(f.names().map(str::to_owned)),
-        Type::Option(o) => collect_names(&o.ty(), names),
-        Type::Result(r) => {
-            if let Some(ok) = r.ok() {
-                collect_names(&ok, names);
+        Type::Enum(e) => names_in(out, "enum", e.names(), max),
+        Type::Flags(f) => names_in(out, "flags", f.names(), max),
+        Type::Option(o) => {
+            out.push_str("option<");
+            write_wit(&o.ty(), resources, out, max);
+            out.push('>');
+        }
+        Type::Result(r) => match (r.ok(), r.err()) {
+            (None, None) => out.push_str("result"),
+            (Some(ok), None) => {
+                out.push_str("result<");
+                write_wit(&ok, resources, out, max);
+                out.push('>');
             }
-            if let Some(err) = r.err() {
-                collect_names(&err, names);
+            (None, Some(err)) => {
+                out.push_str("result<_, ");
+                write_wit(&err, resources, out, max);
+                out.push('>');
             }
+            (Some(ok), Some(err)) => {
+                out.push_str("result<");
+                write_wit(&ok, resources, out, max);
+                out.push_str(", ");
+                write_wit(&err, resources, out, max);
+                out.push('>');
+            }
+        },
+        Type::Own(r) => out.push_str(resources.name(r)),
+        Type::Borrow(r) => {
+            let _ = write!(out, "borrow<{}>", resources.name(r));
         }
         _ => {}
     }
+}
+
+fn names_in<'n>(out: &mut String, kind: &str, names: impl Iterator<Item = &'n str>, max: usize) {
+    let _ = write!(out, "{kind} {{");
+    for (i, name) in names.enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(name);
+        if out.len() > max {
+            out.push_str("...");
+            break;
+        }
+    }
+    out.push('}');
 }
 
 /// The atom of a WIT name: kebab-case becomes snake_case (`deep-blue` is

@@ -21,6 +21,8 @@ mod numbers;
 mod print;
 mod process;
 mod text;
+
+pub use text::{guest_atom, MAX_GUEST_ATOMS};
 mod types;
 
 use std::future::Future;

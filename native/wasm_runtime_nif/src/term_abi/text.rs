@@ -66,22 +66,35 @@ pub fn make_atom_len(
     }
     let bytes =
         guest_bytes(&caller, name, len).ok_or_else(|| bad_pointer(IMPORT, name, len.into()))?;
-    let atom = match existing_atom(env, &bytes) {
-        Some(atom) => atom,
-        None => {
-            if GUEST_ATOMS.fetch_add(1, Ordering::Relaxed) >= MAX_GUEST_ATOMS {
-                GUEST_ATOMS.fetch_sub(1, Ordering::Relaxed);
-                return Err(HostTrap::new(
-                    "atom_limit",
-                    format!("guests may create at most {MAX_GUEST_ATOMS} new atoms"),
-                )
-                .into());
-            }
-            // SAFETY: as in existing_atom.
-            unsafe { sys::enif_make_atom_len(env, bytes.as_ptr().cast(), bytes.len()) }
-        }
+    let Some(atom) = make_guest_atom(env, &bytes) else {
+        return Err(HostTrap::new(
+            "atom_limit",
+            format!("guests may create at most {MAX_GUEST_ATOMS} new atoms"),
+        )
+        .into());
     };
     new_term(&mut caller, atom)
+}
+
+/// The Latin-1 atom `name` (at most 255 bytes), made if it does not exist
+/// yet and guests may still create atoms; `None` past the limit.
+fn make_guest_atom(env: *mut ErlNifEnv, name: &[u8]) -> Option<ErlNifTerm> {
+    if let Some(atom) = existing_atom(env, name) {
+        return Some(atom);
+    }
+    if GUEST_ATOMS.fetch_add(1, Ordering::Relaxed) >= MAX_GUEST_ATOMS {
+        GUEST_ATOMS.fetch_sub(1, Ordering::Relaxed);
+        return None;
+    }
+    // SAFETY: as in existing_atom.
+    Some(unsafe { sys::enif_make_atom_len(env, name.as_ptr().cast(), name.len()) })
+}
+
+/// [`make_guest_atom`] for a component's names, made when it is compiled.
+pub fn guest_atom(env: rustler::Env, name: &[u8]) -> Option<rustler::Atom> {
+    let term = make_guest_atom(env.as_c_arg(), name)?;
+    // SAFETY: an atom, made in `env`; atoms are valid in every env.
+    rustler::Atom::from_term(unsafe { rustler::Term::new(env, term) }).ok()
 }
 
 pub fn make_existing_atom_len(
