@@ -33,7 +33,8 @@
          missing_imports_are_named/1, a_raising_import_fun_invalidates/1,
          a_bad_import_result_traps/1,
          wasi_output_args_and_env/1, wasi_preopens_read_and_write/1,
-         wasi_streams_reach_a_fun/1,
+         wasi_streams_reach_a_fun/1, wasi_stdin_is_read_whole_in_bounded_reads/1,
+         a_poll_of_too_many_pollables_traps/1,
          a_trap_invalidates_the_instance/1, a_timeout_ends_a_spinning_call/1,
          fuel_ends_a_spinning_call/1, memory_is_limited/1, recursion_overflows_the_stack/1,
          a_killed_caller_cancels_the_call/1, concurrent_callers_take_turns/1,
@@ -69,7 +70,8 @@ groups() ->
                     missing_imports_are_named, a_raising_import_fun_invalidates,
                     a_bad_import_result_traps]},
      {wasi, [], [wasi_output_args_and_env, wasi_preopens_read_and_write,
-                 wasi_streams_reach_a_fun]},
+                 wasi_streams_reach_a_fun, wasi_stdin_is_read_whole_in_bounded_reads,
+                 a_poll_of_too_many_pollables_traps]},
      {limits, [], [a_trap_invalidates_the_instance, a_timeout_ends_a_spinning_call,
                    fuel_ends_a_spinning_call, memory_is_limited, recursion_overflows_the_stack,
                    a_killed_caller_cancels_the_call, concurrent_callers_take_turns,
@@ -645,6 +647,24 @@ wasi_streams_reach_a_fun(Config) ->
                         {wasi, #{stdout => fun(Bytes) -> Self ! {out, Bytes} end, stderr => discard}}]),
     ok = wasm_runtime_nif:call(I, print, [<<"streamed">>]),
     {out, <<"streamed">>} = next_message(),
+    ok.
+
+%% A read of stdin moves at most 1 MiB, however much the guest asks for:
+%% std reads on until the end.
+wasi_stdin_is_read_whole_in_bounded_reads(Config) ->
+    Stdin = crypto:strong_rand_bytes(3 bsl 20 + 17),
+    I = plugin(Config, [{imports, plugin_imports(self())}, {wasi, #{stdin => Stdin}}]),
+    Stdin = wasm_runtime_nif:call(I, 'read-stdin', []),
+    ok.
+
+%% Setting up a poll grows with its pollables: at most 1,024, as preview
+%% 1's subscriptions.
+a_poll_of_too_many_pollables_traps(Config) ->
+    I = plugin(Config, [{imports, plugin_imports(self())}]),
+    10 = wasm_runtime_nif:call(I, 'poll-clocks', [10]),
+    1024 = wasm_runtime_nif:call(I, 'poll-clocks', [1024]),
+    {trap, wasi_limit, _} =
+        wasm_test_util:raised(fun() -> wasm_runtime_nif:call(I, 'poll-clocks', [1025]) end),
     ok.
 
 %%% ------------------------------------------------------------------

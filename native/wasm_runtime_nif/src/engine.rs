@@ -118,6 +118,7 @@ fn runtime_for(metering: Metering, settings: Settings) -> Result<Runtime, String
     // component (`component/link.rs`).
     let mut component_linker = wasmtime::component::Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut component_linker)
+        .and_then(|()| wasi::bounded::link_components(&mut component_linker))
         .map_err(|e| format!("wasmtime linker: {e:#}"))?;
     Ok(Runtime {
         component_linker,

@@ -20,7 +20,6 @@ use std::path::PathBuf;
 use rustler::{Encoder, Env, Term};
 use wasmtime::{FuncType, Linker, Store};
 use wasmtime_wasi::p1::{self, WasiP1Ctx};
-use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
 use crate::error::InstantiateError;
@@ -79,7 +78,7 @@ pub fn context(options: &mut WasiOptions) -> Result<(WasiP1Ctx, Output), Instant
         .allow_blocking_current_thread(false)
         .args(&options.args)
         .envs(&options.env)
-        .stdin(MemoryInputPipe::new(std::mem::take(&mut options.stdin)))
+        .stdin(stdio::Stdin::new(std::mem::take(&mut options.stdin)))
         .stdout(output.stdout.clone())
         .stderr(output.stderr.clone())
         .allow_tcp(false)

@@ -345,6 +345,42 @@ impl Clamp {
     }
 }
 
+/// Shadows, in a component linker, preview 2's `poll`, whose set-up grows
+/// with the number of pollables (as `poll_oneoff`'s with its
+/// subscriptions): more than [`MAX_SUBSCRIPTIONS`] trap with `wasi_limit`.
+pub fn link_components(
+    linker: &mut wasmtime::component::Linker<StoreData>,
+) -> wasmtime::Result<()> {
+    use wasmtime::component::Resource;
+    use wasmtime_wasi::p2::DynPollable;
+    use wasmtime_wasi::WasiView;
+    use wasmtime_wasi_io::bindings::wasi::io::poll::Host;
+
+    linker.allow_shadowing(true);
+    linker.instance(POLL_INTERFACE)?.func_wrap_async(
+        "poll",
+        |mut store, (pollables,): (Vec<Resource<DynPollable>>,)| {
+            Box::new(async move {
+                if pollables.len() > MAX_SUBSCRIPTIONS as usize {
+                    return Err(HostTrap::new(
+                        "wasi_limit",
+                        format!("a poll of more than {MAX_SUBSCRIPTIONS} pollables"),
+                    )
+                    .into());
+                }
+                let ready = store.data_mut().ctx().table.poll(pollables).await?;
+                Ok((ready,))
+            })
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// The preview 2 interface `wasmtime-wasi` defines `poll` in; components
+/// importing an earlier 0.2 version are linked to it.
+const POLL_INTERFACE: &str = "wasi:io/poll@0.2.12";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,8 +20,9 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
-use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
+use wasmtime_wasi::cli::{IsTerminal, StdinStream, StdoutStream};
+use wasmtime_wasi::p2::pipe::MemoryInputPipe;
+use wasmtime_wasi::p2::{InputStream, OutputStream, Pollable, StreamError, StreamResult};
 
 use crate::error::ImportRaised;
 use crate::limits::DEFAULT_MAX_WASI_OUTPUT;
@@ -269,5 +270,46 @@ mod tests {
             pipe.write(Bytes::from(vec![b'x'; DISCARD_PERMIT])).unwrap();
         }
         assert!(pipe.take().is_empty());
+    }
+}
+
+/// A program's stdin: the bytes of the `stdin` option, read at most
+/// `MAX_IO_BYTES` at a time. Preview 2's `read` asks for any length and
+/// the bytes read are copied into the guest on the scheduler; preview 1's
+/// reads are bounded before they get here (`wasi/bounded.rs`).
+#[derive(Clone)]
+pub struct Stdin(MemoryInputPipe);
+
+impl Stdin {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Stdin(MemoryInputPipe::new(bytes))
+    }
+}
+
+impl IsTerminal for Stdin {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdinStream for Stdin {
+    fn p2_stream(&self) -> Box<dyn InputStream> {
+        Box::new(self.clone())
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncRead + Send + Sync> {
+        Box::new(self.0.clone())
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for Stdin {
+    async fn ready(&mut self) {}
+}
+
+#[wasmtime_wasi::async_trait]
+impl InputStream for Stdin {
+    fn read(&mut self, size: usize) -> StreamResult<Bytes> {
+        self.0.read(size.min(super::bounded::MAX_IO_BYTES as usize))
     }
 }

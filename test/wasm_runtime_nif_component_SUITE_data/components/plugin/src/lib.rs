@@ -51,6 +51,20 @@ impl Guest for Plugin {
     fn read_file(path: String) -> Result<Vec<u8>, String> {
         std::fs::read(&path).map_err(|e| e.to_string())
     }
+
+    fn read_stdin() -> Vec<u8> {
+        use std::io::Read;
+        let mut all = Vec::new();
+        std::io::stdin().read_to_end(&mut all).unwrap();
+        all
+    }
+
+    fn poll_clocks(n: u32) -> u32 {
+        use wasip2::clocks::monotonic_clock::subscribe_duration;
+        let clocks: Vec<_> = (0..n).map(|_| subscribe_duration(0)).collect();
+        let pollables: Vec<_> = clocks.iter().collect();
+        wasip2::io::poll::poll(&pollables).len() as u32
+    }
 }
 
 export!(Plugin);
