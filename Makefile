@@ -30,7 +30,7 @@ WASI_C_GUESTS    := $(patsubst %.c,%.wasm,$(wildcard test/*_SUITE_data/wasi_*.c)
 # for the suite to compare their output.
 WASI_RUST_DIR    := test/wasm_runtime_nif_wasi_SUITE_data/markdown
 WASI_RUST_TARGET := $(CURDIR)/$(WASI_RUST_DIR)/target
-WASI_RUST_GUESTS := $(if $(wildcard $(WASI_RUST_DIR)/Cargo.toml),$(WASI_RUST_DIR).wasm $(WASI_RUST_DIR).native)
+WASI_RUST_GUESTS := $(if $(wildcard $(WASI_RUST_DIR)/Cargo.toml),$(WASI_RUST_DIR).wasm $(WASI_RUST_DIR).native $(WASI_RUST_DIR).component.wasm)
 # Components (the component model) built by the standard toolchain: Rust for
 # wasm32-wasip2 with the wit-bindgen crate, one workspace of crates beside
 # the suite, each crate a component copied beside it.
@@ -77,6 +77,13 @@ $(WASI_RUST_DIR).wasm: $(wildcard $(WASI_RUST_DIR)/src/*.rs) $(WASI_RUST_DIR)/Ca
 	CARGO_TARGET_DIR=$(WASI_RUST_TARGET) $(CARGO) build --quiet --release --locked \
 	  --target wasm32-wasip1 --manifest-path $(WASI_RUST_DIR)/Cargo.toml
 	cp $(WASI_RUST_TARGET)/wasm32-wasip1/release/markdown.wasm $@
+
+# The same program for wasm32-wasip2: a command component, which exports
+# wasi:cli/run (a WIT interface nobody wrote for this library).
+$(WASI_RUST_DIR).component.wasm: $(wildcard $(WASI_RUST_DIR)/src/*.rs) $(WASI_RUST_DIR)/Cargo.toml $(WASI_RUST_DIR)/Cargo.lock
+	CARGO_TARGET_DIR=$(WASI_RUST_TARGET) $(CARGO) build --quiet --release --locked \
+	  --target wasm32-wasip2 --manifest-path $(WASI_RUST_DIR)/Cargo.toml
+	cp $(WASI_RUST_TARGET)/wasm32-wasip2/release/markdown.wasm $@
 
 $(WASI_RUST_DIR).native: $(wildcard $(WASI_RUST_DIR)/src/*.rs) $(WASI_RUST_DIR)/Cargo.toml $(WASI_RUST_DIR)/Cargo.lock
 	CARGO_TARGET_DIR=$(WASI_RUST_TARGET) $(CARGO) build --quiet --release --locked \

@@ -34,7 +34,7 @@
          a_bad_import_result_traps/1,
          wasi_output_args_and_env/1, wasi_preopens_read_and_write/1,
          wasi_streams_reach_a_fun/1, wasi_stdin_is_read_whole_in_bounded_reads/1,
-         a_poll_of_too_many_pollables_traps/1,
+         a_poll_of_too_many_pollables_traps/1, a_crates_io_command_is_a_component/1,
          a_trap_invalidates_the_instance/1, a_timeout_ends_a_spinning_call/1,
          fuel_ends_a_spinning_call/1, memory_is_limited/1, recursion_overflows_the_stack/1,
          a_killed_caller_cancels_the_call/1, concurrent_callers_take_turns/1,
@@ -71,7 +71,7 @@ groups() ->
                     a_bad_import_result_traps]},
      {wasi, [], [wasi_output_args_and_env, wasi_preopens_read_and_write,
                  wasi_streams_reach_a_fun, wasi_stdin_is_read_whole_in_bounded_reads,
-                 a_poll_of_too_many_pollables_traps]},
+                 a_poll_of_too_many_pollables_traps, a_crates_io_command_is_a_component]},
      {limits, [], [a_trap_invalidates_the_instance, a_timeout_ends_a_spinning_call,
                    fuel_ends_a_spinning_call, memory_is_limited, recursion_overflows_the_stack,
                    a_killed_caller_cancels_the_call, concurrent_callers_take_turns,
@@ -647,6 +647,25 @@ wasi_streams_reach_a_fun(Config) ->
                         {wasi, #{stdout => fun(Bytes) -> Self ! {out, Bytes} end, stderr => discard}}]),
     ok = wasm_runtime_nif:call(I, print, [<<"streamed">>]),
     {out, <<"streamed">>} = next_message(),
+    ok.
+
+%% A program nobody wrote for this library (pulldown-cmark, from
+%% crates.io), built for wasm32-wasip2: a command component, whose
+%% wasi:cli/run interface is WASI's own WIT. It writes what its preview 1
+%% build writes.
+a_crates_io_command_is_a_component(_Config) ->
+    Fixture = fun(File) -> wasm_test_util:fixture(wasm_runtime_nif_wasi_SUITE, File) end,
+    {ok, Markdown} = file:read_file(Fixture("sample.md")),
+    {ok, Component} = wasm_runtime_nif:load(Fixture("markdown.component.wasm")),
+    [{<<"wasi:cli/run@0.2.0#run">>, {component_func, <<"func() -> result">>}}] =
+        wasm_runtime_nif:exports(Component),
+    {ok, I} = wasm_runtime_nif:instantiate(
+                Component, [{wasi, #{args => ["markdown"], stdin => Markdown}}]),
+    ok = wasm_runtime_nif:call(I, <<"wasi:cli/run#run">>, []),
+    {ok, #{stdout := Html, stderr := <<>>}} = wasm_runtime_nif:wasi_output(I),
+    {ok, #{exit_code := 0, stdout := Html}} =
+        wasm_runtime_nif:run_wasi(Fixture("markdown.wasm"), #{args => ["markdown"], stdin => Markdown}),
+    true = byte_size(Html) > 100,
     ok.
 
 %% A read of stdin moves at most 1 MiB, however much the guest asks for:
