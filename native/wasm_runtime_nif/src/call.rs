@@ -345,7 +345,7 @@ pub fn reply<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>, reply: Term<'a
                 value,
                 code,
                 index,
-                &owner,
+                owner,
                 &mut exchange.parts,
             )
             .map_err(|message| HostTrap::new("bad_host_result", message).into()),
@@ -445,7 +445,7 @@ impl Call {
         let exchange = unsafe { self.cells.imports.get() };
         let args = match (instance.module().component(), instance.component_owner()) {
             (Some(code), Some(owner)) => {
-                crate::component::called::import_args(env, code, index, &exchange.parts, &owner)
+                crate::component::called::import_args(env, code, index, &exchange.parts, owner)
             }
             _ => erlang_import::args(env, &exchange.values),
         };

@@ -17,7 +17,7 @@ use rustler::{Env, LocalPid, NifResult, ResourceArc, Term};
 use wasmtime::{Instance, Store, Val, ValRaw};
 
 use crate::component::called::Called;
-use crate::component::handle::{Drops, Owner};
+use crate::component::handle::Owner;
 use crate::error::{charlist, raise};
 use crate::kept_funs::KeptFuns;
 use crate::limits::CallLimits;
@@ -84,9 +84,9 @@ pub struct WasmInstance {
     pub wasi: Option<WasiParts>,
     /// Fuel the last call burned, for a module compiled with fuel metering.
     last_fuel: AtomicU64,
-    /// For a component's instance: the resources whose handles were
-    /// collected, which its next call drops.
-    pub drops: Option<Arc<Drops>>,
+    /// For a component's instance: what its resource handles name it by,
+    /// and the resources of collected ones, which its next call drops.
+    pub component: Option<Owner>,
     _live: live_count::Token,
 }
 
@@ -158,17 +158,14 @@ impl WasmInstance {
             slot: Mutex::new(Slot::new(guest)),
             wasi: None,
             last_fuel: AtomicU64::new(0),
-            drops: None,
+            component: None,
             _live: live_count::Token::new(&live_count::INSTANCES),
         }
     }
 
     /// What handles of a component's instance name it by.
-    pub fn component_owner(&self) -> Option<Owner> {
-        Some(Owner {
-            instance: self.id,
-            drops: self.drops.clone()?,
-        })
+    pub fn component_owner(&self) -> Option<&Owner> {
+        self.component.as_ref()
     }
 
     pub fn module(&self) -> &ResourceArc<WasmModule> {

@@ -19,7 +19,7 @@ use wasmtime::{Instance, Store};
 
 use crate::atoms;
 use crate::budget;
-use crate::component::{self, called::Called, handle::Drops};
+use crate::component::{self, called::Called, handle::Drops, handle::Owner};
 use crate::engine;
 use crate::erlang_import::{self, OfferedImport};
 use crate::error::{InstantiateError, TrapReason};
@@ -331,7 +331,10 @@ impl Sliced for Instantiation {
         };
         let guest = Guest::new(store, instantiated);
         let mut instance = WasmInstance::new(id, module, owner, limits, import_funs, guest);
-        instance.drops = drops;
+        instance.component = drops.map(|drops| Owner {
+            instance: id,
+            drops,
+        });
         if let (Some(output), Some(wakeup)) = (wasi, wakeup) {
             let funs = funs.map(std::sync::Mutex::new);
             instance.wasi = Some(WasiParts {

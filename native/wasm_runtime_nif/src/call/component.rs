@@ -121,7 +121,7 @@ fn prepare<'a>(
     let mut to_values = ToValues {
         resources: &code.resources,
         atoms: &code.atoms,
-        owner: &owner,
+        owner,
         lent: Vec::new(),
         work: Work::new(!slicing::on_dirty_scheduler()),
     };
@@ -221,7 +221,7 @@ pub fn drop_resource<'a>(
         }
         Err(error) => return Answer::Error(error),
     };
-    let any = match handle::take_for_drop(handle, &owner) {
+    let any = match handle::take_for_drop(handle, owner) {
         Ok(any) => any,
         Err(why) => {
             loan.give_back(env, guest);
