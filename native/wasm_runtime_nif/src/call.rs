@@ -95,15 +95,9 @@ pub fn start<'a>(
         Ok(limits) => limits,
         Err(error) => return Answer::Error(error),
     };
-    let (loan, mut guest) = match instance.take(env) {
-        Ok(Turn::Go(loan, guest)) => (loan, guest),
-        Ok(Turn::Wait(id)) => {
-            return Answer::Ask(Request::Turn {
-                id,
-                timeout: limits.timeout,
-            })
-        }
-        Err(error) => return Answer::Error(error),
+    let (loan, mut guest) = match take(env, instance, &limits) {
+        Ok(taken) => taken,
+        Err(answer) => return answer,
     };
     let module = loan.instance().module();
     let index = match arguments::prepare(env, &mut guest, module, abi, name, args) {
@@ -210,6 +204,23 @@ impl Call {
         });
         let call = Call::new(loan, future, cells, Abi::Component, name, limits, dirty);
         slicing::run(env, call, None)
+    }
+}
+
+/// The instance's guest for a call by the calling process, or the answer
+/// that queues the caller (waiting at most the call's timeout) or refuses.
+pub fn take<'a, 'i>(
+    env: Env<'a>,
+    instance: &'i WasmInstance,
+    limits: &CallLimits,
+) -> Result<(Loan<'i>, Box<Guest>), Answer<'a>> {
+    match instance.take(env) {
+        Ok(Turn::Go(loan, guest)) => Ok((loan, guest)),
+        Ok(Turn::Wait(id)) => Err(Answer::Ask(Request::Turn {
+            id,
+            timeout: limits.timeout,
+        })),
+        Err(error) => Err(Answer::Error(error)),
     }
 }
 

@@ -19,10 +19,9 @@ use crate::component::handle;
 use crate::component::ComponentCode;
 use crate::error::raise;
 use crate::instance::exports::Name;
-use crate::instance::turns::Turn;
 use crate::instance::{Instantiated, WasmInstance};
 use crate::options;
-use crate::protocol::{Answer, Request};
+use crate::protocol::Answer;
 use crate::slicing;
 
 /// `with` applied to the text of a function name, an atom or a UTF-8
@@ -156,12 +155,9 @@ fn prepare<'a>(
         lent_in.resize(to_values.lent.len(), param);
     }
     let lent = to_values.lent;
-    let (loan, mut guest) = match instance.take(env)? {
-        Turn::Go(loan, guest) => (loan, guest),
-        Turn::Wait(id) => {
-            let timeout = limits.timeout;
-            return Ok(Answer::Ask(Request::Turn { id, timeout }));
-        }
+    let (loan, mut guest) = match super::take(env, instance, &limits) {
+        Ok(taken) => taken,
+        Err(answer) => return Ok(answer),
     };
     // A handle dropped or taken by another process's call since it was
     // converted is refused now, while nothing has run.
@@ -213,13 +209,9 @@ pub fn drop_resource<'a>(
     let Some(owner) = instance.component_owner() else {
         return Answer::Error(Error::BadArg);
     };
-    let (loan, mut guest) = match instance.take(env) {
-        Ok(Turn::Go(loan, guest)) => (loan, guest),
-        Ok(Turn::Wait(id)) => {
-            let timeout = limits.timeout;
-            return Answer::Ask(Request::Turn { id, timeout });
-        }
-        Err(error) => return Answer::Error(error),
+    let (loan, mut guest) = match super::take(env, instance, &limits) {
+        Ok(taken) => taken,
+        Err(answer) => return answer,
     };
     let any = match handle::take_for_drop(handle, owner) {
         Ok(any) => any,
