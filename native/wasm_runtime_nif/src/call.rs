@@ -29,7 +29,6 @@ use crate::instance::exports::{Abi, Name};
 use crate::instance::turns::{Loan, Turn};
 use crate::instance::{Guest, Instantiated, WasmInstance};
 use crate::limits::{CallLimits, Deadline, Metering};
-use crate::options;
 use crate::output;
 use crate::protocol::{Answer, Request};
 use crate::reaper;
@@ -91,7 +90,7 @@ pub fn start<'a>(
     limits: Term<'a>,
 ) -> Answer<'a> {
     let metering = instance.module().metering;
-    let limits = match options::call_limits(limits, instance.default_limits, metering) {
+    let limits = match instance.call_limits(limits) {
         Ok(limits) => limits,
         Err(error) => return Answer::Error(error),
     };

@@ -250,22 +250,17 @@ fn make_atoms(mut names: Vec<String>) -> Result<Atoms, CompileError> {
             long.len()
         )));
     }
-    let env = OwnedEnv::new();
-    env.run(|env| {
-        let mut atoms = HashMap::with_capacity(names.len());
-        for name in names {
-            let text = types::atom_name(&name);
-            let atom = term_abi::guest_atom(env, text.as_bytes()).ok_or_else(|| {
-                CompileError::Invalid(format!(
-                    "the component's types need more new atoms than guests may still create \
-                     (at most {} in all)",
-                    term_abi::MAX_GUEST_ATOMS
-                ))
-            })?;
-            atoms.insert(name, atom);
-        }
-        Ok(Atoms::new(atoms))
-    })
+    let texts: Vec<String> = names.iter().map(|name| types::atom_name(name)).collect();
+    let bytes: Vec<&[u8]> = texts.iter().map(|text| text.as_bytes()).collect();
+    let made = OwnedEnv::new().run(|env| term_abi::guest_atoms(env, &bytes));
+    let Some(made) = made else {
+        return Err(CompileError::Invalid(format!(
+            "the component's types need more new atoms than guests may still create \
+             (at most {} in all)",
+            term_abi::MAX_GUEST_ATOMS
+        )));
+    };
+    Ok(Atoms::new(names.into_iter().zip(made).collect()))
 }
 
 /// Names the resources `instance` exports, for signatures.

@@ -29,7 +29,7 @@ use crate::error::{HostTrap, ImportRaised, InstantiateError};
 use crate::kept_funs::KeptFuns;
 use crate::module::imports::ErlangImport;
 use crate::module::WasmModule;
-use crate::store::data::{ReplyFuture, StoreData};
+use crate::store::data::{ask_erlang, StoreData};
 use crate::values::{self, NumType};
 
 /// An Erlang fun offered for an import: module, name, fun, arity.
@@ -118,21 +118,7 @@ fn define(
         move |caller, params, results| {
             Box::new(async move {
                 let cells = caller.data().cells.clone();
-                {
-                    // SAFETY: inside a slice; the driver is not looking.
-                    let exchange = unsafe { cells.imports.get() };
-                    exchange.values.clear();
-                    exchange.values.extend_from_slice(params);
-                    exchange.request = Some(index);
-                }
-                ReplyFuture(&cells.imports).await?;
-                // SAFETY: the guest runs again; the driver is not looking.
-                let values = &unsafe { cells.imports.get() }.values;
-                if values.len() != results.len() {
-                    return Err(HostTrap::new("bad_host_result", "wrong number of results").into());
-                }
-                results.clone_from_slice(values);
-                Ok(())
+                ask_erlang(&cells, index, params, results, |e| &mut e.values).await
             })
         },
     )?;

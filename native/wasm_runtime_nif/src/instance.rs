@@ -163,6 +163,11 @@ impl WasmInstance {
         }
     }
 
+    /// The limits of a call given `limits`, over the instance's defaults.
+    pub fn call_limits(&self, limits: Term) -> NifResult<CallLimits> {
+        crate::options::call_limits(limits, self.default_limits, self.module.metering)
+    }
+
     /// What handles of a component's instance name it by.
     pub fn component_owner(&self) -> Option<&Owner> {
         self.component.as_ref()

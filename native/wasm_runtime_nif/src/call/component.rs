@@ -20,7 +20,6 @@ use crate::component::ComponentCode;
 use crate::error::raise;
 use crate::instance::exports::Name;
 use crate::instance::{Instantiated, WasmInstance};
-use crate::options;
 use crate::protocol::Answer;
 use crate::slicing;
 
@@ -106,8 +105,7 @@ fn prepare<'a>(
     args: Term<'a>,
     limits: Term<'a>,
 ) -> Result<Answer<'a>, StartError> {
-    let module = instance.module();
-    let limits = options::call_limits(limits, instance.default_limits, module.metering)?;
+    let limits = instance.call_limits(limits)?;
     let index = name_text(name, |text| code.function(text))?
         .ok_or_else(|| raise((atoms::undefined_function(), Name::of(name))))?;
     let function = &code.functions[index];
@@ -201,8 +199,7 @@ pub fn drop_resource<'a>(
     handle: Term<'a>,
     limits: Term<'a>,
 ) -> Answer<'a> {
-    let metering = instance.module().metering;
-    let limits = match options::call_limits(limits, instance.default_limits, metering) {
+    let limits = match instance.call_limits(limits) {
         Ok(limits) => limits,
         Err(error) => return Answer::Error(error),
     };

@@ -11,9 +11,8 @@ use wasmtime::component::types::Type;
 use wasmtime::component::Linker;
 
 use crate::engine;
-use crate::error::HostTrap;
 use crate::limits::Metering;
-use crate::store::data::{ReplyFuture, StoreData};
+use crate::store::data::{ask_erlang, StoreData};
 
 /// A function a component imports that an Erlang fun implements.
 pub struct Import {
@@ -48,23 +47,7 @@ pub fn link(metering: Metering, imports: &[Import]) -> wasmtime::Result<Linker<S
         instance.func_new_async(&import.name, move |store, _ty, params, results| {
             Box::new(async move {
                 let cells = store.data().cells.clone();
-                {
-                    // SAFETY: inside a slice; the driver is not looking.
-                    let exchange = unsafe { cells.imports.get() };
-                    exchange.parts.clear();
-                    exchange.parts.extend_from_slice(params);
-                    exchange.request = Some(index);
-                }
-                ReplyFuture(&cells.imports).await?;
-                // SAFETY: the guest runs again; the driver is not looking.
-                let values = &mut unsafe { cells.imports.get() }.parts;
-                if values.len() != results.len() {
-                    return Err(HostTrap::new("bad_host_result", "wrong number of results").into());
-                }
-                for (result, value) in results.iter_mut().zip(values.drain(..)) {
-                    *result = value;
-                }
-                Ok(())
+                ask_erlang(&cells, index, params, results, |e| &mut e.parts).await
             })
         })?;
     }

@@ -12,6 +12,7 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{WasiCtxView, WasiView};
 
 use crate::budget::Reservation;
+use crate::error::HostTrap;
 use crate::limits::InstanceLimits;
 use crate::output::Output;
 use crate::slicing::SliceCell;
@@ -33,8 +34,36 @@ pub struct ImportExchange {
     pub parts: Vec<wasmtime::component::Val>,
 }
 
+/// The guest called Erlang import `index` with `params`: the request is
+/// handed to the call's driver (which runs the fun in the caller), and the
+/// values of its reply go to `results`. `values` picks the exchange's
+/// buffer of the values' kind (a module's or a component's).
+pub async fn ask_erlang<V: Clone>(
+    cells: &Cells,
+    index: usize,
+    params: &[V],
+    results: &mut [V],
+    values: fn(&mut ImportExchange) -> &mut Vec<V>,
+) -> wasmtime::Result<()> {
+    {
+        // SAFETY: inside a slice; the driver is not looking.
+        let exchange = unsafe { cells.imports.get() };
+        values(exchange).clear();
+        values(exchange).extend_from_slice(params);
+        exchange.request = Some(index);
+    }
+    ReplyFuture(&cells.imports).await?;
+    // SAFETY: the guest runs again; the driver is not looking.
+    let replied = values(unsafe { cells.imports.get() });
+    if replied.len() != results.len() {
+        return Err(HostTrap::new("bad_host_result", "wrong number of results").into());
+    }
+    results.clone_from_slice(replied);
+    Ok(())
+}
+
 /// Waits for the driver's reply to the request the host function made.
-pub struct ReplyFuture<'c>(pub &'c SliceCell<ImportExchange>);
+struct ReplyFuture<'c>(&'c SliceCell<ImportExchange>);
 
 impl Future for ReplyFuture<'_> {
     type Output = wasmtime::Result<()>;

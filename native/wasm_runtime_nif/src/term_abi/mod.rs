@@ -22,7 +22,7 @@ mod print;
 mod process;
 mod text;
 
-pub use text::{guest_atom, MAX_GUEST_ATOMS};
+pub use text::{guest_atoms, MAX_GUEST_ATOMS};
 mod types;
 
 use std::future::Future;

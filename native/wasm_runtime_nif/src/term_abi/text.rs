@@ -90,11 +90,27 @@ fn make_guest_atom(env: *mut ErlNifEnv, name: &[u8]) -> Option<ErlNifTerm> {
     Some(unsafe { sys::enif_make_atom_len(env, name.as_ptr().cast(), name.len()) })
 }
 
-/// [`make_guest_atom`] for a component's names, made when it is compiled.
-pub fn guest_atom(env: rustler::Env, name: &[u8]) -> Option<rustler::Atom> {
-    let term = make_guest_atom(env.as_c_arg(), name)?;
-    // SAFETY: an atom, made in `env`; atoms are valid in every env.
-    rustler::Atom::from_term(unsafe { rustler::Term::new(env, term) }).ok()
+/// The Latin-1 atoms `names` (each at most 255 bytes) for a component's
+/// types, made when it is compiled: all of them, if guests may still
+/// create those that do not exist yet, else none (`None`).
+pub fn guest_atoms(env: rustler::Env, names: &[&[u8]]) -> Option<Vec<rustler::Atom>> {
+    let raw = env.as_c_arg();
+    let new = names
+        .iter()
+        .filter(|name| existing_atom(raw, name).is_none())
+        .count();
+    let reserved = GUEST_ATOMS.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |made| {
+        made.checked_add(new)
+            .filter(|&total| total <= MAX_GUEST_ATOMS)
+    });
+    reserved.ok()?;
+    let atoms = names.iter().map(|name| {
+        // SAFETY: as in existing_atom.
+        let term = unsafe { sys::enif_make_atom_len(raw, name.as_ptr().cast(), name.len()) };
+        // SAFETY: an atom, made in `env`; atoms are valid in every env.
+        rustler::Atom::from_term(unsafe { rustler::Term::new(env, term) }).ok()
+    });
+    atoms.collect()
 }
 
 pub fn make_existing_atom_len(
