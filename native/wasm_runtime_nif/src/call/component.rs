@@ -152,6 +152,9 @@ fn prepare<'a>(
         }
         lent_in.resize(to_values.lent.len(), param);
     }
+    // Each call counts for at least 1% of a timeslice, conversion in
+    // proportion: a process calling in a loop is preempted as any other.
+    rustler::schedule::consume_timeslice(env, to_values.work.timeslice_percent());
     let lent = to_values.lent;
     let (loan, mut guest) = match super::take(env, instance, &limits) {
         Ok(taken) => taken,

@@ -97,6 +97,14 @@ impl Work {
         self.spend(len / 64)
     }
 
+    /// Share of a BEAM timeslice (1 ms) the work done so far took: a
+    /// component call reports it, since a process making calls in a loop
+    /// is otherwise charged a few reductions for each.
+    pub fn timeslice_percent(&self) -> i32 {
+        let done = self.left.map_or(0, |left| NORMAL_SCHEDULER_WORK - left);
+        (1 + done * 100 / NORMAL_SCHEDULER_WORK).min(100) as i32
+    }
+
     /// A name looked up among `names`.
     fn look_up(&mut self, names: usize) -> Result<(), Refusal> {
         self.spend(names / 64)
