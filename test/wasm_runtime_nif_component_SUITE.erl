@@ -26,6 +26,7 @@
          nested_values_round_trip/1, several_parameters_and_no_result/1,
          wrong_shapes_name_the_parameter_and_type/1,
          call_raw_calls_a_component_too/1, large_values_cross_on_dirty_schedulers/1,
+         results_lift_on_normal_schedulers_while_memory_is_small/1,
          resources_are_references/1, an_own_argument_is_moved/1,
          resources_are_dropped_explicitly/1, collected_resources_are_dropped/1,
          resources_of_another_instance_are_refused/1,
@@ -60,7 +61,8 @@ groups() ->
                    variants_enums_and_flags_are_atoms, options_and_results_are_tagged,
                    nested_values_round_trip, several_parameters_and_no_result,
                    wrong_shapes_name_the_parameter_and_type, call_raw_calls_a_component_too,
-                   large_values_cross_on_dirty_schedulers]},
+                   large_values_cross_on_dirty_schedulers,
+                   results_lift_on_normal_schedulers_while_memory_is_small]},
      {properties, [], [every_type_round_trips, nested_values_round_trip_arbitrarily,
                        wrong_shapes_never_reach_the_guest]},
      {resources, [], [resources_are_references, an_own_argument_is_moved,
@@ -372,6 +374,48 @@ large_values_cross_on_dirty_schedulers(Config) ->
     true = echo(Config, <<"echo-bool">>, true),
     ok.
 
+results_lift_on_normal_schedulers_while_memory_is_small(Config) ->
+    %% A string result costs to lift at most in proportion to the memory it
+    %% is read from: while that is small the call stays on normal
+    %% schedulers, and a call that grows it past the bound moves to dirty
+    %% ones before its result is lifted.
+    {ok, I} = wasm_runtime_nif:instantiate(?config(echo, Config)),
+    Greet = fun() ->
+                    [<<"Hello, you!">> = wasm_runtime_nif:call(I, <<"greet">>, [<<"you">>])
+                     || _ <- lists:seq(1, 200)],
+                    ok
+            end,
+    0 = dirty_cpu_time(Greet),
+    Control = fun(F) -> <<"test:echo/control#", F/binary>> end,
+    Repeat = fun() ->
+                     Big = wasm_runtime_nif:call(I, Control(<<"repeat">>), [<<"ab">>, 8 bsl 20]),
+                     16 bsl 20 = byte_size(Big),
+                     <<"abab">> = binary:part(Big, byte_size(Big) - 4, 4),
+                     ok
+             end,
+    %% A call that grows the memory past the bound yields on the growth
+    %% and goes on on dirty schedulers, where its result is lifted.
+    GrowThenGreet = fun() ->
+                            <<"grown">> = wasm_runtime_nif:call(I, Control(<<"grow-then-greet">>), [8]),
+                            ok
+                    end,
+    true = dirty_cpu_time(GrowThenGreet) > 0,
+    %% Its memory is past the bound now: such calls start on dirty ones,
+    %% and a large result is made, lifted and converted there.
+    ok = Repeat(),
+    true = dirty_cpu_time(Greet) > 0,
+    ok = wasm_runtime_nif:release(I).
+
+%% Microseconds the dirty CPU schedulers were awake while `Run` ran.
+dirty_cpu_time(Run) ->
+    _ = msacc:start(),
+    ok = Run(),
+    Stats = msacc:stats(),
+    msacc:stop(),
+    msacc:reset(),
+    lists:sum([Time || #{type := dirty_cpu_scheduler, counters := Counters} <- Stats,
+                       {State, Time} <- maps:to_list(Counters), State =/= sleep]).
+
 %%% ------------------------------------------------------------------
 %%% Properties: arbitrary values of every type go in and come back
 %%% identical; arbitrary wrong terms are refused before the guest runs.
@@ -521,16 +565,22 @@ resources_are_dropped_explicitly(Config) ->
 
 collected_resources_are_dropped(Config) ->
     I = ?config(instance, Config),
-    Made = fun() ->
-                   [wasm_runtime_nif:call(I, types(<<"[constructor]counter">>), [N])
-                    || N <- lists:seq(1, 50)],
-                   ok
+    Made = fun(Count) ->
+                   fun() ->
+                           [wasm_runtime_nif:call(I, types(<<"[constructor]counter">>), [N])
+                            || N <- lists:seq(1, Count)],
+                           ok
+                   end
            end,
+    Live = fun() -> wasm_runtime_nif:call(I, types(<<"live-counters">>), [], [{timeout, 2000}]) end,
     %% Made in another process, whose heap goes when it exits.
-    {no_error, ok} = wasm_test_util:call_in_new_process(Made),
+    {no_error, ok} = wasm_test_util:call_in_new_process(Made(50)),
     %% The next call drops them first, once the VM ran their destructors.
-    true = wasm_test_util:wait_until(
-             fun() -> wasm_runtime_nif:call(I, types(<<"live-counters">>), []) =:= 0 end, 2000),
+    true = wasm_test_util:wait_until(fun() -> Live() =:= 0 end, 2000),
+    %% More than one slice drops: the call yields between its drops.
+    {no_error, ok} = wasm_test_util:call_in_new_process(Made(600)),
+    timer:sleep(500),
+    0 = Live(),
     ok.
 
 resources_of_another_instance_are_refused(Config) ->

@@ -15,6 +15,7 @@ mod results;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -23,6 +24,7 @@ use rustler::sys::ErlNifTerm;
 use rustler::{Env, Term};
 use wasmtime::ValRaw;
 
+use crate::component::Lifting;
 use crate::erlang_import::{self, Handed, Reply};
 use crate::error::{raise, HostTrap, ImportRaised, TrapReason};
 use crate::instance::exports::{Abi, Name};
@@ -61,7 +63,8 @@ pub struct Call {
     handed: Handed,
     /// Parked while the caller hands streamed WASI output to its funs.
     streaming: bool,
-    /// Every slice on a dirty scheduler (`call/component.rs`).
+    /// Every slice on a dirty scheduler (`call/component.rs`); from the
+    /// first growth past the bound on, for a function `Lifting::Bounded`.
     dirty: bool,
 }
 
@@ -172,7 +175,7 @@ impl Call {
         mut guest: Box<Guest>,
         name: Name,
         limits: CallLimits,
-        dirty: bool,
+        lifting: Lifting,
         lent: Vec<crate::component::handle::Lent>,
     ) -> Answer<'a> {
         let module = loan.instance().module().clone();
@@ -182,10 +185,22 @@ impl Call {
         }
         lent.into_iter()
             .for_each(crate::component::handle::Lent::commit);
-        guest.store.set_hostcall_fuel(match dirty {
-            true => crate::component::MAX_LIFT_BYTES,
-            false => crate::component::NORMAL_SCHEDULER_LIFT_BYTES,
-        });
+        // Arguments converted on a dirty scheduler are lowered into the
+        // guest there too, in the call's first slice.
+        let dirty =
+            slicing::on_dirty_scheduler() || lifting.dirty(guest.store.data().limits.memory());
+        let data = guest.store.data_mut();
+        data.limits.yield_past = match (dirty, lifting) {
+            (false, Lifting::Bounded(bound)) => Some(bound),
+            _ => None,
+        };
+        data.cells.lift_moved_dirty.store(false, Ordering::Relaxed);
+        guest
+            .store
+            .set_hostcall_fuel(match dirty || lifting != Lifting::Small {
+                true => crate::component::MAX_LIFT_BYTES,
+                false => crate::component::NORMAL_SCHEDULER_LIFT_BYTES,
+            });
         let cells = guest.cells.clone();
         let future = Box::pin(async move {
             let outcome = {
@@ -300,7 +315,7 @@ fn conclude<'a>(
 pub fn reply<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>, reply: Term<'a>) -> Answer<'a> {
     // A call that runs on dirty schedulers converts the fun's result there.
     let dirty = resource::borrow::<Suspended<Call>>(call)
-        .and_then(|suspended| suspended.peek(|call| call.dirty))
+        .and_then(|suspended| suspended.peek(Sliced::runs_dirty))
         .unwrap_or(false);
     if dirty && !slicing::on_dirty_scheduler() {
         let argv = [call, carried, reply];
@@ -539,7 +554,7 @@ impl Sliced for Call {
     }
 
     fn runs_dirty(&self) -> bool {
-        self.dirty
+        self.dirty || self.cells.lift_moved_dirty.load(Ordering::Relaxed)
     }
 
     fn deadline(&self) -> Option<Deadline> {

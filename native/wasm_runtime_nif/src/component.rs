@@ -38,10 +38,15 @@ use types::ResourceNames;
 /// is about 5.6 million values.
 pub const MAX_LIFT_BYTES: usize = 256 << 20;
 
-/// The same for calls on normal schedulers, which take no large values by
-/// their types, and for instantiation: the bound of the WASI calls their
-/// guests make (`wasi/bounded.rs`).
+/// The same for calls on normal schedulers of functions that take no large
+/// values by their types, and for instantiation: the bound of the WASI
+/// calls their guests make (`wasi/bounded.rs`).
 pub const NORMAL_SCHEDULER_LIFT_BYTES: usize = crate::wasi::bounded::HOSTCALL_FUEL;
+
+/// Hostcall fuel a result lifted on a normal scheduler may take when its
+/// cost is bounded by the memory it is read from (`Lifting::Bounded`):
+/// about a millisecond of copying strings here (`make bench`, "lift").
+pub const NORMAL_SCHEDULER_LIFT_FROM_MEMORY: usize = 4 << 20;
 
 /// Longest name that can be an atom, in bytes.
 const MAX_ATOM_LEN: usize = 255;
@@ -70,10 +75,54 @@ pub struct Function {
     pub results: Vec<Type>,
     /// `func(p: point) -> string`.
     pub signature: String,
-    /// Whether its calls run on dirty schedulers: its result may be large
-    /// (a list, a string, a great many values), or the component's Erlang
-    /// imports take or give such values. Lifting them cannot yield.
-    pub dirty: bool,
+    /// Where its calls run.
+    pub lifting: Lifting,
+}
+
+/// Where a function's calls run, by what lifting its result may cost: the
+/// lift cannot yield.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Lifting {
+    /// On normal schedulers: its result is a few values.
+    Small,
+    /// On normal schedulers while the instance's memories hold at most
+    /// these bytes, on dirty ones past them: its result is strings and
+    /// lists of numbers, whose lift costs at most in proportion to the
+    /// memory they are read from. A growth past the bound during the call
+    /// moves the rest of it to dirty schedulers (`store/data.rs`).
+    Bounded(usize),
+    /// On dirty schedulers: its result may be large and is not bounded by
+    /// memory, or the component's Erlang imports take or give large values.
+    Large,
+}
+
+impl Lifting {
+    /// How lifting values of `types` may cost.
+    fn of(types: &[Type]) -> Self {
+        if !types.iter().any(types::may_be_large) {
+            return Lifting::Small;
+        }
+        let per_memory_byte = types.iter().try_fold(0usize, |sum, ty| {
+            let lift = types::lift(ty).filter(|l| l.values <= types::LARGE_VALUES)?;
+            Some(sum.saturating_add(lift.per_memory_byte))
+        });
+        match per_memory_byte {
+            Some(per_byte) if per_byte > 0 => {
+                Lifting::Bounded(NORMAL_SCHEDULER_LIFT_FROM_MEMORY / per_byte)
+            }
+            _ => Lifting::Large,
+        }
+    }
+
+    /// Whether a call starting with `memory` bytes of memories runs on
+    /// dirty schedulers.
+    pub fn dirty(self, memory: usize) -> bool {
+        match self {
+            Lifting::Small => false,
+            Lifting::Bounded(bound) => memory > bound,
+            Lifting::Large => true,
+        }
+    }
 }
 
 /// A compiled component, ready to instantiate.
@@ -194,7 +243,9 @@ pub fn prepare(component: Component, metering: Metering) -> Result<ComponentCode
         // Functions of the asynchronous ABI are not listed.
         if carried(&func) {
             let mut function = function(&name, interface, index, &func, &resources, &mut names)?;
-            function.dirty |= imports_move_large_values;
+            if imports_move_large_values {
+                function.lifting = Lifting::Large;
+            }
             functions.push(function);
         }
     }
@@ -342,7 +393,7 @@ fn function(
             Some(interface) => format!("{interface}#{name}"),
         },
         index,
-        dirty: results.iter().any(types::may_be_large),
+        lifting: Lifting::of(&results),
         params,
         results,
         signature: types::signature(func, resources),
@@ -394,6 +445,46 @@ mod tests {
         (core instance $i (instantiate $m))
         (func (export "add") (param "a" s32) (param "b" s32) (result s32)
             (canon lift (core func $i "add"))))"#;
+
+    const LIFTS: &str = r#"(component
+        (core module $m
+            (memory (export "memory") 1)
+            (func (export "f") (result i32) (i32.const 0)))
+        (core instance $i (instantiate $m))
+        (alias core export $i "memory" (core memory $memory))
+        (func (export "small") (result u32) (canon lift (core func $i "f")))
+        (func (export "text") (result string)
+            (canon lift (core func $i "f") (memory $memory)))
+        (func (export "two-texts") (result (tuple string string))
+            (canon lift (core func $i "f") (memory $memory)))
+        (func (export "numbers") (result (list s64))
+            (canon lift (core func $i "f") (memory $memory)))
+        (func (export "texts") (result (list string))
+            (canon lift (core func $i "f") (memory $memory))))"#;
+
+    #[test]
+    fn results_lift_where_their_cost_allows() {
+        engine::init(engine::Settings::default()).unwrap();
+        let eng = engine::engine(Metering::Off);
+        let component = Component::new(eng, LIFTS).unwrap();
+        let ty = component.component_type();
+        let lifting = |name: &str| {
+            let (_, item) = ty.exports(eng).find(|(n, _)| *n == name).unwrap();
+            let ComponentItem::ComponentFunc(func) = item.ty else {
+                panic!("{name} is not a function")
+            };
+            Lifting::of(&func.results().collect::<Vec<_>>())
+        };
+        let bound = NORMAL_SCHEDULER_LIFT_FROM_MEMORY;
+        let per_number = std::mem::size_of::<Val>().div_ceil(8);
+        assert_eq!(lifting("small"), Lifting::Small);
+        assert_eq!(lifting("text"), Lifting::Bounded(bound));
+        assert_eq!(lifting("two-texts"), Lifting::Bounded(bound / 2));
+        assert_eq!(lifting("numbers"), Lifting::Bounded(bound / per_number));
+        assert_eq!(lifting("texts"), Lifting::Large);
+        assert!(!Lifting::Bounded(bound).dirty(bound));
+        assert!(Lifting::Bounded(bound).dirty(bound + 1));
+    }
 
     /// What Wasmtime alone takes for a component call of `add(s32, s32)`
     /// through `Val`s, against a core module's `call_async`: the floor of a

@@ -44,26 +44,16 @@ pub fn link(
     let mut linker = engine::linker(module.metering).clone();
     let mut funs = Vec::with_capacity(module.erlang_imports.len());
     for (index, import) in module.erlang_imports.iter().enumerate() {
-        let Some((_, _, fun, arity)) = offered
-            .iter()
-            .find(|(m, n, _, _)| *m == import.module && *n == import.name)
-        else {
-            return Err(InstantiateError::UnknownImport(
-                import.module.clone(),
-                import.name.clone(),
-            ));
-        };
-        if *arity != import.params.len() {
-            return Err(InstantiateError::ImportArity {
-                module: import.module.clone(),
-                name: import.name.clone(),
-                expected: import.params.len(),
-                actual: *arity,
-            });
-        }
+        let fun = offered_fun(
+            offered,
+            |module| module == import.module,
+            &import.module,
+            &import.name,
+            import.params.len(),
+        )?;
         define(&mut linker, index, import)
             .map_err(|e| InstantiateError::Failed(format!("{e:#}")))?;
-        funs.push(*fun);
+        funs.push(fun);
     }
     Ok((linker, KeptFuns::new(&funs)))
 }
@@ -82,27 +72,43 @@ pub fn component_funs(
     let mut funs = Vec::with_capacity(code.imports.len());
     for import in &code.imports {
         let unversioned = import.interface.split_once('@').map(|(bare, _)| bare);
-        let found = offered.iter().find(|(interface, name, _, _)| {
-            *name == import.name
-                && (*interface == import.interface || Some(interface.as_str()) == unversioned)
-        });
-        let Some((_, _, fun, arity)) = found else {
-            return Err(InstantiateError::UnknownImport(
-                import.interface.clone(),
-                import.name.clone(),
-            ));
-        };
-        if *arity != import.params.len() {
-            return Err(InstantiateError::ImportArity {
-                module: import.interface.clone(),
-                name: import.name.clone(),
-                expected: import.params.len(),
-                actual: *arity,
-            });
-        }
-        funs.push(*fun);
+        funs.push(offered_fun(
+            offered,
+            |interface| interface == import.interface || Some(interface) == unversioned,
+            &import.interface,
+            &import.name,
+            import.params.len(),
+        )?);
     }
     Ok(Some(KeptFuns::new(&funs)))
+}
+
+/// The fun offered for import `name` of the module or interface `matches`
+/// accepts (`module` as errors name it), checked against its arity.
+fn offered_fun<'a>(
+    offered: &[OfferedImport<'a>],
+    matches: impl Fn(&str) -> bool,
+    module: &str,
+    name: &str,
+    arity: usize,
+) -> Result<Term<'a>, InstantiateError> {
+    let Some((_, _, fun, offered_arity)) =
+        offered.iter().find(|(m, n, _, _)| n == name && matches(m))
+    else {
+        return Err(InstantiateError::UnknownImport(
+            module.to_owned(),
+            name.to_owned(),
+        ));
+    };
+    if *offered_arity != arity {
+        return Err(InstantiateError::ImportArity {
+            module: module.to_owned(),
+            name: name.to_owned(),
+            expected: arity,
+            actual: *offered_arity,
+        });
+    }
+    Ok(*fun)
 }
 
 /// Defines import `index` of a module as a request to the Erlang side.

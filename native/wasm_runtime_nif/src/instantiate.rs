@@ -142,6 +142,7 @@ fn prepare(
     };
     let mut store = store::new(module.engine(), data);
     if let Some(code) = module.component() {
+        store::grow_component(&mut store);
         // A start function runs on normal schedulers.
         store.set_hostcall_fuel(component::NORMAL_SCHEDULER_LIFT_BYTES);
         let funs = erlang_import::component_funs(code, offered)?;

@@ -118,6 +118,11 @@ pub struct InstanceLimits {
     table_elements: usize,
     /// The last memory growth granted: taken back if it then fails.
     granted: usize,
+    /// During a call on a normal scheduler whose result costs to lift in
+    /// proportion to the memory it is read from: the bytes of memory past
+    /// which a growth yields first, so that the rest of the call runs on
+    /// dirty schedulers (`store/data.rs`).
+    pub yield_past: Option<usize>,
 }
 
 impl Default for InstanceLimits {
@@ -147,7 +152,23 @@ impl InstanceLimits {
             memory: 0,
             table_elements: 0,
             granted: 0,
+            yield_past: None,
         }
+    }
+
+    /// Bytes of all memories.
+    pub fn memory(&self) -> usize {
+        self.memory
+    }
+
+    /// Whether the last growth took the memories past `yield_past`: the
+    /// bound is then spent.
+    pub fn passed_yield_bound(&mut self) -> bool {
+        let passed = self.yield_past.is_some_and(|bound| self.memory > bound);
+        if passed {
+            self.yield_past = None;
+        }
+        passed
     }
 
     /// Bytes granted to memories and table elements so far: what freeing

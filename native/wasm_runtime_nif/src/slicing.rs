@@ -453,3 +453,19 @@ where
         }
     }
 }
+
+/// Returns `Pending` once: the slice ends there, and the driver runs the
+/// next one (the waker is woken at once, as an epoch's yield wakes it, so
+/// that work that may wait does not wait for it).
+pub async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if std::mem::replace(&mut yielded, true) {
+            std::task::Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}

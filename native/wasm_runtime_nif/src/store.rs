@@ -6,7 +6,7 @@
 
 pub mod data;
 
-use wasmtime::{Engine, Store};
+use wasmtime::{Engine, ResourceLimiterAsync, Store};
 
 use crate::limits::{CallLimits, Metering};
 use data::StoreData;
@@ -22,6 +22,14 @@ pub fn new(engine: &Engine, data: StoreData) -> Store<StoreData> {
     store.epoch_deadline_async_yield_and_update(1);
     store.limiter(|data| &mut data.limits);
     store
+}
+
+/// Makes `store`, a component's, grow through `StoreData`'s asynchronous
+/// limiter: the same limits, and a growth that takes a call's result past
+/// what a normal scheduler lifts yields, to move the call to dirty ones.
+/// A module's stays synchronous: its memories are grown from the host too.
+pub fn grow_component(store: &mut Store<StoreData>) {
+    store.limiter_async(|data| data as &mut dyn ResourceLimiterAsync);
 }
 
 /// Sets the store up for one run of guest code (a call, a start

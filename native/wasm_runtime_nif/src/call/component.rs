@@ -6,7 +6,7 @@
 //! Conversion cannot yield. Arguments more than a normal scheduler
 //! converts at once (`convert::NORMAL_SCHEDULER_WORK`) are converted on a
 //! dirty CPU scheduler: the NIF continues there. A function whose result
-//! may be large runs every slice on one (`Function::dirty`).
+//! may be large runs its slices there (`component::Lifting`).
 
 use rustler::sys::{c_int, ErlNifEnv, ErlNifTerm};
 use rustler::{Env, Error, NifResult, Term};
@@ -16,7 +16,7 @@ use crate::atoms;
 use crate::component::called::Invoke;
 use crate::component::convert::{Refusal, ToValues, Work, MAX_VALUES};
 use crate::component::handle;
-use crate::component::ComponentCode;
+use crate::component::{ComponentCode, Lifting};
 use crate::error::raise;
 use crate::instance::exports::Name;
 use crate::instance::{Instantiated, WasmInstance};
@@ -181,16 +181,13 @@ fn prepare<'a>(
     };
     called.params = params;
     called.invoke = Some(Invoke::Function(index));
-    // Arguments converted on a dirty scheduler are lowered into the guest
-    // there too, in the call's first slice.
-    let dirty = function.dirty || slicing::on_dirty_scheduler();
     Ok(Call::start_component(
         env,
         loan,
         guest,
         Name::of(name),
         limits,
-        dirty,
+        function.lifting,
         lent,
     ))
 }
@@ -230,18 +227,21 @@ pub fn drop_resource<'a>(
     called.params.clear();
     called.invoke = Some(Invoke::Drop(any));
     let name = Name::Atom(atoms::resource_drop());
-    let dirty = drops_run_dirty(instance);
-    Call::start_component(env, loan, guest, name, limits, dirty, Vec::new())
+    let lifting = drop_lifting(instance);
+    Call::start_component(env, loan, guest, name, limits, lifting, Vec::new())
 }
 
-/// Whether a drop runs on dirty schedulers: its destructor is guest code,
-/// which may call the component's Erlang imports, and they may move large
-/// values.
-fn drops_run_dirty(instance: &WasmInstance) -> bool {
-    instance
+/// Where a drop runs: its destructor is guest code, which may call the
+/// component's Erlang imports, and they may move large values.
+fn drop_lifting(instance: &WasmInstance) -> Lifting {
+    match instance
         .module()
         .component()
         .is_some_and(|code| code.imports_move_large_values)
+    {
+        true => Lifting::Large,
+        false => Lifting::Small,
+    }
 }
 
 unsafe extern "C" fn call_on_dirty(

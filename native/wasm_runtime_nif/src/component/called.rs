@@ -64,7 +64,7 @@ pub async fn run(
 ) -> wasmtime::Result<()> {
     for (i, any) in called.owner.drops.take().into_iter().enumerate() {
         if i > 0 && i % DROPS_PER_SLICE == 0 {
-            yield_once().await;
+            slicing::yield_once().await;
         }
         any.resource_drop_async(&mut *store).await?;
     }
@@ -101,20 +101,6 @@ pub async fn run(
         }
         None => Ok(()),
     }
-}
-
-/// Returns `Pending` once: the slice ends there, and the driver polls
-/// again in the next.
-async fn yield_once() {
-    let mut yielded = false;
-    std::future::poll_fn(|_| {
-        if std::mem::replace(&mut yielded, true) {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await
 }
 
 /// Whether the result of the call just ended is more than a normal

@@ -9,7 +9,9 @@
 //! made when it was compiled ([`Atoms`]), never as strings.
 
 use std::collections::HashMap;
+use std::mem::MaybeUninit;
 
+use rustler::sys;
 use rustler::types::tuple::{get_tuple, make_tuple};
 use rustler::{Atom, Binary, Encoder, Env, NewBinary, Term, TermType};
 use wasmtime::component::types::Type;
@@ -153,45 +155,20 @@ impl ToValues<'_> {
     /// The value of `term` as a `ty`.
     pub fn value(&mut self, term: Term, ty: &Type) -> Result<Val, Refusal> {
         self.work.make(1)?;
-        let int = |min: i128, max: i128| -> Option<i128> {
-            let value = term
-                .decode::<i64>()
-                .map(i128::from)
-                .or_else(|_| term.decode::<u64>().map(i128::from))
-                .ok()?;
-            (min..=max).contains(&value).then_some(value)
-        };
-        macro_rules! int {
-            ($variant:ident, $int:ty) => {
-                match int(<$int>::MIN.into(), <$int>::MAX.into()) {
-                    Some(value) => Val::$variant(value as $int),
-                    None => return self.refuse(ty),
-                }
-            };
-        }
         Ok(match ty {
-            Type::Bool => match term.decode::<bool>() {
-                Ok(b) => Val::Bool(b),
-                Err(_) => return self.refuse(ty),
-            },
-            Type::S8 => int!(S8, i8),
-            Type::U8 => int!(U8, u8),
-            Type::S16 => int!(S16, i16),
-            Type::U16 => int!(U16, u16),
-            Type::S32 => int!(S32, i32),
-            Type::U32 => int!(U32, u32),
-            Type::S64 => int!(S64, i64),
-            Type::U64 => int!(U64, u64),
-            Type::Float32 => match values::to_val(term, NumType::F32) {
-                Some(wasmtime::Val::F32(bits)) => Val::Float32(f32::from_bits(bits)),
-                _ => return self.refuse(ty),
-            },
-            Type::Float64 => match values::to_val(term, NumType::F64) {
-                Some(wasmtime::Val::F64(bits)) => Val::Float64(f64::from_bits(bits)),
-                _ => return self.refuse(ty),
-            },
-            Type::Char => match term.decode::<u32>().ok().and_then(char::from_u32) {
-                Some(c) => Val::Char(c),
+            Type::Bool
+            | Type::S8
+            | Type::U8
+            | Type::S16
+            | Type::U16
+            | Type::S32
+            | Type::U32
+            | Type::S64
+            | Type::U64
+            | Type::Float32
+            | Type::Float64
+            | Type::Char => match scalar(term, ty) {
+                Some(value) => value,
                 None => return self.refuse(ty),
             },
             Type::String => match self.string(term)? {
@@ -378,22 +355,60 @@ impl ToValues<'_> {
     /// another shape, or a list of another length than `len`.
     fn list(
         &mut self,
-        term: Term,
+        mut term: Term,
         element: &Type,
         len: Option<usize>,
     ) -> Result<Option<Vec<Val>>, Refusal> {
-        let Some(items) = self.cells(term)? else {
-            return Ok(None);
-        };
-        if len.is_some_and(|len| len != items.len()) {
-            return Ok(None);
+        // Numbers, the most common elements, are read without the walk
+        // through `value`: a list of them is converted at a few ns each.
+        let numbers = is_scalar(element);
+        let mut values = Vec::new();
+        let env = term.get_env();
+        loop {
+            let (mut head, mut tail) = (MaybeUninit::uninit(), MaybeUninit::uninit());
+            // SAFETY: `term` is a term of `env`; the cells are written when
+            // it is a non-empty list, and read only then.
+            let cell = unsafe {
+                sys::enif_get_list_cell(
+                    env.as_c_arg(),
+                    term.as_c_arg(),
+                    head.as_mut_ptr(),
+                    tail.as_mut_ptr(),
+                )
+            };
+            if cell == 0 {
+                match term.is_empty_list() {
+                    true => break,
+                    false => return Ok(None),
+                }
+            }
+            // SAFETY: cells of a list of `env`.
+            let (head, tail) = unsafe {
+                (
+                    Term::new(env, head.assume_init()),
+                    Term::new(env, tail.assume_init()),
+                )
+            };
+            self.work.spend(1)?;
+            let at = values.len();
+            let value = match numbers {
+                true => {
+                    self.work.make(1)?;
+                    scalar(head, element)
+                }
+                false => Some(
+                    self.value(head, element)
+                        .map_err(|e| e.at(|| format!("[{at}]")))?,
+                ),
+            };
+            match value {
+                Some(value) => values.push(value),
+                None => return self.refuse(element).map_err(|e| e.at(|| format!("[{at}]"))),
+            }
+            term = tail;
         }
-        let mut values = Vec::with_capacity(items.len());
-        for (i, item) in items.into_iter().enumerate() {
-            values.push(
-                self.value(item, element)
-                    .map_err(|e| e.at(|| format!("[{i}]")))?,
-            );
+        if len.is_some_and(|len| len != values.len()) {
+            return Ok(None);
         }
         Ok(Some(values))
     }
@@ -578,4 +593,67 @@ fn binary<'a>(env: Env<'a>, bytes: &[u8]) -> Term<'a> {
     let mut binary = NewBinary::new(env, bytes.len());
     binary.as_mut_slice().copy_from_slice(bytes);
     Binary::from(binary).encode(env)
+}
+
+/// Whether values of `ty` are numbers, bools or chars (`scalar`).
+fn is_scalar(ty: &Type) -> bool {
+    matches!(
+        ty,
+        Type::Bool
+            | Type::S8
+            | Type::U8
+            | Type::S16
+            | Type::U16
+            | Type::S32
+            | Type::U32
+            | Type::S64
+            | Type::U64
+            | Type::Float32
+            | Type::Float64
+            | Type::Char
+    )
+}
+
+/// The value of `term` as a `ty` that is a number, a bool or a char
+/// (integers range checked, floats as `call_raw` takes them); `None` for a
+/// term that is not one, or a type of another kind.
+fn scalar(term: Term, ty: &Type) -> Option<Val> {
+    let int = |min: i128, max: i128| -> Option<i128> {
+        let value = term
+            .decode::<i64>()
+            .map(i128::from)
+            .or_else(|_| term.decode::<u64>().map(i128::from))
+            .ok()?;
+        (min..=max).contains(&value).then_some(value)
+    };
+    macro_rules! int {
+        ($variant:ident, $int:ty) => {
+            int(<$int>::MIN.into(), <$int>::MAX.into()).map(|value| Val::$variant(value as $int))
+        };
+    }
+    match ty {
+        Type::Bool => term.decode::<bool>().ok().map(Val::Bool),
+        Type::S8 => int!(S8, i8),
+        Type::U8 => int!(U8, u8),
+        Type::S16 => int!(S16, i16),
+        Type::U16 => int!(U16, u16),
+        Type::S32 => int!(S32, i32),
+        Type::U32 => int!(U32, u32),
+        Type::S64 => int!(S64, i64),
+        Type::U64 => int!(U64, u64),
+        Type::Float32 => match values::to_val(term, NumType::F32) {
+            Some(wasmtime::Val::F32(bits)) => Some(Val::Float32(f32::from_bits(bits))),
+            _ => None,
+        },
+        Type::Float64 => match values::to_val(term, NumType::F64) {
+            Some(wasmtime::Val::F64(bits)) => Some(Val::Float64(f64::from_bits(bits))),
+            _ => None,
+        },
+        Type::Char => term
+            .decode::<u32>()
+            .ok()
+            .and_then(char::from_u32)
+            .map(Val::Char),
+        _ => None,
+    }
 }

@@ -108,6 +108,60 @@ pub fn may_be_large(ty: &Type) -> bool {
     values(ty) > LARGE_VALUES
 }
 
+/// What lifting a value of `ty` from the guest may cost the host, for a
+/// type whose lists are of numbers: its values apart from those lists and
+/// strings, and Wasmtime's hostcall fuel (bytes the host copies and
+/// allocates) per byte of the memory they are read from. A string's bytes
+/// are copied once; a list's elements each become a `Val`.
+pub struct Lift {
+    pub values: usize,
+    pub per_memory_byte: usize,
+}
+
+/// `None` for types whose lift is not bounded by the memory it reads: lists
+/// of other lists, strings, records, variants, enums, flags or resources
+/// (each element allocates), maps.
+pub fn lift(ty: &Type) -> Option<Lift> {
+    let val = std::mem::size_of::<wasmtime::component::Val>();
+    let (values, per_memory_byte) = match ty {
+        Type::String => (1, 1),
+        Type::List(l) => (1, val.div_ceil(number_size(&l.ty())?)),
+        Type::Map(_) => return None,
+        Type::FixedLengthList(l) => {
+            let each = lift(&l.ty())?;
+            let len = l.len() as usize;
+            (
+                each.values.saturating_mul(len).saturating_add(1),
+                each.per_memory_byte.saturating_mul(len),
+            )
+        }
+        _ => children(ty)
+            .iter()
+            .try_fold((1usize, 0usize), |(v, b), child| {
+                let each = lift(child)?;
+                Some((
+                    v.saturating_add(each.values),
+                    b.saturating_add(each.per_memory_byte),
+                ))
+            })?,
+    };
+    Some(Lift {
+        values,
+        per_memory_byte,
+    })
+}
+
+/// Bytes of a number, a bool or a char in a list.
+fn number_size(ty: &Type) -> Option<usize> {
+    match ty {
+        Type::Bool | Type::S8 | Type::U8 => Some(1),
+        Type::S16 | Type::U16 => Some(2),
+        Type::S32 | Type::U32 | Type::Float32 | Type::Char => Some(4),
+        Type::S64 | Type::U64 | Type::Float64 => Some(8),
+        _ => None,
+    }
+}
+
 /// The names `ty` turns into atoms: record fields, cases, enum and flag
 /// names.
 pub fn names(ty: &Type, out: &mut Vec<String>) {

@@ -4,10 +4,11 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use wasmtime::{Memory, Val};
+use wasmtime::{Memory, ResourceLimiter, ResourceLimiterAsync, Val};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{WasiCtxView, WasiView};
 
@@ -88,6 +89,9 @@ pub struct Cells {
     pub imports: SliceCell<ImportExchange>,
     /// What the guest printed, for the calling process.
     pub output: SliceCell<Output>,
+    /// Set when a memory growth made the call's result too costly to lift
+    /// on a normal scheduler: its slices go on on dirty ones.
+    pub lift_moved_dirty: AtomicBool,
 }
 
 /// The data of every store, reachable from host functions as a `Caller`'s.
@@ -126,5 +130,51 @@ impl StoreData {
             wasi: None,
             _budget: budget,
         }
+    }
+}
+
+/// A component's limiter: the instance's limits, and a growth past their
+/// `yield_past` yields before the guest goes on, so that the call's driver
+/// runs the rest of it, the lift of its result included, on dirty
+/// schedulers (`Cells::lift_moved_dirty`).
+#[async_trait::async_trait]
+impl ResourceLimiterAsync for StoreData {
+    async fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let granted = self.limits.memory_growing(current, desired, maximum)?;
+        if granted && self.limits.passed_yield_bound() {
+            self.cells.lift_moved_dirty.store(true, Ordering::Relaxed);
+            crate::slicing::yield_once().await;
+        }
+        Ok(granted)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.memory_grow_failed(error)
+    }
+
+    async fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
     }
 }

@@ -167,6 +167,15 @@ impl control::Guest for Echo {
         (core::arch::wasm32::memory_size(0) * 64 / 1024) as u32
     }
 
+    fn repeat(s: String, times: u32) -> String {
+        s.repeat(times as usize)
+    }
+
+    fn grow_then_greet(mib: u32) -> String {
+        Self::grow(mib);
+        "grown".to_owned()
+    }
+
     fn recurse(depth: u64) -> u64 {
         if depth == u64::MAX {
             return 0;
