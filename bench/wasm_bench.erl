@@ -322,13 +322,13 @@ components(Dir, Data) ->
                           end
                   end,
     %% What NORMAL_SCHEDULER_LIFT_FROM_MEMORY allows a normal scheduler: a
-    %% 4 MiB string result, made by the guest, lifted and converted.
+    %% 2 MiB string result, made by the guest, lifted and converted.
     {ok, Repeater} = wasm_runtime_nif:instantiate(Echo),
     Repeat = fun() -> wasm_runtime_nif:call(Repeater, <<"test:echo/control#repeat">>,
-                                           [<<"ab">>, 2 bsl 20])
+                                           [<<"ab">>, 1 bsl 20])
              end,
     Big = Repeat(),
-    FourMiB = per_call(Repeat, 50),
+    TwoMiB = per_call(Repeat, 50),
     Copy = per_call(fun() -> binary:copy(Big) end, 50),
     ok = wasm_runtime_nif:release(Repeater),
     WithoutWasi = per_call(Instantiate(Bare, []), 2000),
@@ -342,8 +342,8 @@ components(Dir, Data) ->
          {"call_raw add_I32", Raw}, ""),
      row(component, "component greet(string) -> string", Greet, ns,
          {"measure, same component kind", Measure}, ""),
-     row(component, "a 4 MiB string result (made, lifted, converted)", FourMiB / 1000, us,
-         {"binary:copy/1 of 4 MiB", Copy / 1000}, ""),
+     row(component, "a 2 MiB string result (made, lifted, converted)", TwoMiB / 1000, us,
+         {"binary:copy/1 of 2 MiB", Copy / 1000}, ""),
      row(component, "sum of a 1,000-element list<s64>", Sum / 1000, us,
          {"term-ABI list walk", TermSum / 1000}, ""),
      row(component, "instantiate and release, component without WASI", WithoutWasi / 1000, us,
