@@ -156,21 +156,6 @@ impl ToValues<'_> {
     pub fn value(&mut self, term: Term, ty: &Type) -> Result<Val, Refusal> {
         self.work.make(1)?;
         Ok(match ty {
-            Type::Bool
-            | Type::S8
-            | Type::U8
-            | Type::S16
-            | Type::U16
-            | Type::S32
-            | Type::U32
-            | Type::S64
-            | Type::U64
-            | Type::Float32
-            | Type::Float64
-            | Type::Char => match scalar(term, ty) {
-                Some(value) => value,
-                None => return self.refuse(ty),
-            },
             Type::String => match self.string(term)? {
                 Some(text) => Val::String(text),
                 None => return self.refuse(ty),
@@ -329,6 +314,11 @@ impl ToValues<'_> {
                 }
             }
             Type::Future(_) | Type::Stream(_) | Type::ErrorContext => return self.refuse(ty),
+            // Numbers, bools and chars.
+            _ => match scalar(term, ty) {
+                Some(value) => value,
+                None => return self.refuse(ty),
+            },
         })
     }
 
