@@ -364,6 +364,12 @@ large_values_cross_on_dirty_schedulers(Config) ->
     Long = echo(Config, <<"echo-list">>, Long),
     Sum = lists:sum(Long),
     Sum = wasm_runtime_nif:call(?config(instance, Config), types(<<"sum">>), [Long]),
+    %% A long list is walked to its end before its elements are converted:
+    %% an improper one is refused as a whole.
+    Improper = lists:foldl(fun(X, Tail) -> [X | Tail] end, tail, Long),
+    {bad_argument, _, <<"v">>, ImproperMessage} =
+        raised(Config, types(<<"echo-list">>), [Improper]),
+    {match, _} = re:run(ImproperMessage, "^v must be a list<s64>$"),
     Bytes = crypto:strong_rand_bytes(1 bsl 20),
     Bytes = echo(Config, <<"echo-bytes">>, Bytes),
     %% Past what one call may pass (each byte of a list<u8> is a value of

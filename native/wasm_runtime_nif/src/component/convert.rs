@@ -107,6 +107,29 @@ impl Work {
         (1 + done * 100 / NORMAL_SCHEDULER_WORK).min(100) as i32
     }
 
+    /// The length of the proper list `term`, each cell counted as one
+    /// unit, walked no further than the work and the values left allow;
+    /// `None` for a term that is no proper list.
+    fn cells(&mut self, mut term: Term) -> Result<Option<usize>, Refusal> {
+        let cap = self.values.min(self.left.unwrap_or(usize::MAX));
+        let mut count = 0;
+        while let Some((_, tail)) = cell(term) {
+            if count == cap {
+                return Err(match self.left {
+                    Some(left) if left <= self.values => Refusal::TooMuch,
+                    _ => Refusal::TooLarge,
+                });
+            }
+            count += 1;
+            term = tail;
+        }
+        if !term.is_empty_list() {
+            return Ok(None);
+        }
+        self.spend(count)?;
+        Ok(Some(count))
+    }
+
     /// A name looked up among `names`.
     fn look_up(&mut self, names: usize) -> Result<(), Refusal> {
         self.spend(names / 64)
@@ -349,43 +372,26 @@ impl ToValues<'_> {
         element: &Type,
         len: Option<usize>,
     ) -> Result<Option<Vec<Val>>, Refusal> {
+        // The cells are counted before any is converted: a list too long
+        // for a normal scheduler goes to a dirty one before work is spent
+        // on it, and the values are made into a vector of their size.
+        let count = match self.work.cells(term)? {
+            Some(count) if len.is_none_or(|len| len == count) => count,
+            _ => return Ok(None),
+        };
         // Numbers, the most common elements, are read without the walk
         // through `value`: a list of them is converted at a few ns each.
         let numbers = is_scalar(element);
-        let mut values = Vec::new();
-        let env = term.get_env();
-        loop {
-            let (mut head, mut tail) = (MaybeUninit::uninit(), MaybeUninit::uninit());
-            // SAFETY: `term` is a term of `env`; the cells are written when
-            // it is a non-empty list, and read only then.
-            let cell = unsafe {
-                sys::enif_get_list_cell(
-                    env.as_c_arg(),
-                    term.as_c_arg(),
-                    head.as_mut_ptr(),
-                    tail.as_mut_ptr(),
-                )
+        if numbers {
+            self.work.make(count)?;
+        }
+        let mut values = Vec::with_capacity(count);
+        for at in 0..count {
+            let Some((head, tail)) = cell(term) else {
+                unreachable!("a cell of a list counted as proper");
             };
-            if cell == 0 {
-                match term.is_empty_list() {
-                    true => break,
-                    false => return Ok(None),
-                }
-            }
-            // SAFETY: cells of a list of `env`.
-            let (head, tail) = unsafe {
-                (
-                    Term::new(env, head.assume_init()),
-                    Term::new(env, tail.assume_init()),
-                )
-            };
-            self.work.spend(1)?;
-            let at = values.len();
             let value = match numbers {
-                true => {
-                    self.work.make(1)?;
-                    scalar(head, element)
-                }
+                true => scalar(head, element),
                 false => Some(
                     self.value(head, element)
                         .map_err(|e| e.at(|| format!("[{at}]")))?,
@@ -397,27 +403,39 @@ impl ToValues<'_> {
             }
             term = tail;
         }
-        if len.is_some_and(|len| len != values.len()) {
-            return Ok(None);
-        }
         Ok(Some(values))
     }
 
-    /// The elements of a proper list, each cell counted as it is walked;
+    /// The elements of a proper list, each cell counted;
     /// `None` for a term that is no proper list.
-    fn cells<'a>(&mut self, mut term: Term<'a>) -> Result<Option<Vec<Term<'a>>>, Refusal> {
-        let mut items = Vec::new();
-        loop {
-            if term.is_empty_list() {
-                return Ok(Some(items));
-            }
-            let Ok((head, tail)) = term.list_get_cell() else {
-                return Ok(None);
-            };
-            self.work.spend(1)?;
-            items.push(head);
-            term = tail;
-        }
+    fn cells<'a>(&mut self, term: Term<'a>) -> Result<Option<Vec<Term<'a>>>, Refusal> {
+        Ok(match self.work.cells(term)? {
+            Some(_) => term.decode().ok(),
+            None => None,
+        })
+    }
+}
+
+/// The head and tail of a list cell, read in place: lists are walked
+/// cell by cell for every element converted.
+fn cell(term: Term) -> Option<(Term, Term)> {
+    let env = term.get_env();
+    let (mut head, mut tail) = (MaybeUninit::uninit(), MaybeUninit::uninit());
+    // SAFETY: `term` is a term of `env`; the cells are written when it is
+    // a non-empty list, and read only then.
+    unsafe {
+        let found = sys::enif_get_list_cell(
+            env.as_c_arg(),
+            term.as_c_arg(),
+            head.as_mut_ptr(),
+            tail.as_mut_ptr(),
+        );
+        (found != 0).then(|| {
+            (
+                Term::new(env, head.assume_init()),
+                Term::new(env, tail.assume_init()),
+            )
+        })
     }
 }
 
