@@ -6,6 +6,14 @@ REBAR3     ?= rebar3
 CLANG      ?= clang
 CRATE_DIR  := native/wasm_runtime_nif
 NIF_SO     := priv/libwasm_runtime_nif.so
+# Where cargo builds: CARGO_TARGET_DIR when given (absolute), else beside the
+# crate.
+CARGO_TARGET := $(or $(CARGO_TARGET_DIR),$(CRATE_DIR)/target)
+# The NIF's inputs. The library is rebuilt only when one is newer: a build
+# that changes nothing (a project depending on this one compiles it on every
+# `mix run`) runs no cargo.
+NIF_SOURCES := $(shell find $(CRATE_DIR)/src -name '*.rs') \
+               $(addprefix $(CRATE_DIR)/,Cargo.toml Cargo.lock build.rs)
 TIMEOUT    := timeout -k 10
 
 GUEST_CFLAGS := --target=wasm32 -nostdlib -O2 -Iinclude \
@@ -43,20 +51,29 @@ COMPONENT_SOURCES := $(shell find $(COMPONENT_DIR) -path '*/target' -prune -o \(
 C_GUESTS := priv/example.wasm priv/guide_examples.wasm \
             $(filter-out $(SEED_STYLE_GUESTS) $(WASI_C_GUESTS),$(patsubst %.c,%.wasm,$(wildcard test/*_SUITE_data/*.c)))
 
-.PHONY: all setup native guests compile demo test test-rust test-erlang lint fmt bench clean help \
+.PHONY: all setup native dependency guests compile demo test test-rust test-erlang lint fmt bench clean help \
         fuzz fuzz-tools
 
 all: compile
 
 native: $(NIF_SO)
 
-# cargo decides what to rebuild; make only copies the library when it changed,
-# by renaming a copy over it: a VM running the old one keeps its pages.
-$(NIF_SO): FORCE
+# What a project depending on this one builds (rebar.config's compile hook,
+# run in this directory): the NIF and the bundled example, nothing of the
+# tests. Without clang there is no bundled example, and `init/0` says so.
+dependency: native
+	@if command -v $(CLANG) >/dev/null; then $(MAKE) --no-print-directory -s priv/example.wasm; \
+	 elif [ ! -f priv/example.wasm ]; then \
+	   echo "wasm_runtime_nif: no $(CLANG): priv/example.wasm (for init/0) not built"; fi
+
+# make only copies the library when cargo changed it, by renaming a copy over
+# it: a VM running the old one keeps its pages.
+$(NIF_SO): $(NIF_SOURCES)
 	@mkdir -p priv
 	cd $(CRATE_DIR) && $(CARGO) build --release --quiet
-	@cmp -s $(CRATE_DIR)/target/release/libwasm_runtime_nif.so $@ || \
-	  { cp $(CRATE_DIR)/target/release/libwasm_runtime_nif.so $@.new && mv $@.new $@; }
+	@cmp -s $(CARGO_TARGET)/release/libwasm_runtime_nif.so $@ || \
+	  { cp $(CARGO_TARGET)/release/libwasm_runtime_nif.so $@.new && mv $@.new $@; }
+	@touch $@
 
 guests: $(C_GUESTS) $(SEED_STYLE_GUESTS) $(RUST_GUESTS) $(WASI_C_GUESTS) $(WASI_RUST_GUESTS) \
         $(COMPONENT_GUESTS)
@@ -192,7 +209,7 @@ bench: setup
 # campaign of `make test`; `make fuzz` runs a campaign as long as asked:
 #   make fuzz FUZZ_MODULES=100000 FUZZ_SECONDS=7200 FUZZ_SEED=42
 FUZZ_BUILD   := fuzz/_build
-FUZZ_TOOL    := $(CRATE_DIR)/target/release/wasm_fuzz
+FUZZ_TOOL    := $(CARGO_TARGET)/release/wasm_fuzz
 FUZZ_COMPONENT_STEPS ?= 20000
 FUZZ_MODULES ?= 10000
 FUZZ_SECONDS ?= 3600
@@ -228,4 +245,3 @@ help:
 	@echo "make fuzz     a fuzzing campaign (FUZZ_MODULES, FUZZ_SECONDS, FUZZ_SEED)"
 	@echo "make setup    install missing Debian packages (run by demo and test)"
 
-FORCE:
