@@ -171,7 +171,7 @@ failed(#{mismatches := M, vm_deaths := D, generator_failures := G, leaks := L}) 
 format_report(#{traps := Traps} = R) ->
     io_lib:format("fuzz: ~p batches, ~p modules (~p calling WASI, ~p invalid, ~p refused by design), ~p calls "
                   "(~p compared with plain Wasmtime), ~p callers killed, ~p timeouts, "
-                  "~p concurrent calls, ~p term-ABI programs~n"
+                  "~p concurrent calls, ~p term-ABI programs, ~p component steps~n"
                   "fuzz: traps ~p~n"
                   "fuzz: VM deaths ~p, mismatches ~p, leaks ~p, generator failures ~p, "
                   "largest memory growth within a batch ~p KiB, resident memory at the end of "
@@ -180,6 +180,7 @@ format_report(#{traps := Traps} = R) ->
                    maps:get(by_design, R),
                    maps:get(calls, R), maps:get(compared, R), maps:get(kills, R),
                    maps:get(timeouts, R), maps:get(concurrent, R), maps:get(term_programs, R, 0),
+                   maps:get(component_steps, R, 0),
                    lists:sort(maps:to_list(Traps)),
                    length(maps:get(vm_deaths, R)), length(maps:get(mismatches, R)),
                    length(maps:get(leaks, R)), length(maps:get(generator_failures, R)),

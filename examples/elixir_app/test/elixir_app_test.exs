@@ -1,0 +1,39 @@
+defmodule ElixirAppTest do
+  use ExUnit.Case, async: true
+
+  test "numbers cross as wasm numbers" do
+    assert ElixirApp.add(4, 7) == 11
+  end
+
+  test "terms cross as terms" do
+    assert ElixirApp.reverse(<<1, 2, 3>>) == <<3, 2, 1>>
+  end
+
+  test "a guest's trap is an exception, and its instance is invalidated" do
+    {:ok, module} =
+      :wasm_runtime_nif.compile("""
+      (module (func (export "divide") (param i32 i32) (result i32)
+        local.get 0 local.get 1 i32.div_s))
+      """)
+
+    {:ok, instance} = :wasm_runtime_nif.instantiate(module)
+    assert :wasm_runtime_nif.call_raw(instance, :divide, [7, 2]) == 3
+
+    assert {:trap, :integer_divide_by_zero, _} =
+             catch_error(:wasm_runtime_nif.call_raw(instance, :divide, [1, 0]))
+
+    assert {:instance_invalidated, {:trap, :integer_divide_by_zero, _}} =
+             catch_error(:wasm_runtime_nif.call_raw(instance, :divide, [7, 2]))
+  end
+
+  test "a module compiled from WAT text is called by name" do
+    wat = """
+    (module (func (export "double") (param i64) (result i64)
+      local.get 0 i64.const 2 i64.mul))
+    """
+
+    {:ok, module} = :wasm_runtime_nif.compile(wat)
+    {:ok, instance} = :wasm_runtime_nif.instantiate(module)
+    assert :wasm_runtime_nif.call_raw(instance, :double, [21]) == 42
+  end
+end

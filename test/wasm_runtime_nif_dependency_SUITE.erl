@@ -1,0 +1,118 @@
+%% The library as other projects use it: a throwaway rebar3 project that
+%% depends on a git clone of this checkout (its committed HEAD) with the
+%% README's dependency line, compiles it, calls the bundled example and
+%% passes dialyzer; and the Elixir project of examples/elixir_app, a mix
+%% path dependency, whose ExUnit tests call a guest. A dependency builds
+%% the NIF and the bundled example only, none of this project's test
+%% guests.
+-module(wasm_runtime_nif_dependency_SUITE).
+
+-include_lib("common_test/include/ct.hrl").
+
+-export([all/0, suite/0, init_per_suite/1, end_per_suite/1]).
+-export([a_rebar3_project_depends_on_a_git_clone/1,
+         a_mix_project_depends_on_the_checkout/1]).
+
+suite() ->
+    %% A git clone builds the crate afresh (Wasmtime's crates are shared
+    %% through CARGO_TARGET_DIR), and dialyzer builds the project's PLT.
+    [{timetrap, {minutes, 40}}].
+
+all() ->
+    [a_rebar3_project_depends_on_a_git_clone, a_mix_project_depends_on_the_checkout].
+
+init_per_suite(Config) ->
+    %% The data directory is inside the checkout (or a copy of it in _build).
+    Root = string:trim(os:cmd("git -C " ++ ?config(data_dir, Config) ++ " rev-parse --show-toplevel")),
+    true = filelib:is_regular(filename:join(Root, "rebar.config")),
+    [{root, Root} | Config].
+
+end_per_suite(_Config) ->
+    ok.
+
+a_rebar3_project_depends_on_a_git_clone(Config) ->
+    Root = ?config(root, Config),
+    Project = filename:join(?config(priv_dir, Config), "consumer"),
+    ok = copy_tree(filename:join(?config(data_dir, Config), "rebar3_consumer"), Project),
+    Commit = string:trim(run(Root, "git rev-parse HEAD", 60, Root)),
+    {ok, Template} = file:read_file(filename:join(Project, "rebar.config.template")),
+    RebarConfig = lists:foldl(fun({Key, Value}, Text) -> string:replace(Text, Key, Value, all) end,
+                              Template,
+                              [{"@REPOSITORY@", "file://" ++ Root}, {"@COMMIT@", Commit}]),
+    ok = file:write_file(filename:join(Project, "rebar.config"), RebarConfig),
+    _ = run(Project, "rebar3 compile", 1800, Root),
+    Dependency = filename:join(Project, "_build/default/lib/wasm_runtime_nif"),
+    %% The NIF and the bundled example are built in the clone ...
+    true = filelib:is_regular(filename:join(Dependency, "priv/libwasm_runtime_nif.so")),
+    true = filelib:is_regular(filename:join(Dependency, "priv/example.wasm")),
+    %% ... and nothing the library's own tests need.
+    [] = filelib:wildcard("test/*_SUITE_data/*.wasm", Dependency),
+    [] = filelib:wildcard("priv/guide_examples.wasm", Dependency),
+    false = filelib:is_dir(filename:join(Dependency, "sdk/rust/target")),
+    Call = "erl -noshell -pa _build/default/lib/*/ebin -eval "
+           "'io:format(\"~p ~p\", [consumer:add(4, 7), consumer:reverse(<<1,2,3>>)]), halt().'",
+    "11 <<3,2,1>>" = run(Project, Call, 120, Root),
+    _ = run(Project, "rebar3 dialyzer", 1200, Root),
+    ok.
+
+a_mix_project_depends_on_the_checkout(Config) ->
+    Root = ?config(root, Config),
+    App = filename:join(Root, "examples/elixir_app"),
+    Output = run(App, "mix test", 1200, Root),
+    %% ExUnit's summary: "N tests, 0 failures".
+    {match, _} = re:run(Output, "[1-9][0-9]* tests?, 0 failures"),
+    %% The checkout is compiled on every mix command; with nothing changed
+    %% that runs neither cargo nor clang, and make prints nothing.
+    Again = run(App, "mix test", 600, Root),
+    nomatch = re:run(Again, "cargo|make"),
+    ok.
+
+%%% ------------------------------------------------------------------
+
+%% The output of `Command` run in `Dir` by sh, bounded by `Seconds`; fails
+%% the case, showing the output, unless it exits with 0. Variables rebar3
+%% set for this run, and mix's, are not passed on; MIX_HOME is the
+%% project's own. Cargo builds in the checkout's target directory, where
+%% Wasmtime's crates are built already.
+run(Dir, Command, Seconds, Root) ->
+    Unset = [{Name, false} || Var <- os:getenv(),
+                              [Name | _] <- [string:split(Var, "=")],
+                              lists:prefix("REBAR_", Name) orelse lists:prefix("MIX_", Name)],
+    Env = Unset ++ [{"MIX_HOME", filename:join(Dir, "_build/mix_home")},
+                    {"MIX_REBAR3", os:find_executable("rebar3")},
+                    {"HEX_OFFLINE", "1"},
+                    {"CARGO_TARGET_DIR", filename:join(Root, "native/wasm_runtime_nif/target")}],
+    Shell = io_lib:format("timeout -k 10 ~b sh -c '~s' 2>&1", [Seconds, escape(Command)]),
+    Port = open_port({spawn_executable, "/bin/sh"},
+                     [{args, ["-c", lists:flatten(Shell)]}, {cd, Dir}, {env, Env},
+                      exit_status, binary, use_stdio, hide]),
+    case collect(Port, []) of
+        {0, Output} ->
+            Output;
+        {Status, Output} ->
+            ct:fail("~s in ~s exited with ~p:~n~s", [Command, Dir, Status, Output])
+    end.
+
+collect(Port, Acc) ->
+    receive
+        {Port, {data, Data}} -> collect(Port, [Data | Acc]);
+        {Port, {exit_status, Status}} ->
+            {Status, unicode:characters_to_list(lists:reverse(Acc))}
+    end.
+
+%% `Command` inside single quotes.
+escape(Command) ->
+    string:replace(Command, "'", "'\\''", all).
+
+copy_tree(From, To) ->
+    Files = filelib:wildcard("**", From),
+    lists:foreach(fun(File) ->
+                          Source = filename:join(From, File),
+                          Target = filename:join(To, File),
+                          case filelib:is_dir(Source) of
+                              true -> ok = filelib:ensure_path(Target);
+                              false ->
+                                  ok = filelib:ensure_dir(Target),
+                                  {ok, _} = file:copy(Source, Target)
+                          end
+                  end, Files).
