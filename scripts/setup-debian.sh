@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what building and testing wasm_runtime_nif needs on Debian 12 (or
 # Ubuntu): Erlang/OTP with headers and test tools, rebar3, clang and lld for
-# wasm guests, and a C compiler. Rust (cargo, with clippy and rustfmt for the
+# wasm guests, a C compiler, and git and Elixir (mix) for the tests that use
+# the library as a dependency. Rust (cargo, with clippy and rustfmt for the
 # lints) must already be installed, from rustup; the wasm32-unknown-unknown
 # target for Rust guests is added here.
 #
@@ -13,7 +14,7 @@ set -eu
 packages="erlang-base erlang-dev erlang-eunit erlang-common-test erlang-tools \
 erlang-dialyzer erlang-syntax-tools erlang-parsetools erlang-crypto erlang-edoc \
 erlang-xmerl erlang-proper erlang-proper-dev rebar3 clang lld make gcc \
-wasi-libc libclang-rt-14-dev-wasm32"
+wasi-libc libclang-rt-14-dev-wasm32 git elixir"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
   for tool in erl rebar3 clang wasm-ld cc cargo; do
