@@ -51,7 +51,7 @@ COMPONENT_SOURCES := $(shell find $(COMPONENT_DIR) -path '*/target' -prune -o \(
 C_GUESTS := priv/example.wasm priv/guide_examples.wasm \
             $(filter-out $(SEED_STYLE_GUESTS) $(WASI_C_GUESTS),$(patsubst %.c,%.wasm,$(wildcard test/*_SUITE_data/*.c)))
 
-.PHONY: all setup native dependency guests compile demo test test-rust test-erlang lint fmt bench clean help \
+.PHONY: all setup native dependency docs guests compile demo test test-rust test-erlang lint fmt bench clean help \
         fuzz fuzz-tools
 
 all: compile
@@ -59,12 +59,29 @@ all: compile
 native: $(NIF_SO)
 
 # What a project depending on this one builds (rebar.config's compile hook,
-# run in this directory): the NIF and the bundled example, nothing of the
-# tests. Without clang there is no bundled example, and `init/0` says so.
-dependency: native
+# run in this directory): the NIF, the bundled example and the doc chunks,
+# nothing of the tests. Without clang there is no bundled example, and
+# `init/0` says so.
+dependency: native docs
 	@if command -v $(CLANG) >/dev/null; then $(MAKE) --no-print-directory -s priv/example.wasm; \
 	 elif [ ! -f priv/example.wasm ]; then \
 	   echo "wasm_runtime_nif: no $(CLANG): priv/example.wasm (for init/0) not built"; fi
+
+# EEP-48 doc chunks for `h`, in doc/chunks beside ebin's parent. Erlang's
+# shell finds them from an ebin anywhere below this directory; iex looks in
+# ebin/../doc only, so the application's build directories (rebar3's, and
+# mix's, which compiles a path dependency elsewhere) get a link to them.
+ERL_SOURCES := $(wildcard src/*.erl)
+DOC_CHUNKS  := $(patsubst src/%.erl,doc/chunks/%.chunk,$(ERL_SOURCES))
+docs: $(DOC_CHUNKS)
+	@for out in "$$REBAR_BARE_COMPILER_OUTPUT_DIR" \
+	            "$${REBAR_BUILD_DIR:+$$REBAR_BUILD_DIR/lib/wasm_runtime_nif}"; do \
+	   if [ -n "$$out" ] && [ "$$(cd "$$out" 2>/dev/null && pwd -P)" != "$$(pwd -P)" ] && \
+	      { [ -L "$$out/doc" ] || [ ! -e "$$out/doc" ]; }; then \
+	     mkdir -p "$$out" && ln -sfn "$(CURDIR)/doc" "$$out/doc"; fi; done
+
+$(DOC_CHUNKS) &: $(ERL_SOURCES) $(wildcard include/*.hrl)
+	@scripts/doc-chunks $(ERL_SOURCES)
 
 # make only copies the library when cargo changed it, by renaming a copy over
 # it: a VM running the old one keeps its pages.
@@ -234,7 +251,7 @@ fuzz: setup
 	  echo=test/wasm_runtime_nif_component_SUITE_data/echo.wasm
 
 clean:
-	rm -rf _build bench/_build fuzz/_build priv/*.so priv/*.wasm test/*_SUITE_data/*.wasm sdk/rust/target
+	rm -rf _build doc bench/_build fuzz/_build priv/*.so priv/*.wasm test/*_SUITE_data/*.wasm sdk/rust/target
 	cd $(CRATE_DIR) && $(CARGO) clean
 
 help:

@@ -219,12 +219,17 @@ new(Options) ->
 call_raw(Instance, Name, Args) ->
     wasm_runtime_nif_protocol:call_raw(Instance, Name, Args, #{}).
 
-%% @doc {@link call_raw/3} with options: `[{timeout, Ms | infinity}]'.
+%% @doc {@link call_raw/3} with options: `[{timeout, Ms | infinity},
+%% {fuel, Units | infinity}]', each overriding the instance's.
 %%
 %% A call still running when its timeout expires is stopped and raises
 %% `{trap, timeout, Message}'; like a trap, that invalidates the instance.
 %% A call still waiting for a busy instance when it expires raises
-%% `timeout' and leaves the instance alone.
+%% `timeout' and leaves the instance alone. `fuel', for a module compiled
+%% with `[fuel]', bounds the call to about that many wasm instructions: a
+%% call that burns it all raises `{trap, out_of_fuel, Message}' and
+%% invalidates the instance; on a module compiled without it, `{fuel, N}'
+%% raises `{bad_option, {fuel, N}}'.
 -spec call_raw(instance(), func_name(), [value()], [call_option()]) -> void | value() | tuple().
 call_raw(Instance, Name, Args, Options) ->
     Limits = wasm_runtime_nif_options:call(Options),
@@ -379,7 +384,7 @@ exports(ModuleOrInstance) ->
     wasm_runtime_nif_nif:module_exports(ModuleOrInstance).
 
 %% @doc The module that {@link new/0} instantiates; raises
-%% `no_default_module' before {@link init/0,1}.
+%% `no_default_module' before {@link init/0} or {@link init/1}.
 -spec default_module() -> wasm_module().
 default_module() ->
     case persistent_term:get(?DEFAULT_MODULE_KEY, undefined) of

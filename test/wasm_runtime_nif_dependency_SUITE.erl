@@ -3,15 +3,18 @@
 %% README's dependency line, compiles it, calls the bundled example and
 %% passes dialyzer; and the Elixir project of examples/elixir_app, a mix
 %% path dependency, whose ExUnit tests call a guest. A dependency builds
-%% the NIF and the bundled example only, none of this project's test
-%% guests.
+%% the NIF, the bundled example and the doc chunks only, none of this
+%% project's test guests; `h` shows the docs in both shells.
 -module(wasm_runtime_nif_dependency_SUITE).
 
 -include_lib("common_test/include/ct.hrl").
 
+%% The first words of call/3's doc, as both shells print them.
+-define(CALL_DOC, "Calls the exported term-ABI function").
+
 -export([all/0, suite/0, init_per_suite/1, end_per_suite/1]).
 -export([a_rebar3_project_depends_on_a_git_clone/1,
-         a_mix_project_depends_on_the_checkout/1]).
+         a_mix_project_depends_on_the_checkout/1, the_docs_are_chunks_h_shows/1]).
 
 suite() ->
     %% A git clone builds the crate afresh (Wasmtime's crates are shared
@@ -19,7 +22,8 @@ suite() ->
     [{timetrap, {minutes, 40}}].
 
 all() ->
-    [a_rebar3_project_depends_on_a_git_clone, a_mix_project_depends_on_the_checkout].
+    [the_docs_are_chunks_h_shows, a_rebar3_project_depends_on_a_git_clone,
+     a_mix_project_depends_on_the_checkout].
 
 init_per_suite(Config) ->
     %% The data directory is inside the checkout (or a copy of it in _build).
@@ -52,6 +56,9 @@ a_rebar3_project_depends_on_a_git_clone(Config) ->
     Call = "erl -noshell -pa _build/default/lib/*/ebin -eval "
            "'io:format(\"~p ~p\", [consumer:add(4, 7), consumer:reverse(<<1,2,3>>)]), halt().'",
     "11 <<3,2,1>>" = run(Project, Call, 120, Root),
+    Help = run(Project, "erl -noshell -pa _build/default/lib/*/ebin "
+                        "-eval 'c:h(wasm_runtime_nif, call, 3), halt().'", 120, Root),
+    {match, _} = re:run(Help, ?CALL_DOC),
     _ = run(Project, "rebar3 dialyzer", 1200, Root),
     ok.
 
@@ -65,6 +72,25 @@ a_mix_project_depends_on_the_checkout(Config) ->
     %% that runs neither cargo nor clang, and make prints nothing.
     Again = run(App, "mix test", 600, Root),
     nomatch = re:run(Again, "cargo|make"),
+    Help = run(App, "mix run -e 'require IEx.Helpers; IEx.Helpers.h(:wasm_runtime_nif.call/3)'",
+               600, Root),
+    {match, _} = re:run(Help, ?CALL_DOC),
+    ok.
+
+the_docs_are_chunks_h_shows(_Config) ->
+    %% This project's own build: every exported function of the API has a
+    %% doc, and the documented options of call_raw/4 include fuel.
+    {ok, {docs_v1, _, erlang, _, #{<<"en">> := _}, _, Docs}} = code:get_doc(wasm_runtime_nif),
+    Exported = [{F, A} || {F, A} <- wasm_runtime_nif:module_info(exports),
+                          F =/= module_info],
+    Undocumented = [FA || FA <- Exported,
+                          not lists:any(fun({{function, F, A}, _, _, #{<<"en">> := _}, _}) ->
+                                                {F, A} =:= FA;
+                                           (_) -> false
+                                        end, Docs)],
+    [] = Undocumented,
+    [CallRaw4] = [Doc || {{function, call_raw, 4}, _, _, #{<<"en">> := Doc}, _} <- Docs],
+    {match, _} = re:run(term_to_binary(CallRaw4), <<"out_of_fuel">>),
     ok.
 
 %%% ------------------------------------------------------------------
