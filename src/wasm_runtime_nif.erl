@@ -16,7 +16,7 @@
 -export([init/0, init/1, new/0, new/1,
          call_raw/3, call_raw/4, call/3, call/4, print_func/2,
          load/1, load/2, compile/1, compile/2, instantiate/1, instantiate/2,
-         exports/1, default_module/0, live_counts/0, release/1,
+         exports/1, imports/1, default_module/0, live_counts/0, release/1,
          run_wasi/2, wasi_output/1,
          memory_read/3, memory_read/4, memory_write/3, memory_write/4,
          memory_size/1, memory_size/2, memory_grow/2, memory_grow/3,
@@ -44,6 +44,15 @@
                    {func, Params :: [value_type()], Results :: [value_type()]}
                    | {component_func, WitSignature :: binary()}
                    | memory | table | global | tag}.
+-type import() :: {Module :: binary(), Name :: binary(),
+                   {func, Params :: [value_type()], Results :: [value_type()]}
+                   | {component_func, WitSignature :: binary()},
+                   ProvidedBy :: term_abi | wasi | erlang}.
+%% `ProvidedBy': the guest term ABI and WASI are provided by the library;
+%% an `erlang' import needs a fun at instantiation (see {@link
+%% instantiate/2}). A component's imports are the functions of its imported
+%% interfaces (`Module' is the interface, `<<>>' for a function its world
+%% imports itself).
 %% A module's export, or a component's function with its WIT signature
 %% (docs/components.md).
 -type resource() :: reference().
@@ -158,7 +167,7 @@
                            | {preopen_failed, HostDir :: binary(), Message :: binary()}
                            | {exit, Status :: integer()}.
 
--export_type([wasm_module/0, instance/0, func_name/0, value/0, value_type/0, export/0,
+-export_type([wasm_module/0, instance/0, func_name/0, value/0, value_type/0, export/0, import/0,
               instance_option/0, call_option/0, compile_option/0, load_option/0, trap_reason/0,
               load_error/0, file_error/0, compile_error/0, instantiate_error/0,
               wasi_options/0, wasi_output/0, run_wasi_options/0, export_name/0,
@@ -382,6 +391,13 @@ instantiate(Module, Options) ->
 -spec exports(wasm_module() | instance()) -> [export()].
 exports(ModuleOrInstance) ->
     wasm_runtime_nif_nif:module_exports(ModuleOrInstance).
+
+%% @doc The imports of a module, or of an instance's module, with their
+%% types and what provides each: all that instantiating it needs, and the
+%% funs it must be given (those provided by `erlang').
+-spec imports(wasm_module() | instance()) -> [import()].
+imports(ModuleOrInstance) ->
+    wasm_runtime_nif_nif:module_imports(ModuleOrInstance).
 
 %% @doc The module that {@link new/0} instantiates; raises
 %% `no_default_module' before {@link init/0} or {@link init/1}.

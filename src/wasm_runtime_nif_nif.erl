@@ -8,7 +8,7 @@
 
 %% The one list of the NIFs, each `<concept>_<verb>', in the order of
 %% lib.rs.
--export([module_compile/2, module_file_read/2, module_exports/1,
+-export([module_compile/2, module_file_read/2, module_exports/1, module_imports/1,
          instance_new/3, instance_new_dirty/3, instance_call_raw/4, instance_call/4, instance_resource_drop/3,
          instance_leave_queue/1,
          instance_release/1, instance_release_dirty/1, instance_wasi_output/1, instance_access/2,
@@ -69,6 +69,11 @@ module_file_read(_Path, _Options) ->
 -spec module_exports(wasm_runtime_nif:wasm_module() | wasm_runtime_nif:instance()) ->
           [wasm_runtime_nif:export()].
 module_exports(_ModuleOrInstance) ->
+    erlang:nif_error(nif_not_loaded).
+
+-spec module_imports(wasm_runtime_nif:wasm_module() | wasm_runtime_nif:instance()) ->
+          [wasm_runtime_nif:import()].
+module_imports(_ModuleOrInstance) ->
     erlang:nif_error(nif_not_loaded).
 
 %% The NIFs below may raise {wasm_runtime_nif_request, Request}, which

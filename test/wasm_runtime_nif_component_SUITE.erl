@@ -31,7 +31,8 @@
          resources_are_dropped_explicitly/1, collected_resources_are_dropped/1,
          resources_of_another_instance_are_refused/1,
          erlang_funs_implement_imports/1, imports_are_named_with_or_without_version/1,
-         missing_imports_are_named/1, a_raising_import_fun_invalidates/1,
+         missing_imports_are_named/1, imports_list_what_instantiation_needs/1,
+         a_raising_import_fun_invalidates/1,
          a_bad_import_result_traps/1,
          wasi_output_args_and_env/1, wasi_preopens_read_and_write/1,
          wasi_streams_reach_a_fun/1, wasi_stdin_is_read_whole_in_bounded_reads/1,
@@ -69,7 +70,8 @@ groups() ->
                       resources_are_dropped_explicitly, collected_resources_are_dropped,
                       resources_of_another_instance_are_refused]},
      {imports, [], [erlang_funs_implement_imports, imports_are_named_with_or_without_version,
-                    missing_imports_are_named, a_raising_import_fun_invalidates,
+                    missing_imports_are_named, imports_list_what_instantiation_needs,
+                    a_raising_import_fun_invalidates,
                     a_bad_import_result_traps]},
      {wasi, [], [wasi_output_args_and_env, wasi_preopens_read_and_write,
                  wasi_streams_reach_a_fun, wasi_stdin_is_read_whole_in_bounded_reads,
@@ -646,6 +648,30 @@ missing_imports_are_named(Config) ->
     {error, {import_arity_mismatch, <<"test:plugin/host@0.1.0">>, <<"log">>, 2, 1}} =
         wasm_runtime_nif:instantiate(
           Module, [{imports, Imports#{{<<"test:plugin/host">>, <<"log">>} => fun(_) -> ok end}}]),
+    ok.
+
+imports_list_what_instantiation_needs(Config) ->
+    %% The interface's functions and the world's own, for funs; WASI's, by
+    %% the library.
+    Module = wasm_test_util:load(Config, "plugin.wasm"),
+    Imports = wasm_runtime_nif:imports(Module),
+    Host = <<"test:plugin/host@0.1.0">>,
+    %% Types are structural: a signature spells out its records and enums.
+    [{Host, <<"log">>, {component_func, <<"func(level: enum {info, warning}, message: string)">>},
+      erlang},
+     {Host, <<"lookup">>,
+      {component_func, <<"func(key: string) -> option<record {key: string, value: s64}>">>}, erlang},
+     {<<>>, <<"now">>, {component_func, <<"func() -> u64">>}, erlang}] =
+        [Import || {_, _, _, erlang} = Import <- Imports],
+    Wasi = [{Interface, Name} || {<<"wasi:", _/binary>> = Interface, Name, {component_func, _}, wasi}
+                                      <- Imports],
+    true = length(Wasi) =:= length(Imports) - 3,
+    true = lists:any(fun({<<"wasi:cli/stdout@", _/binary>>, <<"get-stdout">>}) -> true;
+                        (_) -> false
+                     end, Wasi),
+    Imports = wasm_runtime_nif:imports(plugin(Config, [{imports, plugin_imports(self())}])),
+    %% A component without imports lists none.
+    [] = wasm_runtime_nif:imports(wasm_test_util:load(Config, "bare.wasm")),
     ok.
 
 a_raising_import_fun_invalidates(Config) ->

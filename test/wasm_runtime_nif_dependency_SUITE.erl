@@ -26,8 +26,9 @@ all() ->
      a_mix_project_depends_on_the_checkout].
 
 init_per_suite(Config) ->
-    %% The data directory is inside the checkout (or a copy of it in _build).
-    Root = string:trim(os:cmd("git -C " ++ ?config(data_dir, Config) ++ " rev-parse --show-toplevel")),
+    %% This suite's beam is inside the checkout (in its _build).
+    Here = filename:dirname(code:which(?MODULE)),
+    Root = string:trim(os:cmd("git -C " ++ Here ++ " rev-parse --show-toplevel")),
     true = filelib:is_regular(filename:join(Root, "rebar.config")),
     [{root, Root} | Config].
 
@@ -37,13 +38,8 @@ end_per_suite(_Config) ->
 a_rebar3_project_depends_on_a_git_clone(Config) ->
     Root = ?config(root, Config),
     Project = filename:join(?config(priv_dir, Config), "consumer"),
-    ok = copy_tree(filename:join(?config(data_dir, Config), "rebar3_consumer"), Project),
     Commit = string:trim(run(Root, "git rev-parse HEAD", 60, Root)),
-    {ok, Template} = file:read_file(filename:join(Project, "rebar.config.template")),
-    RebarConfig = lists:foldl(fun({Key, Value}, Text) -> string:replace(Text, Key, Value, all) end,
-                              Template,
-                              [{"@REPOSITORY@", "file://" ++ Root}, {"@COMMIT@", Commit}]),
-    ok = file:write_file(filename:join(Project, "rebar.config"), RebarConfig),
+    ok = write_files(Project, consumer_project("file://" ++ Root, Commit)),
     _ = run(Project, "rebar3 compile", 1800, Root),
     Dependency = filename:join(Project, "_build/default/lib/wasm_runtime_nif"),
     %% The NIF and the bundled example are built in the clone ...
@@ -130,15 +126,39 @@ collect(Port, Acc) ->
 escape(Command) ->
     string:replace(Command, "'", "'\\''", all).
 
-copy_tree(From, To) ->
-    Files = filelib:wildcard("**", From),
-    lists:foreach(fun(File) ->
-                          Source = filename:join(From, File),
-                          Target = filename:join(To, File),
-                          case filelib:is_dir(Source) of
-                              true -> ok = filelib:ensure_path(Target);
-                              false ->
-                                  ok = filelib:ensure_dir(Target),
-                                  {ok, _} = file:copy(Source, Target)
-                          end
+%% A new user's first project: the README's dependency line (on `Commit`
+%% of the repository at `Url`) and a module that calls the bundled
+%% example with numbers and with terms. Written here rather than kept as
+%% fixture files: rebar3 eunit would take an .erl file under test/ for a
+%% module of this project.
+consumer_project(Url, Commit) ->
+    [{"rebar.config",
+      ["{erl_opts, [debug_info, warnings_as_errors]}.\n"
+       "{deps, [{wasm_runtime_nif, {git, \"", Url, "\", {ref, \"", Commit, "\"}}}]}.\n"
+       "{dialyzer, [{warnings, [unmatched_returns, error_handling]}]}.\n"]},
+     {"src/consumer.app.src",
+      "{application, consumer,\n"
+      " [{description, \"A project that depends on wasm_runtime_nif\"},\n"
+      "  {vsn, \"0.1.0\"},\n"
+      "  {applications, [kernel, stdlib, wasm_runtime_nif]},\n"
+      "  {env, []}]}.\n"},
+     {"src/consumer.erl",
+      "-module(consumer).\n"
+      "-export([add/2, reverse/1]).\n"
+      "\n"
+      "-spec add(integer(), integer()) -> integer().\n"
+      "add(A, B) ->\n"
+      "    ok = wasm_runtime_nif:init(),\n"
+      "    wasm_runtime_nif:call_raw(wasm_runtime_nif:new(), add_I32, [A, B]).\n"
+      "\n"
+      "-spec reverse(binary()) -> binary().\n"
+      "reverse(Bytes) ->\n"
+      "    ok = wasm_runtime_nif:init(),\n"
+      "    wasm_runtime_nif:call(wasm_runtime_nif:new(), binary_reverse, [Bytes]).\n"}].
+
+write_files(Dir, Files) ->
+    lists:foreach(fun({Name, Content}) ->
+                          Path = filename:join(Dir, Name),
+                          ok = filelib:ensure_dir(Path),
+                          ok = file:write_file(Path, Content)
                   end, Files).

@@ -1,10 +1,11 @@
 %% Modules: compile from wasm or WAT, load from files, several at once,
-%% exports, print_func, and the errors of each.
+%% exports, imports, print_func, and the errors of each.
 -module(wasm_runtime_nif_module_SUITE).
 
 -export([all/0]).
 -export([compile_wat_and_wasm/1, load_files/1, several_modules_at_once/1,
-         instances_have_their_own_state/1, exports_with_types/1, print_func_output/1,
+         instances_have_their_own_state/1, exports_with_types/1,
+         imports_with_types_and_providers/1, print_func_output/1,
          compile_errors/1, import_errors/1, module_outlives_its_binary/1,
          modules_are_freed_by_gc/1, any_bytes_are_safe/1, compiled_module_cache/1,
          cache_survives_damage/1, cache_entries_are_checked_before_use/1,
@@ -19,7 +20,7 @@
 
 all() ->
     [compile_wat_and_wasm, load_files, several_modules_at_once, instances_have_their_own_state,
-     exports_with_types, print_func_output, compile_errors, import_errors,
+     exports_with_types, imports_with_types_and_providers, print_func_output, compile_errors, import_errors,
      module_outlives_its_binary, modules_are_freed_by_gc, any_bytes_are_safe,
      compiled_module_cache, cache_survives_damage, cache_entries_are_checked_before_use,
      cache_entry_rewritten_while_in_use, only_regular_files_are_read].
@@ -92,6 +93,24 @@ exports_with_types(_Config) ->
     ?assertEqual(Exports, wasm_runtime_nif:exports(I)),
     ?assertEqual(badarg, raised(fun() -> wasm_runtime_nif:exports(make_ref()) end)),
     ?assertEqual(badarg, raised(fun() -> wasm_runtime_nif:exports(not_a_module) end)).
+
+imports_with_types_and_providers(_Config) ->
+    %% One import of each provider: the term ABI, WASI, and a fun.
+    Wat = <<"(module"
+            " (import \"env\" \"enif_wasm_make_int64\" (func (param i32 i64) (result i64)))"
+            " (import \"wasi_snapshot_preview1\" \"proc_exit\" (func (param i32)))"
+            " (import \"host\" \"now\" (func (result i64)))"
+            " (memory (export \"memory\") 1))">>,
+    {ok, M} = wasm_runtime_nif:compile(Wat),
+    ?assertEqual([{<<"env">>, <<"enif_wasm_make_int64">>, {func, [i32, i64], [i64]}, term_abi},
+                  {<<"wasi_snapshot_preview1">>, <<"proc_exit">>, {func, [i32], []}, wasi},
+                  {<<"host">>, <<"now">>, {func, [], [i64]}, erlang}],
+                 wasm_runtime_nif:imports(M)),
+    {ok, I} = wasm_runtime_nif:instantiate(M, [{imports, #{{<<"host">>, <<"now">>} => fun() -> 7 end}}]),
+    ?assertEqual(wasm_runtime_nif:imports(M), wasm_runtime_nif:imports(I)),
+    {ok, Plain} = wasm_runtime_nif:compile(?ADD_WAT),
+    ?assertEqual([], wasm_runtime_nif:imports(Plain)),
+    ?assertEqual(badarg, raised(fun() -> wasm_runtime_nif:imports(make_ref()) end)).
 
 print_func_output(_Config) ->
     Numbers = wasm_test_util:load_fixture(wasm_runtime_nif_call_raw_SUITE, "numbers.wat"),

@@ -8,6 +8,8 @@ rustler::atoms! {
     bad_resource,
     resource_drop,
     component_func,
+    term_abi,
+    erlang,
     void,
     trap,
     func,

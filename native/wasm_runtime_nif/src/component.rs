@@ -63,6 +63,13 @@ const WASI_PACKAGES: [&str; 6] = [
     "wasi:sockets/",
 ];
 
+/// Whether the interface `name` is one `wasmtime-wasi` defines.
+fn is_wasi(name: &str) -> bool {
+    WASI_PACKAGES
+        .iter()
+        .any(|package| name.starts_with(package))
+}
+
 /// Whether `binary` (wasm, not text) is a component rather than a module.
 pub fn is_component(binary: &[u8]) -> bool {
     wasmparser::Parser::is_component(binary)
@@ -170,11 +177,7 @@ pub fn prepare(component: Component, metering: Metering) -> Result<ComponentCode
             signature: what.to_owned(),
         };
         match item.ty {
-            ComponentItem::ComponentInstance(instance)
-                if WASI_PACKAGES
-                    .iter()
-                    .any(|package| name.starts_with(package)) =>
-            {
+            ComponentItem::ComponentInstance(instance) if is_wasi(name) => {
                 wasi = true;
                 name_resources(&instance, engine, &mut resources);
             }
@@ -415,6 +418,39 @@ pub fn exports<'a>(env: Env<'a>, code: &ComponentCode) -> Term<'a> {
                 .encode(env)
         })
         .collect();
+    items.encode(env)
+}
+
+/// `[{Interface, Name, {component_func, Signature}, wasi | erlang}]`: what
+/// `imports/1` lists, every function of every imported interface; a
+/// function the world imports itself has the interface `<<>>`.
+pub fn imports<'a>(env: Env<'a>, code: &ComponentCode) -> Term<'a> {
+    let engine = code.component.engine();
+    let mut items = Vec::new();
+    let mut push = |interface: &str, name: &str, func: &ComponentFunc, by: rustler::Atom| {
+        let ty = (
+            atoms::component_func(),
+            types::signature(func, &code.resources),
+        );
+        items.push((interface, name, ty, by).encode(env));
+    };
+    for (name, item) in code.component.component_type().imports(engine) {
+        match item.ty {
+            ComponentItem::ComponentInstance(instance) => {
+                let by = match is_wasi(name) {
+                    true => atoms::wasi(),
+                    false => atoms::erlang(),
+                };
+                for (func_name, export) in instance.exports(engine) {
+                    if let ComponentItem::ComponentFunc(func) = &export.ty {
+                        push(name, func_name, func, by);
+                    }
+                }
+            }
+            ComponentItem::ComponentFunc(func) => push("", name, &func, atoms::erlang()),
+            _ => {}
+        }
+    }
     items.encode(env)
 }
 

@@ -111,13 +111,24 @@ fn module_file_read<'a>(env: Env<'a>, path: Binary<'a>, options: Term<'a>) -> Ni
 /// The exports of a module, or of an instance's module.
 #[rustler::nif]
 fn module_exports<'a>(env: Env<'a>, module_or_instance: Term<'a>) -> NifResult<Term<'a>> {
+    with_module(module_or_instance, |module| module::exports_of(env, module))
+}
+
+/// The imports of a module, or of an instance's module.
+#[rustler::nif]
+fn module_imports<'a>(env: Env<'a>, module_or_instance: Term<'a>) -> NifResult<Term<'a>> {
+    with_module(module_or_instance, |module| module::imports_of(env, module))
+}
+
+/// `look` applied to a module, or to an instance's module.
+fn with_module<'a, R>(
+    module_or_instance: Term<'a>,
+    look: impl FnOnce(&WasmModule) -> R,
+) -> NifResult<R> {
     if let Ok(module) = module_or_instance.decode::<ResourceArc<WasmModule>>() {
-        return Ok(module::exports_of(env, &module));
+        return Ok(look(&module));
     }
-    Ok(module::exports_of(
-        env,
-        instance_of(module_or_instance)?.module(),
-    ))
+    Ok(look(instance_of(module_or_instance)?.module()))
 }
 
 /// `{ok, Instance} | {error, Reason}`, with the options of

@@ -9,6 +9,8 @@ mod gc_heap;
 pub mod imports;
 mod operators;
 
+use std::collections::HashSet;
+
 use rustler::{Encoder, Env, Resource, Term};
 use wasmtime::component::Component;
 use wasmtime::{ExternType, FuncType, InstancePre, Module};
@@ -187,23 +189,53 @@ pub fn exports_of<'a>(env: Env<'a>, module: &WasmModule) -> Term<'a> {
 fn exports<'a>(env: Env<'a>, module: &Module) -> Term<'a> {
     let items: Vec<Term<'a>> = module
         .exports()
-        .map(|export| {
-            let name = export.name().encode(env);
-            let ty = export.ty();
-            let desc = match &ty {
-                ExternType::Func(f) => {
-                    let params: Vec<_> = f.params().map(|t| type_atom(env, &t)).collect();
-                    let results: Vec<_> = f.results().map(|t| type_atom(env, &t)).collect();
-                    (atoms::func(), params, results).encode(env)
-                }
-                other => rustler::Atom::from_str(env, imports::extern_kind(other))
-                    .expect("extern kinds are atoms")
-                    .encode(env),
+        .map(|export| (export.name(), extern_type(env, &export.ty())).encode(env))
+        .collect();
+    items.encode(env)
+}
+
+/// What `imports/1` lists: `[{Module, Name, Type, ProvidedBy}]`, where
+/// `ProvidedBy` is `term_abi`, `wasi` or `erlang` (a fun must be given at
+/// instantiation), for a module or a component.
+pub fn imports_of<'a>(env: Env<'a>, module: &WasmModule) -> Term<'a> {
+    let core = match &module.code {
+        Code::Module(core) => core,
+        Code::Component(code) => return component::imports(env, code),
+    };
+    let erlang: HashSet<(&str, &str)> = module
+        .erlang_imports
+        .iter()
+        .map(|import| (import.module.as_str(), import.name.as_str()))
+        .collect();
+    let items: Vec<Term<'a>> = core
+        .imports()
+        .map(|import| {
+            let by = if erlang.contains(&(import.module(), import.name())) {
+                atoms::erlang()
+            } else if import.module() == wasi::IMPORT_MODULE {
+                atoms::wasi()
+            } else {
+                atoms::term_abi()
             };
-            (name, desc).encode(env)
+            let ty = extern_type(env, &import.ty());
+            (import.module(), import.name(), ty, by).encode(env)
         })
         .collect();
     items.encode(env)
+}
+
+/// `{func, Params, Results}`, or the kind of anything else.
+fn extern_type<'a>(env: Env<'a>, ty: &ExternType) -> Term<'a> {
+    match ty {
+        ExternType::Func(f) => {
+            let params: Vec<_> = f.params().map(|t| type_atom(env, &t)).collect();
+            let results: Vec<_> = f.results().map(|t| type_atom(env, &t)).collect();
+            (atoms::func(), params, results).encode(env)
+        }
+        other => rustler::Atom::from_str(env, imports::extern_kind(other))
+            .expect("extern kinds are atoms")
+            .encode(env),
+    }
 }
 
 fn type_atom<'a>(env: Env<'a>, ty: &wasmtime::ValType) -> Term<'a> {
