@@ -30,6 +30,17 @@
 
 -define(DEFAULT_MODULE_KEY, {?MODULE, default_module}).
 
+%% Errors raised with words for the shell and Elixir (wasm_runtime_nif_error).
+-define(ERROR_INFO, [{error_info, #{module => wasm_runtime_nif_error}}]).
+%% An error of the API function it is written in, with `Args': raised again
+%% with error info when the library raised it; an import fun's, as it was.
+%% A macro, since erlang:error/3 names the function it is called from.
+-define(RERAISE(Reason, Stack, Args),
+        case wasm_runtime_nif_error:raised_here(Stack) of
+            true -> erlang:error(Reason, Args, ?ERROR_INFO);
+            false -> erlang:raise(error, Reason, Stack)
+        end).
+
 -type wasm_module() :: reference().
 %% A compiled module: immutable, shareable between processes.
 -type instance() :: reference().
@@ -212,7 +223,7 @@ new() ->
 new(Options) ->
     case instantiate(default_module(), Options) of
         {ok, Instance} -> Instance;
-        {error, Reason} -> erlang:error(Reason, [Options])
+        {error, Reason} -> erlang:error(Reason, [Options], ?ERROR_INFO)
     end.
 
 %% @doc Calls the exported function `Name' with plain numbers.
@@ -226,7 +237,9 @@ new(Options) ->
 %% On a component's instance it is the same as {@link call/3}.
 -spec call_raw(instance(), func_name(), [value()]) -> void | value() | tuple().
 call_raw(Instance, Name, Args) ->
-    wasm_runtime_nif_protocol:call_raw(Instance, Name, Args, #{}).
+    try wasm_runtime_nif_protocol:call_raw(Instance, Name, Args, #{})
+    catch error:Reason:Stack -> ?RERAISE(Reason, Stack, [Instance, Name, Args])
+    end.
 
 %% @doc {@link call_raw/3} with options: `[{timeout, Ms | infinity},
 %% {fuel, Units | infinity}]', each overriding the instance's.
@@ -241,8 +254,11 @@ call_raw(Instance, Name, Args) ->
 %% raises `{bad_option, {fuel, N}}'.
 -spec call_raw(instance(), func_name(), [value()], [call_option()]) -> void | value() | tuple().
 call_raw(Instance, Name, Args, Options) ->
-    Limits = wasm_runtime_nif_options:call(Options),
-    wasm_runtime_nif_protocol:call_raw(Instance, Name, Args, Limits).
+    try
+        Limits = wasm_runtime_nif_options:call(Options),
+        wasm_runtime_nif_protocol:call_raw(Instance, Name, Args, Limits)
+    catch error:Reason:Stack -> ?RERAISE(Reason, Stack, [Instance, Name, Args, Options])
+    end.
 
 %% @doc Calls the exported term-ABI function `Name' with Erlang terms.
 %%
@@ -257,13 +273,18 @@ call_raw(Instance, Name, Args, Options) ->
 %% Parameter, Message}' before the guest runs.
 -spec call(instance(), func_name(), [term()]) -> term().
 call(Instance, Name, Args) ->
-    wasm_runtime_nif_protocol:call(Instance, Name, Args, #{}).
+    try wasm_runtime_nif_protocol:call(Instance, Name, Args, #{})
+    catch error:Reason:Stack -> ?RERAISE(Reason, Stack, [Instance, Name, Args])
+    end.
 
 %% @doc {@link call/3} with options, as {@link call_raw/4}.
 -spec call(instance(), func_name(), [term()], [call_option()]) -> term().
 call(Instance, Name, Args, Options) ->
-    Limits = wasm_runtime_nif_options:call(Options),
-    wasm_runtime_nif_protocol:call(Instance, Name, Args, Limits).
+    try
+        Limits = wasm_runtime_nif_options:call(Options),
+        wasm_runtime_nif_protocol:call(Instance, Name, Args, Limits)
+    catch error:Reason:Stack -> ?RERAISE(Reason, Stack, [Instance, Name, Args, Options])
+    end.
 
 %% @doc Prints the signature of the exported function `Name', as
 %% `add_I32(i32, i32) -> i32'.
@@ -292,8 +313,11 @@ resource_drop(Instance, Resource) ->
 %% leaves the instance as it was.
 -spec resource_drop(instance(), resource(), [call_option()]) -> ok.
 resource_drop(Instance, Resource, Options) ->
-    Limits = wasm_runtime_nif_options:call(Options),
-    wasm_runtime_nif_protocol:resource_drop(Instance, Resource, Limits).
+    try
+        Limits = wasm_runtime_nif_options:call(Options),
+        wasm_runtime_nif_protocol:resource_drop(Instance, Resource, Limits)
+    catch error:Reason:Stack -> ?RERAISE(Reason, Stack, [Instance, Resource, Options])
+    end.
 
 %%% ------------------------------------------------------------------
 %%% Modules and instances

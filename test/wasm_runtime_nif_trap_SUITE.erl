@@ -1,5 +1,5 @@
 %% Traps: every kind raises {trap, Kind, Message}, invalidates that instance
-%% only, and never harms the VM.
+%% only, and never harms the VM. Errors print as sentences (error info).
 -module(wasm_runtime_nif_trap_SUITE).
 
 -export([all/0]).
@@ -7,7 +7,8 @@
          other_instances_are_unaffected/1, stack_overflow_on_every_scheduler/1,
          start_function_trap_fails_instantiation/1, memory_growth_is_capped/1,
          trapping_in_a_loop_does_not_leak/1, runtime_failures_have_kinds/1,
-         start_function_failures_are_traps/1, a_panic_ends_only_its_instance/1]).
+         start_function_failures_are_traps/1, a_panic_ends_only_its_instance/1,
+         errors_print_as_sentences/1, an_import_funs_error_is_left_alone/1]).
 -export([panics_on_peer/1]).
 
 -include_lib("common_test/include/ct.hrl").
@@ -19,7 +20,8 @@ all() ->
     [every_trap_kind, trapped_instance_is_invalidated, other_instances_are_unaffected,
      stack_overflow_on_every_scheduler, start_function_trap_fails_instantiation,
      memory_growth_is_capped, trapping_in_a_loop_does_not_leak, runtime_failures_have_kinds,
-     start_function_failures_are_traps, a_panic_ends_only_its_instance].
+     start_function_failures_are_traps, a_panic_ends_only_its_instance,
+     errors_print_as_sentences, an_import_funs_error_is_left_alone].
 
 traps() ->
     [{unreachable, unreachable, []},
@@ -177,4 +179,57 @@ wait_until_busy(Instance) ->
     case raised(fun() -> wasm_runtime_nif:call_raw(Instance, add, [1, 2], [{timeout, 0}]) end) of
         timeout -> ok;
         {no_error, 3} -> timer:sleep(1), wait_until_busy(Instance)
+    end.
+
+%% The raised term is the one the docs list; the shell (erl_error) adds a
+%% sentence from wasm_runtime_nif_error:format_error/2.
+errors_print_as_sentences(Config) ->
+    I = wasm_test_util:instance(Config, "traps.wat"),
+    Printed = fun(Expected, Call) ->
+                      try Call() of
+                          Value -> ct:fail("returned ~p", [Value])
+                      catch
+                          error:Reason:Stack ->
+                              ?assertEqual(Expected, Reason),
+                              Text = erl_error:format_exception(error, Reason, Stack),
+                              unicode:characters_to_binary(Text)
+                      end
+              end,
+    Contains = fun(Text, Part) ->
+                       ?assertNotEqual(nomatch, string:find(Text, Part), Text)
+               end,
+    Trap = {trap, integer_divide_by_zero, <<"wasm trap: integer divide by zero">>},
+    Contains(Printed(Trap, fun() -> wasm_runtime_nif:call_raw(I, divide, [1, 0]) end),
+             <<"the guest trapped in divide: integer divide by zero">>),
+    Contains(Printed({instance_invalidated, Trap},
+                     fun() -> wasm_runtime_nif:call(I, divide, [1, 2]) end),
+             <<"the instance cannot be called any more">>),
+    J = wasm_test_util:instance(Config, "traps.wat"),
+    Contains(Printed({badarity, divide, 2, 1}, fun() -> wasm_runtime_nif:call_raw(J, divide, [1]) end),
+             <<"divide takes 2 arguments, not 1">>),
+    Contains(Printed({undefined_function, nope}, fun() -> wasm_runtime_nif:call_raw(J, nope, []) end),
+             <<"the module exports no function nope">>),
+    Contains(Printed(badarg, fun() -> wasm_runtime_nif:call_raw(not_an_instance, divide, [1, 2]) end),
+             <<"argument 1: not an instance">>),
+    Contains(Printed({bad_option, bogus}, fun() -> wasm_runtime_nif:call_raw(J, divide, [1, 2], [bogus]) end),
+             <<"bad option: bogus">>),
+    {ok, Spinner} = wasm_runtime_nif:compile(<<"(module (func (export \"spin\") (loop (br 0))))">>),
+    {ok, S} = wasm_runtime_nif:instantiate(Spinner),
+    Contains(Printed({trap, timeout, <<"the call did not finish within 1 ms">>},
+                     fun() -> wasm_runtime_nif:call_raw(S, spin, [], [{timeout, 1}]) end),
+             <<"the call of spin timed out">>),
+    ok.
+
+%% An import fun's own error keeps its stack and gets no words of ours.
+an_import_funs_error_is_left_alone(_Config) ->
+    {ok, M} = wasm_runtime_nif:compile(<<"(module (import \"host\" \"f\" (func))"
+                                         " (func (export \"g\") call 0))">>),
+    {ok, I} = wasm_runtime_nif:instantiate(M, [{imports, #{{<<"host">>, <<"f">>} =>
+                                                               fun() -> erlang:error(my_own) end}}]),
+    try wasm_runtime_nif:call_raw(I, g, []) of
+        Value -> ct:fail("returned ~p", [Value])
+    catch
+        error:my_own:Stack ->
+            [{_, _, _, Info} | _] = Stack,
+            false = lists:keymember(error_info, 1, Info)
     end.
