@@ -321,6 +321,12 @@ lists(Config) ->
     %% not exist yet, so no cycle can be made.
     trap(Config, [bad_handle], m_list_cell, #{a => x, b => y, hk => 4, pos => 2}),
     trap(Config, [bad_handle], m_list_cell, #{a => x, b => y, hk => 4, pos => 1}),
+    %% The badarg marker put in a list is named as the guest's author knows it.
+    [begin
+         {trap, bad_handle, Message} = trap(Config, [bad_handle], Name, Opts#{hk => 7}),
+         ?assertNotEqual(nomatch, binary:match(Message, <<"enif_wasm_make_badarg">>))
+     end || {Name, Opts} <- [{m_list, #{a => x, b => y, c => z, p1 => ?ARR, p2 => 3, pos => 2}},
+                             {m_list_cell, #{a => x, b => y, pos => 1}}]],
     healthy(Config).
 
 %% 65,536 handles per array import; more, or a count whose array runs past

@@ -208,15 +208,21 @@ fn operand(
     let env_ptr = table.env(env).ok_or_else(|| bad_env(env))?;
     match table.resolve(handle) {
         Some(Resolved::Term(term)) => Ok((env_ptr, term)),
-        _ => Err(bad_handle(import, handle).into()),
+        marker => Err(bad_handle(import, handle, marker == Some(Resolved::Badarg)).into()),
     }
 }
 
-fn bad_handle(import: &str, handle: i64) -> HostTrap {
-    HostTrap::new(
-        "bad_handle",
-        format!("{import}: {handle:#x} is not a term handle of the call in progress"),
-    )
+/// `marker`: the handle is the exception marker, which guests are known to
+/// put in lists and tuples by mistake; it is said in their words.
+fn bad_handle(import: &str, handle: i64, marker: bool) -> HostTrap {
+    let why = match marker {
+        true => format!(
+            "{import}: the value of enif_wasm_make_badarg or enif_wasm_raise_exception \
+             is not a term: return it from the exported function, never put it in a term"
+        ),
+        false => format!("{import}: {handle:#x} is not a term handle of the call in progress"),
+    };
+    HostTrap::new("bad_handle", why)
 }
 
 fn bad_pointer(import: &str, ptr: i32, len: u64) -> HostTrap {
@@ -237,8 +243,9 @@ fn bad_argument(import: &str, why: impl std::fmt::Display) -> HostTrap {
 enum ArrayError {
     TooLong,
     OutsideMemory,
-    /// The handle at this position is not a term of the call.
-    BadHandle(i64),
+    /// The handle at this position is not a term of the call (or is the
+    /// exception marker).
+    BadHandle(i64, bool),
     /// The terms together are larger than a guest may make.
     TooLarge,
 }
@@ -251,7 +258,7 @@ impl ArrayError {
                 format!("{import}: {cnt} elements; an array may hold at most {MAX_ARRAY_LEN}"),
             ),
             ArrayError::OutsideMemory => bad_pointer(import, ptr, cnt as u64 * 8),
-            ArrayError::BadHandle(handle) => bad_handle(import, handle),
+            ArrayError::BadHandle(handle, marker) => bad_handle(import, handle, marker),
             ArrayError::TooLarge => flat::too_large(import),
         }
     }
@@ -277,7 +284,11 @@ fn load_handles(
     let table = table(caller);
     let terms = handles
         .iter()
-        .map(|&handle| table.term_of(handle).ok_or(ArrayError::BadHandle(handle)))
+        .map(|&handle| {
+            table.term_of(handle).ok_or_else(|| {
+                ArrayError::BadHandle(handle, table.resolve(handle) == Some(Resolved::Badarg))
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let flat = flat::of_handles(table, env, &handles).ok_or(ArrayError::TooLarge)?;
     Ok((terms, flat))
