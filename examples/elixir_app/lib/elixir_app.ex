@@ -16,6 +16,12 @@ defmodule ElixirApp do
     :wasm_runtime_nif.call(instance(), :binary_reverse, [bytes])
   end
 
+  @doc "Has the guest print a greeting with `n`, which it returns."
+  @spec hello(integer()) :: integer()
+  def hello(n) do
+    :wasm_runtime_nif.call(instance(), :hello, [n])
+  end
+
   defp instance do
     :ok = :wasm_runtime_nif.init()
     :wasm_runtime_nif.new()

@@ -1,5 +1,6 @@
 defmodule ElixirAppTest do
   use ExUnit.Case, async: true
+  import ExUnit.CaptureIO
 
   test "numbers cross as wasm numbers" do
     assert ElixirApp.add(4, 7) == 11
@@ -7,6 +8,11 @@ defmodule ElixirAppTest do
 
   test "terms cross as terms" do
     assert ElixirApp.reverse(<<1, 2, 3>>) == <<3, 2, 1>>
+  end
+
+  test "what a guest prints goes to the caller's group leader" do
+    assert capture_io(fn -> assert ElixirApp.hello(7) == 7 end) ==
+             "hello from wasm, you passed 7\n"
   end
 
   test "a guest's trap is an exception, and its instance is invalidated" do
