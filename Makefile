@@ -62,10 +62,10 @@ native: $(NIF_SO)
 # run in this directory): the NIF, the bundled example and the doc chunks,
 # nothing of the tests. Without clang there is no bundled example, and
 # `init/0` says so.
-dependency: native docs
-	@if command -v $(CLANG) >/dev/null; then $(MAKE) --no-print-directory -s priv/example.wasm; \
-	 elif [ ! -f priv/example.wasm ]; then \
-	   echo "wasm_runtime_nif: no $(CLANG): priv/example.wasm (for init/0) not built"; fi
+HAVE_CLANG := $(shell command -v $(CLANG) 2>/dev/null)
+dependency: native docs $(if $(HAVE_CLANG),priv/example.wasm)
+	$(if $(HAVE_CLANG),,@[ -f priv/example.wasm ] || \
+	  echo "wasm_runtime_nif: no $(CLANG): priv/example.wasm (for init/0) not built")
 
 # EEP-48 doc chunks for `h`, in doc/chunks beside ebin's parent. Erlang's
 # shell finds them from an ebin anywhere below this directory; iex looks in

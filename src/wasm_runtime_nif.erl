@@ -55,6 +55,8 @@
                    {func, Params :: [value_type()], Results :: [value_type()]}
                    | {component_func, WitSignature :: binary()}
                    | memory | table | global | tag}.
+%% A module's export, or a component's function with its WIT signature
+%% (docs/components.md).
 -type import() :: {Module :: binary(), Name :: binary(),
                    {func, Params :: [value_type()], Results :: [value_type()]}
                    | {component_func, WitSignature :: binary()},
@@ -64,8 +66,6 @@
 %% instantiate/2}). A component's imports are the functions of its imported
 %% interfaces (`Module' is the interface, `<<>>' for a function its world
 %% imports itself).
-%% A module's export, or a component's function with its WIT signature
-%% (docs/components.md).
 -type resource() :: reference().
 %% A resource a component instance handed out (an `own<R>' result): dropped
 %% by {@link resource_drop/2}, or by the instance's next call once the

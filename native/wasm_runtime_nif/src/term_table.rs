@@ -260,6 +260,12 @@ impl TermTable {
         }
     }
 
+    /// Whether `handle` is this call's exception marker, which guests put
+    /// in terms by mistake (their traps say so).
+    pub fn is_exception_marker(&self, handle: i64) -> bool {
+        self.resolve(handle) == Some(Resolved::Badarg)
+    }
+
     /// The env and term a host function works on: both must belong to this
     /// call, and the handle must name a term (not the exception marker).
     #[inline]

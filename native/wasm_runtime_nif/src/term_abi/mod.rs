@@ -208,7 +208,7 @@ fn operand(
     let env_ptr = table.env(env).ok_or_else(|| bad_env(env))?;
     match table.resolve(handle) {
         Some(Resolved::Term(term)) => Ok((env_ptr, term)),
-        marker => Err(bad_handle(import, handle, marker == Some(Resolved::Badarg)).into()),
+        _ => Err(bad_handle(import, handle, table.is_exception_marker(handle)).into()),
     }
 }
 
@@ -285,9 +285,9 @@ fn load_handles(
     let terms = handles
         .iter()
         .map(|&handle| {
-            table.term_of(handle).ok_or_else(|| {
-                ArrayError::BadHandle(handle, table.resolve(handle) == Some(Resolved::Badarg))
-            })
+            table
+                .term_of(handle)
+                .ok_or_else(|| ArrayError::BadHandle(handle, table.is_exception_marker(handle)))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let flat = flat::of_handles(table, env, &handles).ok_or(ArrayError::TooLarge)?;
