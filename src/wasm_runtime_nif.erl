@@ -16,7 +16,7 @@
 -export([init/0, init/1, new/0, new/1,
          call_raw/3, call_raw/4, call/3, call/4, print_func/2,
          load/1, load/2, compile/1, compile/2, instantiate/1, instantiate/2,
-         exports/1, imports/1, default_module/0, live_counts/0, release/1,
+         exports/1, imports/1, info/1, default_module/0, live_counts/0, release/1, interrupt/1,
          run_wasi/2, wasi_output/1,
          memory_read/3, memory_read/4, memory_write/3, memory_write/4,
          memory_size/1, memory_size/2, memory_grow/2, memory_grow/3,
@@ -153,6 +153,34 @@
 %% deterministic `fuel' rather than only by time. Metered code runs slower.
 %% `{cache, Dir}': keep and reuse compiled code in `Dir'.
 -type trap_reason() :: {trap, Kind :: atom(), Message :: binary()}.
+-type module_info() :: #{kind := module | component,
+                         size := non_neg_integer(),
+                         compiled_size := non_neg_integer(),
+                         fuel := boolean(),
+                         wasi := boolean(),
+                         imports := [import()],
+                         exports := [export()]}.
+%% What {@link info/1} tells of a module: whether it is a core module or a
+%% component, the bytes of its wasm binary (of a WAT text once assembled)
+%% and of the code and data it was compiled to, whether it was compiled
+%% with `[fuel]', whether it imports WASI, and its imports and exports.
+-type instance_info() :: #{state := idle | busy | released
+                                  | {invalidated, trap_reason() | {exit, integer()}},
+                           queue := non_neg_integer(),
+                           memory := non_neg_integer(),
+                           table_elements := non_neg_integer(),
+                           fuel_burned := non_neg_integer() | undefined,
+                           module := wasm_module(),
+                           process_bound := pid() | false}.
+%% What {@link info/1} tells of an instance. `state': `busy' while a call
+%% holds it; `{invalidated, Reason}' after the trap, timeout, interrupt or
+%% cancellation that ended it. `queue': callers waiting for their turn.
+%% `memory' (bytes, all memories together) and `table_elements' (all
+%% tables together): what the instance holds as its last call left it,
+%% what `max_memory' and `max_table_elements' bound; 0 once it is
+%% invalidated or released. `fuel_burned': by the last call (`undefined'
+%% for a module compiled without `[fuel]'). `process_bound': the only
+%% process that may call it, or `false'.
 -type load_error() :: {file, file:name_all(), file_error()} | compile_error().
 -type file_error() :: file:posix() | changed_while_read
                     | {not_a_regular_file, fifo | character_device | block_device | socket | other}
@@ -178,7 +206,7 @@
                            | {preopen_failed, HostDir :: binary(), Message :: binary()}
                            | {exit, Status :: integer()}.
 
--export_type([wasm_module/0, instance/0, func_name/0, value/0, value_type/0, export/0, import/0,
+-export_type([module_info/0, instance_info/0, wasm_module/0, instance/0, func_name/0, value/0, value_type/0, export/0, import/0,
               instance_option/0, call_option/0, compile_option/0, load_option/0, trap_reason/0,
               load_error/0, file_error/0, compile_error/0, instantiate_error/0,
               wasi_options/0, wasi_output/0, run_wasi_options/0, export_name/0,
@@ -423,6 +451,25 @@ exports(ModuleOrInstance) ->
 imports(ModuleOrInstance) ->
     wasm_runtime_nif_nif:module_imports(ModuleOrInstance).
 
+%% @doc What a module or an instance is, right now: {@link module_info()}
+%% for a module, {@link instance_info()} for an instance (its `module' key
+%% leads to the other). Cheap enough to poll: nothing is copied but the
+%% lists of a module's imports and exports.
+-spec info(wasm_module()) -> module_info();
+          (instance()) -> instance_info().
+info(ModuleOrInstance) ->
+    case wasm_runtime_nif_nif:instance_describe(ModuleOrInstance) of
+        undefined ->
+            try wasm_runtime_nif_nif:module_describe(ModuleOrInstance) of
+                Facts -> Facts#{imports => imports(ModuleOrInstance),
+                                exports => exports(ModuleOrInstance)}
+            catch
+                error:badarg -> erlang:error(badarg, [ModuleOrInstance], ?ERROR_INFO)
+            end;
+        Facts ->
+            Facts
+    end.
+
 %% @doc The module that {@link new/0} instantiates; raises
 %% `no_default_module' before {@link init/0} or {@link init/1}.
 -spec default_module() -> wasm_module().
@@ -442,6 +489,25 @@ release(Instance) ->
         ok -> ok;
         %% A store of many MiB is unmapped on a dirty scheduler.
         dirty -> wasm_runtime_nif_nif:instance_release_dirty(Instance)
+    end.
+
+%% @doc Stops the call running on `Instance', from any process (the
+%% instance's owner included, for a `process_bound' one). The call raises
+%% `{trap, interrupted, Message}' in its caller before its next slice (at
+%% most 200 µs of guest code later), and, as after a timeout,
+%% the instance is invalidated: callers waiting for it raise
+%% `{instance_invalidated, {trap, interrupted, Message}}'. A call waiting
+%% for a WASI clock or file stops at once; one waiting for an import fun
+%% stops when the fun returns. Returns whether a call held the instance:
+%% `false' for an idle, invalidated or released instance, which is left as
+%% it was. A call that returns before it reaches the end of its slice
+%% returns as usual, and the next call is not affected.
+-spec interrupt(instance()) -> boolean().
+interrupt(Instance) ->
+    try
+        wasm_runtime_nif_nif:instance_interrupt(Instance)
+    catch
+        error:badarg -> erlang:error(badarg, [Instance], ?ERROR_INFO)
     end.
 
 %% @doc How many modules, instances and suspended calls (calls between two

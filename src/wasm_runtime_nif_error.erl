@@ -28,6 +28,11 @@ format_error(Reason, [{_Module, Function, Args, _Info} | _]) when is_list(Args) 
 format_error(_Reason, _Stack) ->
     #{}.
 
+describe(badarg, Function, [_]) when Function =:= info; Function =:= interrupt ->
+    #{1 => case Function of
+               info -> <<"not a module or an instance">>;
+               interrupt -> <<"not an instance">>
+           end};
 describe(badarg, Function, [Instance | _]) when not is_reference(Instance) ->
     #{1 => case Function of
                new -> <<"not a list of instance options">>;
@@ -77,6 +82,8 @@ trap(timeout, Message, Name) ->
     io_lib:format("the call of ~ts timed out: ~ts", [Name, Message]);
 trap(out_of_fuel, _Message, Name) ->
     io_lib:format("the call of ~ts ran out of fuel", [Name]);
+trap(interrupted, _Message, Name) ->
+    io_lib:format("the call of ~ts was interrupted (wasm_runtime_nif:interrupt/1)", [Name]);
 trap(cancelled, Message, Name) ->
     io_lib:format("the call of ~ts was cancelled: ~ts", [Name, Message]);
 trap(_Kind, Message, Name) ->

@@ -8,9 +8,9 @@
 
 %% The one list of the NIFs, each `<concept>_<verb>', in the order of
 %% lib.rs.
--export([module_compile/2, module_file_read/2, module_exports/1, module_imports/1,
+-export([module_compile/2, module_file_read/2, module_exports/1, module_describe/1, module_imports/1,
          instance_new/3, instance_new_dirty/3, instance_call_raw/4, instance_call/4, instance_resource_drop/3,
-         instance_leave_queue/1,
+         instance_leave_queue/1, instance_interrupt/1, instance_describe/1,
          instance_release/1, instance_release_dirty/1, instance_wasi_output/1, instance_access/2,
          instance_access_dirty/2, instance_fuel_burned/1, call_reply/3, call_resume/2,
          runtime_counts/0]).
@@ -66,6 +66,10 @@ module_compile(_Bytes, _Options) ->
 module_file_read(_Path, _Options) ->
     erlang:nif_error(nif_not_loaded).
 
+-spec module_describe(wasm_runtime_nif:wasm_module()) -> #{atom() => term()}.
+module_describe(_Module) ->
+    erlang:nif_error(nif_not_loaded).
+
 -spec module_exports(wasm_runtime_nif:wasm_module() | wasm_runtime_nif:instance()) ->
           [wasm_runtime_nif:export()].
 module_exports(_ModuleOrInstance) ->
@@ -109,6 +113,14 @@ instance_resource_drop(_Instance, _Resource, _Limits) ->
 
 -spec instance_leave_queue(wasm_runtime_nif:instance()) -> ok.
 instance_leave_queue(_Instance) ->
+    erlang:nif_error(nif_not_loaded).
+
+-spec instance_interrupt(wasm_runtime_nif:instance()) -> boolean().
+instance_interrupt(_Instance) ->
+    erlang:nif_error(nif_not_loaded).
+
+-spec instance_describe(term()) -> #{atom() => term()} | undefined.
+instance_describe(_MaybeInstance) ->
     erlang:nif_error(nif_not_loaded).
 
 -spec instance_release(wasm_runtime_nif:instance()) -> ok | dirty.

@@ -51,7 +51,7 @@ instantiate_equals_instantiate_with_no_options_test() ->
 every_stub_is_a_nif_test() ->
     ok = wasm_runtime_nif:init(),
     Stubs = [{F, A} || {F, A} <- wasm_runtime_nif_nif:module_info(exports), F =/= module_info],
-    ?assertEqual(19, length(Stubs)),
+    ?assertEqual(22, length(Stubs)),
     [begin
          Args = lists:duplicate(A, not_a_valid_argument),
          Raised = try apply(wasm_runtime_nif_nif, F, Args) of

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "erl_nif_wasm.h"
 
@@ -47,6 +48,12 @@ ERL_NIF_WASM_EXPORT(tag) ERL_NIF_TERM tag(ErlNifEnv *env, ERL_NIF_TERM term) {
 }
 
 ERL_NIF_WASM_EXPORT(quit) void quit(int status) { exit(status); }
+
+/* Sleeps `ms` milliseconds (a WASI clock wait, poll_oneoff). */
+ERL_NIF_WASM_EXPORT(snooze) int snooze(int ms) {
+    usleep((useconds_t)ms * 1000);
+    return ms;
+}
 
 /* Copies a binary into memory malloc gave and back out: a copy of more than
  * 256 KiB yields inside the term ABI, which a WASI call must survive. */

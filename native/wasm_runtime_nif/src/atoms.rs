@@ -105,4 +105,29 @@ rustler::atoms! {
     cache,
     max_file_size,
     test_hooks,
+    state,
+    idle,
+    busy,
+    invalidated,
+    released,
+    queue,
+    memory,
+    table_elements,
+    fuel_burned,
+    module,
+    component,
+    kind,
+    size,
+    compiled_size,
+}
+
+/// A map of atom keys, as the API's `info` and counts return.
+pub fn map_of<'a>(
+    env: rustler::Env<'a>,
+    pairs: &[(rustler::Atom, rustler::Term<'a>)],
+) -> rustler::Term<'a> {
+    use rustler::Encoder;
+    let keys: Vec<rustler::Term> = pairs.iter().map(|(key, _)| key.encode(env)).collect();
+    let values: Vec<rustler::Term> = pairs.iter().map(|(_, value)| *value).collect();
+    rustler::Term::map_from_arrays(env, &keys, &values).expect("distinct keys")
 }

@@ -359,7 +359,7 @@ pub fn reply<'a>(env: Env<'a>, call: Term<'a>, carried: Term<'a>, reply: Term<'a
     let index = index.expect("a resumed call was awaiting an import");
     // The fun's time counts: a call past its deadline does not go on.
     if let Some(deadline) = call.deadline.filter(Deadline::passed) {
-        return call.time_out(env, deadline.limit);
+        return call.stop(env, TrapReason::timeout(Call::WHAT, deadline.limit));
     }
     let instance = call.loan.instance();
     // SAFETY: the guest is suspended; nothing else looks.
@@ -540,6 +540,8 @@ impl Sliced for Call {
 
     const NAME: &'static std::ffi::CStr = c"wasm_call_slice";
 
+    const WHAT: &'static str = "the call";
+
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Done> {
         // An instance of a module that imports WASI may wait for files and
         // clocks: its waker is the instance's.
@@ -559,6 +561,10 @@ impl Sliced for Call {
 
     fn deadline(&self) -> Option<Deadline> {
         self.deadline
+    }
+
+    fn interrupted(&self) -> bool {
+        self.loan.instance().interrupt_requested()
     }
 
     // Printed output at the end of a call is written without a time limit
@@ -589,12 +595,11 @@ impl Sliced for Call {
         output::deliver(env, printed, None, answer)
     }
 
-    /// The guest was interrupted at an arbitrary point, so, as after a
-    /// trap, the instance is invalidated.
-    fn time_out<'a>(self, env: Env<'a>, limit: Duration) -> Answer<'a> {
+    /// The guest was stopped at an arbitrary point, so, as after a trap,
+    /// the instance is invalidated.
+    fn stop<'a>(self, env: Env<'a>, reason: TrapReason) -> Answer<'a> {
         let printed = self.printed(true);
         let streamed = self.streamed(env);
-        let reason = TrapReason::timeout("the call", limit);
         self.abandon(env, reason.clone());
         let answer = wasi::stream_requests(streamed, None, Answer::Error(raise(reason)));
         output::deliver(env, printed, None, answer)

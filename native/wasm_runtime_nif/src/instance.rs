@@ -8,9 +8,10 @@
 
 pub mod access;
 pub mod exports;
+mod info;
 pub mod turns;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rustler::{Env, LocalPid, NifResult, ResourceArc, Term};
@@ -80,6 +81,10 @@ pub struct WasmInstance {
     /// guest calls one.
     import_funs: Option<Mutex<KeptFuns>>,
     slot: Mutex<Slot>,
+    /// Set by `interrupt/1` while a call holds the guest (under the slot's
+    /// lock, which clears it when the next call takes the guest): the
+    /// call's driver stops it before its next slice.
+    interrupt: AtomicBool,
     /// What an instance of a module that imports WASI has besides its store.
     pub wasi: Option<WasiParts>,
     /// Fuel the last call burned, for a module compiled with fuel metering.
@@ -156,6 +161,7 @@ impl WasmInstance {
             owner,
             import_funs: import_funs.map(Mutex::new),
             slot: Mutex::new(Slot::new(guest)),
+            interrupt: AtomicBool::new(false),
             wasi: None,
             last_fuel: AtomicU64::new(0),
             component: None,
@@ -183,6 +189,11 @@ impl WasmInstance {
             let burned = store.data().fuel_given.saturating_sub(left);
             self.last_fuel.store(burned, Ordering::Relaxed);
         }
+    }
+
+    /// Whether `interrupt/1` asked the call holding the guest to stop.
+    pub fn interrupt_requested(&self) -> bool {
+        self.interrupt.load(Ordering::Acquire)
     }
 
     /// Fuel the last call burned; `None` for a module without metering.

@@ -11,7 +11,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use rustler::sys::ErlNifTerm;
 use rustler::{Encoder, Env, LocalPid, ResourceArc, Term};
@@ -282,6 +281,8 @@ impl Sliced for Instantiation {
 
     const NAME: &'static std::ffi::CStr = c"wasm_instantiate_slice";
 
+    const WHAT: &'static str = "the start function";
+
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Done> {
         match self.wakeup {
             Some(_) => wasi::in_runtime(|| self.future.as_mut().poll(cx)),
@@ -349,8 +350,8 @@ impl Sliced for Instantiation {
         output::deliver(env, printed, None, answer)
     }
 
-    fn time_out<'a>(self, env: Env<'a>, limit: Duration) -> Answer<'a> {
-        self.failed(env, TrapReason::timeout("the start function", limit))
+    fn stop<'a>(self, env: Env<'a>, reason: TrapReason) -> Answer<'a> {
+        self.failed(env, reason)
     }
 
     fn paused<'a>(self, env: Env<'a>, pause: Pause<'a, Self>) -> Answer<'a> {

@@ -114,6 +114,12 @@ fn module_exports<'a>(env: Env<'a>, module_or_instance: Term<'a>) -> NifResult<T
     with_module(module_or_instance, |module| module::exports_of(env, module))
 }
 
+/// What `info/1` tells of a module (`module/info.rs`).
+#[rustler::nif]
+fn module_describe<'a>(env: Env<'a>, module: ResourceArc<WasmModule>) -> Term<'a> {
+    module::info::describe(env, &module)
+}
+
 /// The imports of a module, or of an instance's module.
 #[rustler::nif]
 fn module_imports<'a>(env: Env<'a>, module_or_instance: Term<'a>) -> NifResult<Term<'a>> {
@@ -230,6 +236,23 @@ fn instance_resource_drop<'a>(
 fn instance_leave_queue<'a>(env: Env<'a>, instance: Term<'a>) -> NifResult<rustler::Atom> {
     instance_of(instance)?.leave_queue(env);
     Ok(atoms::ok())
+}
+
+/// Asks the call holding the instance to stop (`WasmInstance::interrupt`):
+/// whether a call held it.
+#[rustler::nif]
+fn instance_interrupt<'a>(env: Env<'a>, instance: Term<'a>) -> NifResult<bool> {
+    Ok(instance_of(instance)?.interrupt(env))
+}
+
+/// What `info/1` tells of an instance (`instance/info.rs`); `undefined`
+/// for any other term, which `info/1` then asks `module_describe` about.
+#[rustler::nif]
+fn instance_describe<'a>(env: Env<'a>, term: Term<'a>) -> Term<'a> {
+    match resource::borrow::<WasmInstance>(term) {
+        Some(instance) => instance.describe(env),
+        None => atoms::undefined().encode(env),
+    }
 }
 
 /// Frees an instance's store now (see `WasmInstance::release`): `ok`, or
@@ -357,9 +380,7 @@ fn runtime_counts(env: Env) -> Term {
             ceiling.map_or(infinity, |max| max.address_space.encode(env)),
         ),
     ];
-    let keys: Vec<Term> = pairs.iter().map(|(key, _)| key.encode(env)).collect();
-    let values: Vec<Term> = pairs.iter().map(|(_, value)| *value).collect();
-    Term::map_from_arrays(env, &keys, &values).expect("distinct keys")
+    atoms::map_of(env, &pairs)
 }
 
 /// The load callback: `info` is the engine's settings from the

@@ -161,6 +161,11 @@ impl InstanceLimits {
         self.memory
     }
 
+    /// Elements of all tables.
+    pub fn table_elements(&self) -> usize {
+        self.table_elements
+    }
+
     /// Whether the last growth took the memories past `yield_past`: the
     /// bound is then spent.
     pub fn passed_yield_bound(&mut self) -> bool {

@@ -7,6 +7,7 @@ mod bounded;
 pub mod cache;
 mod gc_heap;
 pub mod imports;
+pub mod info;
 mod operators;
 
 use std::collections::HashSet;
@@ -51,6 +52,8 @@ pub struct WasmModule {
     pub wasi: bool,
     /// Exported functions that provably finish quickly (`module/bounded.rs`).
     pub bounded_exports: Vec<Box<str>>,
+    /// Bytes of its wasm binary.
+    pub size: usize,
     _live: live_count::Token,
 }
 
@@ -130,6 +133,7 @@ fn compile_here(
             metering,
             gc_heap: false,
             bounded_exports: Vec::new(),
+            size: binary.len(),
             _live: live_count::Token::new(&live_count::MODULES),
         });
     }
@@ -156,6 +160,7 @@ fn compile_here(
         gc_heap,
         wasi,
         bounded_exports,
+        size: binary.len(),
         _live: live_count::Token::new(&live_count::MODULES),
     })
 }

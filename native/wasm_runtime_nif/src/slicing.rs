@@ -25,7 +25,7 @@ use rustler::{Encoder, Env, Error, NifResult, Term};
 
 use crate::atoms;
 use crate::epoch;
-use crate::error::{self, Outcome};
+use crate::error::{self, Outcome, TrapReason};
 use crate::limits::Deadline;
 use crate::live_count;
 use crate::protocol::{Answer, Request};
@@ -78,6 +78,9 @@ where
     /// The continuation's name, as the scheduler shows it.
     const NAME: &'static CStr;
 
+    /// What runs, as a stopped run's reason names it: "the call".
+    const WHAT: &'static str;
+
     /// Runs the guest until it finishes, yields at the end of its slice, or
     /// waits for something from the Erlang side.
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Self::Done>;
@@ -88,9 +91,15 @@ where
     /// work, should it still have to ask the Erlang side for something.
     fn finish<'a>(self, env: Env<'a>, done: Self::Done, pause: Pause<'a, Self>) -> Answer<'a>;
 
-    /// What the NIF answers when the deadline passed, `limit` after the
-    /// work began.
-    fn time_out<'a>(self, env: Env<'a>, limit: Duration) -> Answer<'a>;
+    /// What the NIF answers when the work is stopped before it is done,
+    /// for `reason`: its deadline passed, or it was interrupted.
+    fn stop<'a>(self, env: Env<'a>, reason: TrapReason) -> Answer<'a>;
+
+    /// Whether someone asked the work to stop (`interrupt/1`): it stops
+    /// before its next slice.
+    fn interrupted(&self) -> bool {
+        false
+    }
 
     /// The guest is suspended and there is time left: reschedule it, or
     /// ask the Erlang side for what it waits for.
@@ -184,13 +193,21 @@ where
     let waker = work.wakeup().map(Wakeup::begin);
     let mut cx = Context::from_waker(waker.as_ref().unwrap_or(Waker::noop()));
     let pause = Pause { parked, started };
+    // Checked before the slice too: work parked for a request or a wait
+    // stops when it is resumed, without running the guest again.
+    if work.interrupted() {
+        return work.stop(env, TrapReason::interrupted(S::WHAT));
+    }
     if work.runs_dirty() && !on_dirty_scheduler() {
         return pause.reschedule(env, work);
     }
     match work.poll(&mut cx) {
         Poll::Ready(done) => work.finish(env, done, pause),
+        Poll::Pending if work.interrupted() => work.stop(env, TrapReason::interrupted(S::WHAT)),
         Poll::Pending => match work.deadline() {
-            Some(deadline) if deadline.passed() => work.time_out(env, deadline.limit),
+            Some(deadline) if deadline.passed() => {
+                work.stop(env, TrapReason::timeout(S::WHAT, deadline.limit))
+            }
             _ => work.paused(env, pause),
         },
     }

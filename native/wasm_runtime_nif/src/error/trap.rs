@@ -128,6 +128,14 @@ impl TrapReason {
         )
     }
 
+    /// `what` was stopped by `interrupt/1`.
+    pub fn interrupted(what: &str) -> Self {
+        TrapReason::new(
+            "interrupted",
+            format!("{what} was interrupted by wasm_runtime_nif:interrupt/1"),
+        )
+    }
+
     /// Why running guest code failed, if that is what `error` says.
     pub fn of_guest(error: &wasmtime::Error) -> Option<Self> {
         if let Some(status) = error

@@ -5,6 +5,7 @@
 //! guest code.
 
 use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
 use std::sync::MutexGuard;
 
 use rustler::sys::ErlNifMonitor;
@@ -47,11 +48,46 @@ pub struct Slot {
     /// The waiter told that it is next; others queue behind it.
     reserved: Option<Waiter>,
     queue: VecDeque<Waiter>,
+    /// The store's memories and tables as the last call left them.
+    held: Held,
+}
+
+/// Bytes of all memories and elements of all tables of a store.
+#[derive(Clone, Copy, Default)]
+pub struct Held {
+    pub memory: usize,
+    pub table_elements: usize,
+}
+
+impl Held {
+    fn of(guest: &Guest) -> Self {
+        let limits = &guest.store.data().limits;
+        Held {
+            memory: limits.memory(),
+            table_elements: limits.table_elements(),
+        }
+    }
+}
+
+/// What `info/1` tells of an instance's turns.
+pub struct Seen {
+    pub state: State,
+    /// Callers waiting for their turn (the one told it is next included).
+    pub waiting: usize,
+    pub held: Held,
+}
+
+pub enum State {
+    Idle,
+    Busy,
+    Invalidated(TrapReason),
+    Released,
 }
 
 impl Slot {
     pub fn new(guest: Guest) -> Self {
         Slot {
+            held: Held::of(&guest),
             guest: Some(Box::new(guest)),
             invalidated: None,
             released: false,
@@ -122,6 +158,7 @@ impl WasmInstance {
                     resource::demonitor(self, env, &monitor);
                 }
                 slot.holder = Some(me);
+                self.interrupt.store(false, Ordering::Release);
                 drop(slot);
                 let loan = Loan {
                     instance: Lent::Borrowed(self),
@@ -148,8 +185,33 @@ impl WasmInstance {
             reaper::dispose(guest);
             return;
         }
+        slot.held = Held::of(&guest);
         slot.guest = Some(guest);
         self.settle(&mut slot, env);
+    }
+
+    /// The instance's state, its queue and what its store holds (as the
+    /// last call left it: a running call's growth is not seen).
+    pub fn seen(&self) -> Seen {
+        let slot = self.lock();
+        let state = if slot.released {
+            State::Released
+        } else if let Some(reason) = &slot.invalidated {
+            State::Invalidated(reason.clone())
+        } else if slot.holder.is_some() {
+            State::Busy
+        } else {
+            State::Idle
+        };
+        let held = match state {
+            State::Idle | State::Busy => slot.held,
+            State::Invalidated(_) | State::Released => Held::default(),
+        };
+        Seen {
+            state,
+            waiting: slot.queue.len() + usize::from(slot.reserved.is_some()),
+            held,
+        }
     }
 
     /// Frees the store now, on this thread, rather than when the garbage
@@ -180,6 +242,23 @@ impl WasmInstance {
             drop(guest);
         }
         Ok(Released::Freed)
+    }
+
+    /// Asks the call holding the guest, if one does, to stop before its
+    /// next slice (`interrupt/1`); a call waiting for a WASI file or clock
+    /// is woken to stop. Whether a call held it: one that finishes first
+    /// returns as usual, and the next call is not affected.
+    pub fn interrupt(&self, env: Env) -> bool {
+        let slot = self.lock();
+        if slot.holder.is_none() {
+            return false;
+        }
+        self.interrupt.store(true, Ordering::Release);
+        drop(slot);
+        if let Some(wasi) = &self.wasi {
+            wasi.wakeup.wake_in(env);
+        }
+        true
     }
 
     /// Ends the instance after a trap, timeout or cancellation: the call that

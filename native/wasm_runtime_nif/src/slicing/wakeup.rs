@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Wake, Waker};
 
-use rustler::{Encoder, LocalPid, OwnedEnv};
+use rustler::{Encoder, Env, LocalPid, OwnedEnv};
 
 use crate::atoms;
 
@@ -56,6 +56,25 @@ impl Wakeup {
     }
 }
 
+impl State {
+    /// Notes the wake: the waiter to tell, if one waits.
+    fn wake(&mut self) -> Option<(LocalPid, u64)> {
+        self.woken = true;
+        self.waiter.take()
+    }
+}
+
+impl Wakeup {
+    /// Wakes the work from a NIF of `env` (`interrupt/1`), so that it
+    /// stops without waiting for what it waits for.
+    pub fn wake_in(&self, env: Env) {
+        let mut state = self.state();
+        if let Some((pid, id)) = state.wake() {
+            let _ = env.send(&pid, (atoms::wasm_runtime_nif_woken(), id).encode(env));
+        }
+    }
+}
+
 impl Wake for Wakeup {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref();
@@ -65,8 +84,7 @@ impl Wake for Wakeup {
         // The message is sent under the lock: once `begin` has the lock, no
         // wake of an earlier wait is still on its way to the caller.
         let mut state = self.state();
-        state.woken = true;
-        let Some((pid, id)) = state.waiter.take() else {
+        let Some((pid, id)) = state.wake() else {
             return;
         };
         // Wakes come from threads of the runtime's own (a timer, a file
