@@ -41,6 +41,14 @@
             false -> erlang:raise(error, Reason, Stack)
         end).
 
+%% A call's error: an event when the guest failed (wasm_runtime_nif_telemetry),
+%% then raised again as ?RERAISE does.
+-define(CALL_FAILED(Instance, Function, Reason, Stack, Args),
+        begin
+            wasm_runtime_nif_telemetry:call_failed(Instance, Function, Reason, Stack),
+            ?RERAISE(Reason, Stack, Args)
+        end).
+
 -type wasm_module() :: reference().
 %% A compiled module: immutable, shareable between processes.
 -type instance() :: reference().
@@ -266,7 +274,7 @@ new(Options) ->
 -spec call_raw(instance(), func_name(), [value()]) -> void | value() | tuple().
 call_raw(Instance, Name, Args) ->
     try wasm_runtime_nif_protocol:call_raw(Instance, Name, Args, #{})
-    catch error:Reason:Stack -> ?RERAISE(Reason, Stack, [Instance, Name, Args])
+    catch error:Reason:Stack -> ?CALL_FAILED(Instance, Name, Reason, Stack, [Instance, Name, Args])
     end.
 
 %% @doc {@link call_raw/3} with options: `[{timeout, Ms | infinity},
@@ -285,7 +293,7 @@ call_raw(Instance, Name, Args, Options) ->
     try
         Limits = wasm_runtime_nif_options:call(Options),
         wasm_runtime_nif_protocol:call_raw(Instance, Name, Args, Limits)
-    catch error:Reason:Stack -> ?RERAISE(Reason, Stack, [Instance, Name, Args, Options])
+    catch error:Reason:Stack -> ?CALL_FAILED(Instance, Name, Reason, Stack, [Instance, Name, Args, Options])
     end.
 
 %% @doc Calls the exported term-ABI function `Name' with Erlang terms.
@@ -302,7 +310,7 @@ call_raw(Instance, Name, Args, Options) ->
 -spec call(instance(), func_name(), [term()]) -> term().
 call(Instance, Name, Args) ->
     try wasm_runtime_nif_protocol:call(Instance, Name, Args, #{})
-    catch error:Reason:Stack -> ?RERAISE(Reason, Stack, [Instance, Name, Args])
+    catch error:Reason:Stack -> ?CALL_FAILED(Instance, Name, Reason, Stack, [Instance, Name, Args])
     end.
 
 %% @doc {@link call/3} with options, as {@link call_raw/4}.
@@ -311,7 +319,7 @@ call(Instance, Name, Args, Options) ->
     try
         Limits = wasm_runtime_nif_options:call(Options),
         wasm_runtime_nif_protocol:call(Instance, Name, Args, Limits)
-    catch error:Reason:Stack -> ?RERAISE(Reason, Stack, [Instance, Name, Args, Options])
+    catch error:Reason:Stack -> ?CALL_FAILED(Instance, Name, Reason, Stack, [Instance, Name, Args, Options])
     end.
 
 %% @doc Prints the signature of the exported function `Name', as
@@ -344,7 +352,7 @@ resource_drop(Instance, Resource, Options) ->
     try
         Limits = wasm_runtime_nif_options:call(Options),
         wasm_runtime_nif_protocol:resource_drop(Instance, Resource, Limits)
-    catch error:Reason:Stack -> ?RERAISE(Reason, Stack, [Instance, Resource, Options])
+    catch error:Reason:Stack -> ?CALL_FAILED(Instance, resource_drop, Reason, Stack, [Instance, Resource, Options])
     end.
 
 %%% ------------------------------------------------------------------
@@ -371,6 +379,10 @@ load(Path, Options) ->
         {ok, Bytes} -> compile(Bytes, CompileOptions);
         {error, Reason} -> {error, {file, Path, Reason}}
     end.
+
+%% The metadata of a compile event.
+compiled({ok, Module}) -> #{module => Module};
+compiled({error, Reason}) -> #{error => Reason}.
 
 %% The bytes of a file name as the OS takes them, as file:read_file/1
 %% reads names; error for what is no name.
@@ -402,7 +414,13 @@ compile(Bytes) ->
 %% native code in this VM.
 -spec compile(binary(), [compile_option()]) -> {ok, wasm_module()} | {error, compile_error()}.
 compile(Bytes, Options) when is_binary(Bytes) ->
-    wasm_runtime_nif_nif:module_compile(Bytes, wasm_runtime_nif_options:compile(Options, Bytes));
+    Settings = wasm_runtime_nif_options:compile(Options, Bytes),
+    wasm_runtime_nif_telemetry:timed(
+      [compile], fun() -> wasm_runtime_nif_nif:module_compile(Bytes, Settings) end,
+      fun(Result) ->
+              {#{size => byte_size(Bytes)},
+               (compiled(Result))#{cache => maps:is_key(cache, Settings)}}
+      end);
 compile(Bytes, Options) ->
     erlang:error(badarg, [Bytes, Options]).
 
@@ -434,7 +452,14 @@ instantiate(Module, Options) when is_list(Options) ->
               #{wasi := #{stdin := Stdin}} when byte_size(Stdin) > ?DIRTY_COPY -> instance_new_dirty;
               _ -> instance_new
           end,
-    wasm_runtime_nif_protocol:run(fun() -> wasm_runtime_nif_nif:New(Module, Settings, Imports) end);
+    wasm_runtime_nif_telemetry:timed(
+      [instantiate],
+      fun() ->
+              wasm_runtime_nif_protocol:run(fun() -> wasm_runtime_nif_nif:New(Module, Settings, Imports) end)
+      end,
+      fun({ok, Instance}) -> {#{}, #{module => Module, instance => Instance}};
+         ({error, Reason}) -> {#{}, #{module => Module, error => Reason}}
+      end);
 instantiate(Module, Options) ->
     erlang:error(badarg, [Module, Options]).
 
@@ -485,11 +510,13 @@ default_module() ->
 %% Releasing twice is harmless.
 -spec release(instance()) -> ok.
 release(Instance) ->
-    case wasm_runtime_nif_nif:instance_release(Instance) of
-        ok -> ok;
-        %% A store of many MiB is unmapped on a dirty scheduler.
-        dirty -> wasm_runtime_nif_nif:instance_release_dirty(Instance)
-    end.
+    ok = case wasm_runtime_nif_nif:instance_release(Instance) of
+             ok -> ok;
+             %% A store of many MiB is unmapped on a dirty scheduler.
+             dirty -> wasm_runtime_nif_nif:instance_release_dirty(Instance)
+         end,
+    wasm_runtime_nif_telemetry:emit([release], #{system_time => erlang:system_time()},
+                                    #{instance => Instance}).
 
 %% @doc Stops the call running on `Instance', from any process (the
 %% instance's owner included, for a `process_bound' one). The call raises
@@ -504,8 +531,11 @@ release(Instance) ->
 %% returns as usual, and the next call is not affected.
 -spec interrupt(instance()) -> boolean().
 interrupt(Instance) ->
-    try
-        wasm_runtime_nif_nif:instance_interrupt(Instance)
+    try wasm_runtime_nif_nif:instance_interrupt(Instance) of
+        Held ->
+            wasm_runtime_nif_telemetry:emit([interrupt], #{system_time => erlang:system_time()},
+                                            #{instance => Instance, held => Held}),
+            Held
     catch
         error:badarg -> erlang:error(badarg, [Instance], ?ERROR_INFO)
     end.
