@@ -480,8 +480,7 @@ imports(ModuleOrInstance) ->
 %% for a module, {@link instance_info()} for an instance (its `module' key
 %% leads to the other). Cheap enough to poll: nothing is copied but the
 %% lists of a module's imports and exports.
--spec info(wasm_module()) -> module_info();
-          (instance()) -> instance_info().
+-spec info(wasm_module() | instance()) -> module_info() | instance_info().
 info(ModuleOrInstance) ->
     case wasm_runtime_nif_nif:instance_describe(ModuleOrInstance) of
         undefined ->

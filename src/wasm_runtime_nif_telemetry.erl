@@ -9,9 +9,6 @@
 
 -export([timed/3, call_failed/4, emit/3]).
 
-%% `telemetry' is the user's dependency, not ours.
--ignore_xref([{telemetry, execute, 3}]).
-
 -define(PREFIX, wasm_runtime_nif).
 
 %% Whether anyone could be listening: `telemetry' is loaded.
