@@ -504,7 +504,7 @@ mod tests {
     fn results_lift_where_their_cost_allows() {
         engine::init(engine::Settings::default()).unwrap();
         let eng = engine::engine(Metering::Off);
-        let component = Component::new(eng, LIFTS).unwrap();
+        let component = Component::new(eng, wat::parse_str(LIFTS).unwrap()).unwrap();
         let ty = component.component_type();
         let lifting = |name: &str| {
             let (_, item) = ty.exports(eng).find(|(n, _)| *n == name).unwrap();
@@ -533,7 +533,7 @@ mod tests {
     fn component_call_floor() {
         engine::init(engine::Settings::default()).unwrap();
         let eng = engine::engine(Metering::Off);
-        let component = Component::new(eng, ADD).unwrap();
+        let component = Component::new(eng, wat::parse_str(ADD).unwrap()).unwrap();
         let code = prepare(component, Metering::Off).unwrap();
         let mut store = store::new(eng, StoreData::new(Default::default(), None));
         store.limiter(|data| &mut data.limits);
@@ -552,8 +552,11 @@ mod tests {
         let component_ns = started.elapsed().as_nanos() as f64 / n as f64;
         let module = wasmtime::Module::new(
             eng,
-            r#"(module (func (export "add") (param i32 i32) (result i32)
-                (i32.add (local.get 0) (local.get 1))))"#,
+            wat::parse_str(
+                r#"(module (func (export "add") (param i32 i32) (result i32)
+                    (i32.add (local.get 0) (local.get 1))))"#,
+            )
+            .unwrap(),
         )
         .unwrap();
         let mut store = store::new(eng, StoreData::new(Default::default(), None));

@@ -265,7 +265,7 @@ mod tests {
         limits: InstanceLimits,
     ) -> wasmtime::Result<(Store<InstanceLimits>, Instance)> {
         let engine = Engine::new(&Config::new())?;
-        let module = Module::new(&engine, wat)?;
+        let module = Module::new(&engine, wat::parse_str(wat).expect("test WAT parses"))?;
         let mut store = Store::new(&engine, limits);
         store.limiter(|limits| limits);
         let instance = Instance::new(&mut store, &module, &[])?;
