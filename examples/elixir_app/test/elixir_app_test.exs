@@ -42,4 +42,34 @@ defmodule ElixirAppTest do
     {:ok, instance} = :wasm_runtime_nif.instantiate(module)
     assert :wasm_runtime_nif.call_raw(instance, :double, [21]) == 42
   end
+
+  test "a long call in a task is interrupted from another process" do
+    {:ok, module} = :wasm_runtime_nif.compile(~S[(module (func (export "spin") (loop $l (br $l))))])
+    {:ok, instance} = :wasm_runtime_nif.instantiate(module)
+
+    task =
+      Task.async(fn ->
+        try do
+          {:ok, :wasm_runtime_nif.call_raw(instance, :spin, [])}
+        catch
+          :error, reason -> {:error, reason}
+        end
+      end)
+
+    wait_until_busy(instance)
+    assert :wasm_runtime_nif.interrupt(instance)
+    assert {:error, {:trap, :interrupted, _}} = Task.await(task)
+    assert %{state: {:invalidated, {:trap, :interrupted, _}}} = :wasm_runtime_nif.info(instance)
+  end
+
+  defp wait_until_busy(instance) do
+    case :wasm_runtime_nif.info(instance) do
+      %{state: :busy} ->
+        :ok
+
+      %{state: :idle} ->
+        Process.sleep(5)
+        wait_until_busy(instance)
+    end
+  end
 end
