@@ -1,8 +1,9 @@
 %% The library as other projects use it: a throwaway rebar3 project that
 %% depends on a git clone of this checkout (its committed HEAD) with the
-%% README's dependency line, compiles it, calls the bundled example and
-%% passes dialyzer; and the Elixir project of examples/elixir_app, a mix
-%% path dependency, whose ExUnit tests call a guest. A dependency builds
+%% README's dependency line, compiles it, calls the bundled example,
+%% captures its output in the project's EUnit tests and passes dialyzer;
+%% and the Elixir project of examples/elixir_app, a mix path dependency,
+%% whose ExUnit tests call a guest and capture its output. A dependency builds
 %% the NIF, the bundled example and the doc chunks only, none of this
 %% project's test guests; `h` shows the docs in both shells.
 -module(wasm_runtime_nif_dependency_SUITE).
@@ -55,6 +56,8 @@ a_rebar3_project_depends_on_a_git_clone(Config) ->
     Help = run(Project, "erl -noshell -pa _build/default/lib/*/ebin "
                         "-eval 'c:h(wasm_runtime_nif, call, 3), halt().'", 120, Root),
     {match, _} = re:run(Help, ?CALL_DOC),
+    Tests = run(Project, "rebar3 eunit", 1200, Root),
+    {match, _} = re:run(Tests, "2 tests, 0 failures"),
     _ = run(Project, "rebar3 dialyzer", 1200, Root),
     ok.
 
@@ -127,8 +130,9 @@ escape(Command) ->
     string:replace(Command, "'", "'\\''", all).
 
 %% A new user's first project: the README's dependency line (on `Commit`
-%% of the repository at `Url`) and a module that calls the bundled
-%% example with numbers and with terms. Written here rather than kept as
+%% of the repository at `Url`), a module that calls the bundled example
+%% with numbers and with terms, and EUnit tests, one of which captures
+%% what the guest prints through a group leader of its own. Written here rather than kept as
 %% fixture files: rebar3 eunit would take an .erl file under test/ for a
 %% module of this project.
 consumer_project(Url, Commit) ->
@@ -154,7 +158,37 @@ consumer_project(Url, Commit) ->
       "-spec reverse(binary()) -> binary().\n"
       "reverse(Bytes) ->\n"
       "    ok = wasm_runtime_nif:init(),\n"
-      "    wasm_runtime_nif:call(wasm_runtime_nif:new(), binary_reverse, [Bytes]).\n"}].
+      "    wasm_runtime_nif:call(wasm_runtime_nif:new(), binary_reverse, [Bytes]).\n"},
+     {"test/consumer_tests.erl",
+      "-module(consumer_tests).\n"
+      "-include_lib(\"eunit/include/eunit.hrl\").\n"
+      "\n"
+      "add_test() ->\n"
+      "    ?assertEqual(11, consumer:add(4, 7)).\n"
+      "\n"
+      "guest_output_is_captured_test() ->\n"
+      "    ok = wasm_runtime_nif:init(),\n"
+      "    Instance = wasm_runtime_nif:new(),\n"
+      "    Self = self(),\n"
+      "    Capture = spawn_link(fun() -> capture(Self, []) end),\n"
+      "    Leader = group_leader(),\n"
+      "    group_leader(Capture, Self),\n"
+      "    try ?assertEqual(7, wasm_runtime_nif:call(Instance, hello, [7]))\n"
+      "    after group_leader(Leader, Self)\n"
+      "    end,\n"
+      "    Capture ! {done, Self},\n"
+      "    receive {captured, Output} ->\n"
+      "        ?assertEqual(<<\"hello from wasm, you passed 7\\n\">>, Output)\n"
+      "    end.\n"
+      "\n"
+      "capture(Owner, Acc) ->\n"
+      "    receive\n"
+      "        {io_request, From, ReplyAs, {put_chars, Encoding, Chars}} ->\n"
+      "            From ! {io_reply, ReplyAs, ok},\n"
+      "            capture(Owner, [unicode:characters_to_binary(Chars, Encoding) | Acc]);\n"
+      "        {done, Owner} ->\n"
+      "            Owner ! {captured, iolist_to_binary(lists:reverse(Acc))}\n"
+      "    end.\n"}].
 
 write_files(Dir, Files) ->
     lists:foreach(fun({Name, Content}) ->
