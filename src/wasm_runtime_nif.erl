@@ -186,8 +186,10 @@
 %% `memory' (bytes, all memories together) and `table_elements' (all
 %% tables together): what the instance holds as its last call left it,
 %% what `max_memory' and `max_table_elements' bound; 0 once it is
-%% invalidated or released. `fuel_burned': by the last call (`undefined'
-%% for a module compiled without `[fuel]'). `process_bound': the only
+%% invalidated or released. `fuel_burned': by the last call that ran to
+%% its end or trapped (a call stopped by its timeout, by {@link interrupt/1}
+%% or by its caller's death leaves the figure before it; `undefined' for a
+%% module compiled without `[fuel]'). `process_bound': the only
 %% process that may call it, or `false'.
 -type load_error() :: {file, file:name_all(), file_error()} | compile_error().
 -type file_error() :: file:posix() | changed_while_read
@@ -519,15 +521,21 @@ release(Instance) ->
 
 %% @doc Stops the call running on `Instance', from any process (the
 %% instance's owner included, for a `process_bound' one). The call raises
-%% `{trap, interrupted, Message}' in its caller before its next slice (at
-%% most 200 µs of guest code later), and, as after a timeout,
-%% the instance is invalidated: callers waiting for it raise
-%% `{instance_invalidated, {trap, interrupted, Message}}'. A call waiting
-%% for a WASI clock or file stops at once; one waiting for an import fun
-%% stops when the fun returns. Returns whether a call held the instance:
-%% `false' for an idle, invalidated or released instance, which is left as
-%% it was. A call that returns before it reaches the end of its slice
-%% returns as usual, and the next call is not affected.
+%% `{trap, interrupted, Message}' in its caller before its next slice
+%% (about one epoch tick, 200 µs, of guest code later; host work that
+%% cannot yield, such as converting a component's large value, finishes
+%% first), and, as after a timeout, the instance is invalidated: callers
+%% waiting for it raise `{instance_invalidated, {trap, interrupted,
+%% Message}}'. A call waiting for a WASI clock or file stops at once; one
+%% waiting for an import fun stops when the fun returns (and raises the
+%% fun's exception if it raised). Returns whether something held the
+%% instance: `false' for an idle, invalidated or released instance, which
+%% is left as it was. `true' is no promise that a call stops: a call that
+%% returns first, one that runs in one go (a function that provably
+%% finishes quickly, called with {@link call_raw/3}), an access of the
+%% embedding API ({@link memory_read/3} and the like) and a call whose
+%% guest has returned and whose output or result is being handed over
+%% all end as usual; the next call is not affected.
 -spec interrupt(instance()) -> boolean().
 interrupt(Instance) ->
     try wasm_runtime_nif_nif:instance_interrupt(Instance) of

@@ -55,7 +55,7 @@ call_failed(Instance, Function, {trap, Kind, Message}, Stack) ->
         true ->
             Event = case Kind of
                         timeout -> timeout;
-                        interrupted -> cancel;
+                        interrupted -> interrupted;
                         _ -> trap
                     end,
             emit([call, Event], #{system_time => erlang:system_time()},

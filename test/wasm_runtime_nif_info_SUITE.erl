@@ -105,8 +105,8 @@ an_instance_tells_its_state_and_queue(_Config) ->
     true = wait_until(fun() -> maps:get(queue, wasm_runtime_nif:info(I)) =:= 2 end, 5000),
     ?assertMatch(#{state := busy, memory := 131072}, wasm_runtime_nif:info(I)),
     Holder ! {go_on, 7},
-    receive {held, Held} -> ?assertEqual(7, Held) end,
-    [receive {counted, _} -> ok end || _ <- Queued],
+    receive {held, Held} -> ?assertEqual(7, Held) after 30000 -> error(not_held) end,
+    [receive {counted, _} -> ok after 30000 -> error(not_counted) end || _ <- Queued],
     ?assertMatch(#{state := idle, queue := 0}, wasm_runtime_nif:info(I)).
 
 an_instance_tells_its_fuel_and_owner(_Config) ->

@@ -8,6 +8,7 @@
          an_idle_instance_is_left_alone/1, a_bound_instance_is_interrupted_by_another_process/1,
          a_sleeping_wasi_call_stops_at_once/1, a_call_waiting_for_an_import_fun_stops_when_it_returns/1,
          a_component_call_is_interrupted/1, interrupts_racing_short_calls_stop_only_held_calls/1,
+         an_import_fun_interrupts_its_own_call/1, a_returned_call_handing_over_output_returns/1,
          an_interrupted_call_prints_in_words/1, bad_arguments/1]).
 
 -include_lib("common_test/include/ct.hrl").
@@ -25,7 +26,8 @@
 all() ->
     [a_spinning_call_is_interrupted, queued_callers_are_told, an_idle_instance_is_left_alone,
      a_bound_instance_is_interrupted_by_another_process, a_sleeping_wasi_call_stops_at_once,
-     a_call_waiting_for_an_import_fun_stops_when_it_returns, a_component_call_is_interrupted,
+     a_call_waiting_for_an_import_fun_stops_when_it_returns, an_import_fun_interrupts_its_own_call,
+     a_returned_call_handing_over_output_returns, a_component_call_is_interrupted,
      interrupts_racing_short_calls_stop_only_held_calls, an_interrupted_call_prints_in_words,
      bad_arguments].
 
@@ -118,8 +120,7 @@ a_sleeping_wasi_call_stops_at_once(_Config) ->
     ?assertMatch({trap, interrupted, _}, await(Call)).
 
 %% An import fun runs in the caller, which cannot be stopped from outside
-%% but by an exit signal: the call stops when the fun returns. Here the fun
-%% interrupts its own call.
+%% but by an exit signal: the call stops when the fun returns.
 a_call_waiting_for_an_import_fun_stops_when_it_returns(Config) ->
     Self = self(),
     Tick = fun() -> Self ! {ticking, self()}, receive go_on -> 42 end end,
@@ -129,6 +130,44 @@ a_call_waiting_for_an_import_fun_stops_when_it_returns(Config) ->
     ?assert(wasm_runtime_nif:interrupt(I)),
     Caller ! go_on,
     ?assertMatch({trap, interrupted, _}, await(Call)).
+
+%% The fun interrupts its own call, then raises: the caller gets the fun's
+%% exception, which stays the call's whatever stopped the guest after it.
+an_import_fun_interrupts_its_own_call(Config) ->
+    ?assertMatch({trap, interrupted, _}, interrupted_by_its_fun(Config, fun() -> 42 end)),
+    ?assertEqual(my_own, interrupted_by_its_fun(Config, fun() -> error(my_own) end)).
+
+interrupted_by_its_fun(Config, Then) ->
+    Tick = fun() -> true = wasm_runtime_nif:interrupt(get(instance)), Then() end,
+    {ok, I} = wasm_runtime_nif:instantiate(?config(module, Config), [{imports, #{{env, tick} => Tick}}]),
+    Result = wasm_test_util:call_in_new_process(fun() ->
+                                                        put(instance, I),
+                                                        wasm_runtime_nif:call_raw(I, ask, [])
+                                                end),
+    ?assertMatch(#{state := {invalidated, {trap, interrupted, _}}}, wasm_runtime_nif:info(I)),
+    Result.
+
+%% A call whose guest has returned, parked while a fun takes its streamed
+%% output, returns its result: there is nothing left to stop. (A slice may
+%% end between the write and the return, which an interrupt then stops:
+%% one of a few tries returns.)
+a_returned_call_handing_over_output_returns(_Config) ->
+    ?assert(lists:any(fun(_) -> returned_after_interrupt() end, lists:seq(1, 5))).
+
+returned_after_interrupt() ->
+    Module = wasm_test_util:load_fixture(wasm_runtime_nif_wasi_SUITE, "wasi_reactor.wasm"),
+    Self = self(),
+    Out = fun(_Chunk) -> Self ! {writing, self()}, receive go_on -> ok end end,
+    {ok, I} = wasm_runtime_nif:instantiate(Module, [{imports, #{{env, host_add} => fun erlang:'+'/2}},
+                                                    {wasi, #{stdout => Out}}]),
+    Call = async(fun() -> wasm_runtime_nif:call_raw(I, bump, [1]) end),
+    Caller = receive {writing, Pid} -> Pid after 30000 -> error(no_output) end,
+    ?assert(wasm_runtime_nif:interrupt(I)),
+    Caller ! go_on,
+    case await(Call) of
+        {no_error, 101} -> true;
+        {trap, interrupted, _} -> false
+    end.
 
 a_component_call_is_interrupted(_Config) ->
     Echo = wasm_test_util:load_fixture(wasm_runtime_nif_component_SUITE, "echo.wasm"),
@@ -153,12 +192,16 @@ race(I, Round) ->
     %% import fun, so it runs in slices and may stop.
     Caller = async(fun() -> [call(I, Round, N) || N <- lists:seq(1, 200)] end),
     Found = interrupt_until_found(I, Caller, Round rem 50),
+    Interrupted = erlang:monotonic_time(),
     case await(Caller) of
         {no_error, Results} ->
             ?assertEqual([expected(Round, N) || N <- lists:seq(1, 200)], Results);
-        {trap, interrupted, _} ->
-            ?assert(Found);
-        {instance_invalidated, {trap, interrupted, _}} ->
+        {{trap, interrupted, _}, Started} ->
+            %% The call an interrupt stopped was running when it came: a
+            %% flag left over would stop a later call.
+            ?assert(Found),
+            ?assert(Started < Interrupted);
+        {{instance_invalidated, {trap, interrupted, _}}, _} ->
             ?assert(Found)
     end,
     %% A late interrupt leaves no trace for the next call.
@@ -183,8 +226,17 @@ interrupt_until_found(I, Caller, Skip) ->
         end
     end.
 
-call(I, Round, N) when N rem 2 =:= 0 -> wasm_runtime_nif:call_raw(I, add, [Round, N]);
-call(I, _Round, _N) -> wasm_runtime_nif:call_raw(I, ask, []).
+%% A failed call raises its reason with the time it started.
+call(I, Round, N) ->
+    Started = erlang:monotonic_time(),
+    try
+        case N rem 2 of
+            0 -> wasm_runtime_nif:call_raw(I, add, [Round, N]);
+            1 -> wasm_runtime_nif:call_raw(I, ask, [])
+        end
+    catch
+        error:Reason -> error({Reason, Started})
+    end.
 
 expected(Round, N) when N rem 2 =:= 0 -> Round + N;
 expected(_Round, _N) -> 1.

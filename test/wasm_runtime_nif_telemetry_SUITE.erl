@@ -30,9 +30,13 @@ all() ->
      without_telemetry_nothing_is_emitted].
 
 init_per_suite(Config) ->
-    non_existing = code:which(telemetry),
-    load_stand_in(),
-    Config.
+    case code:which(telemetry) of
+        non_existing ->
+            load_stand_in(),
+            Config;
+        _ ->
+            {skip, "a real telemetry is on the code path; the stand-in would replace it"}
+    end.
 
 end_per_suite(_Config) ->
     unload_stand_in().
@@ -126,7 +130,7 @@ an_interrupt_is_an_event(_Config) ->
     Events = events(),
     ?assertMatch([{[wasm_runtime_nif, interrupt], _, #{instance := I, held := true}}],
                  [E || {[_, interrupt], _, _} = E <- Events]),
-    ?assertMatch([{[wasm_runtime_nif, call, cancel], _, #{instance := I, kind := interrupted}}],
+    ?assertMatch([{[wasm_runtime_nif, call, interrupted], _, #{instance := I, kind := interrupted}}],
                  [E || {[_, call, _], _, _} = E <- Events]).
 
 release_is_an_event(_Config) ->

@@ -56,7 +56,7 @@ defmodule ElixirAppTest do
         end
       end)
 
-    wait_until_busy(instance)
+    wait_until_busy(instance, 1000)
     assert :wasm_runtime_nif.interrupt(instance)
     assert {:error, {:trap, :interrupted, _}} = Task.await(task)
     assert %{state: {:invalidated, {:trap, :interrupted, _}}} = :wasm_runtime_nif.info(instance)
@@ -69,7 +69,7 @@ defmodule ElixirAppTest do
 
       %{state: :idle} ->
         Process.sleep(5)
-        wait_until_busy(instance)
+        wait_until_busy(instance, 1000)
     end
   end
 end

@@ -66,6 +66,9 @@ pub struct Call {
     /// Every slice on a dirty scheduler (`call/component.rs`); from the
     /// first growth past the bound on, for a function `Lifting::Bounded`.
     dirty: bool,
+    /// The guest returned, and the call is parked only to hand over its
+    /// output or convert its result: `interrupt/1` no longer stops it.
+    returned: bool,
 }
 
 type GuestFuture = Pin<Box<dyn Future<Output = Done> + Send>>;
@@ -163,6 +166,7 @@ impl Call {
             raised: None,
             handed: Handed::default(),
             dirty,
+            returned: false,
         }
     }
 
@@ -295,18 +299,23 @@ fn conclude<'a>(
             let reason = TrapReason::from_error(&error);
             loan.invalidate(env, reason.clone());
             match raised {
-                // The fun's own exception, raised again in the caller.
-                // SAFETY: the terms are arguments of this NIF call.
-                Some([class, reason, stack]) if error.is::<ImportRaised>() => unsafe {
-                    Answer::Ask(Request::Raise {
-                        class: Term::new(env, class),
-                        reason: Term::new(env, reason),
-                        stack: Term::new(env, stack),
-                    })
-                },
+                Some(exception) if error.is::<ImportRaised>() => raise_again(env, exception),
                 _ => Answer::Error(raise(reason)),
             }
         }
+    }
+}
+
+/// A fun's own exception (class, reason, stack), raised again in the
+/// caller; the terms are arguments of this NIF call.
+fn raise_again(env: Env<'_>, [class, reason, stack]: [ErlNifTerm; 3]) -> Answer<'_> {
+    // SAFETY: the caller's terms, alive for this NIF call.
+    unsafe {
+        Answer::Ask(Request::Raise {
+            class: Term::new(env, class),
+            reason: Term::new(env, reason),
+            stack: Term::new(env, stack),
+        })
     }
 }
 
@@ -564,7 +573,7 @@ impl Sliced for Call {
     }
 
     fn interrupted(&self) -> bool {
-        self.loan.instance().interrupt_requested()
+        !self.returned && self.loan.instance().interrupt_requested()
     }
 
     // Printed output at the end of a call is written without a time limit
@@ -572,6 +581,7 @@ impl Sliced for Call {
     // io:format/2. While the call is parked, holding the instance, the wait
     // is bounded by what is left of its timeout.
     fn finish<'a>(mut self, env: Env<'a>, done: Done, pause: Pause<'a, Self>) -> Answer<'a> {
+        self.returned = true;
         // A component's result too large to convert here is converted on a
         // dirty scheduler, where the call ends.
         if let (Instantiated::Component(called), Ok(())) = (&done.0.instance, &done.1) {
@@ -597,11 +607,17 @@ impl Sliced for Call {
 
     /// The guest was stopped at an arbitrary point, so, as after a trap,
     /// the instance is invalidated.
+    /// A fun's exception stays the call's, whatever stopped it after.
     fn stop<'a>(self, env: Env<'a>, reason: TrapReason) -> Answer<'a> {
         let printed = self.printed(true);
         let streamed = self.streamed(env);
+        let raised = self.raised;
         self.abandon(env, reason.clone());
-        let answer = wasi::stream_requests(streamed, None, Answer::Error(raise(reason)));
+        let failed = match raised {
+            Some(exception) => raise_again(env, exception),
+            None => Answer::Error(raise(reason)),
+        };
+        let answer = wasi::stream_requests(streamed, None, failed);
         output::deliver(env, printed, None, answer)
     }
 

@@ -254,10 +254,12 @@ impl WasmInstance {
             return false;
         }
         self.interrupt.store(true, Ordering::Release);
-        drop(slot);
+        // Under the slot's lock, so that the wake reaches this call and
+        // never the next one's wait.
         if let Some(wasi) = &self.wasi {
             wasi.wakeup.wake_in(env);
         }
+        drop(slot);
         true
     }
 
