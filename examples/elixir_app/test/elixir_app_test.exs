@@ -62,14 +62,14 @@ defmodule ElixirAppTest do
     assert %{state: {:invalidated, {:trap, :interrupted, _}}} = :wasm_runtime_nif.info(instance)
   end
 
-  defp wait_until_busy(instance) do
+  defp wait_until_busy(instance, tries_left) when tries_left > 0 do
     case :wasm_runtime_nif.info(instance) do
       %{state: :busy} ->
         :ok
 
       %{state: :idle} ->
         Process.sleep(5)
-        wait_until_busy(instance, 1000)
+        wait_until_busy(instance, tries_left - 1)
     end
   end
 end
