@@ -3,7 +3,7 @@
 %% and also writes the table as CSV (bench/_build/results.csv).
 -module(wasm_bench).
 
--export([main/0, main/1, latency/2, instance_creation/0]).
+-export([main/0, main/1, latency/2, instance_creation/0, pools/0]).
 
 -define(ROUNDS, 7).
 
@@ -20,7 +20,7 @@ main(Options) ->
     io:format("wasm_runtime_nif benchmark: ~s, OTP ~s, ~b schedulers~n~n",
               [cpu_model(), erlang:system_info(otp_release), erlang:system_info(schedulers_online)]),
     Rows = lists:append([calls(), terms(), instances(Dir), host_calls(Dir), kernels(Dir),
-                         wasi(Dir), components(Dir), throughput(), latency_rows(Dir, Options),
+                         wasi(Dir), components(Dir), throughput(), pools(), latency_rows(Dir, Options),
                          memory()]),
     print(Rows),
     Csv = filename:join(Dir, "results.csv"),
@@ -369,6 +369,55 @@ rate(P, GetInstance) ->
                            loop(Calls, fun() -> wasm_runtime_nif:call_raw(I, add_I32, [4, 7]) end),
                            Self ! {done, self()}
                        end) || _ <- lists:seq(1, P)],
+    [receive {done, Pid} -> ok end || Pid <- Pids],
+    Elapsed = erlang:monotonic_time(nanosecond) - T0,
+    P * Calls / Elapsed * 1000.
+
+%% A pool's call against a call on the caller's own instance, and calls/s
+%% of P callers sharing a pool of 2 or 8 instances against P callers with
+%% an instance each, 400,000 calls in all.
+pools() ->
+    {ok, _} = application:ensure_all_started(wasm_runtime_nif),
+    Module = wasm_runtime_nif:default_module(),
+    {ok, _} = wasm_runtime_nif_pool:start(bench_pool, Module, #{size => 2}),
+    {ok, _} = wasm_runtime_nif_pool:start(bench_pool_8, Module, #{size => 8}),
+    I = wasm_runtime_nif:new(),
+    N = 200000,
+    try
+        Raw = per_call(fun() -> wasm_runtime_nif:call_raw(I, add_I32, [4, 7]) end, N),
+        PoolRaw = per_call(fun() -> wasm_runtime_nif_pool:call_raw(bench_pool, add_I32, [4, 7]) end, N),
+        Call = per_call(fun() -> wasm_runtime_nif:call(I, add_terms, [4, 7]) end, N),
+        PoolCall = per_call(fun() -> wasm_runtime_nif_pool:call(bench_pool, add_terms, [4, 7]) end, N),
+        Total = 400000,
+        Own = fun(I1, F, A) -> wasm_runtime_nif:call_raw(I1, F, A) end,
+        Rates = [begin
+                     Base = pool_rate(P, Total, fun() -> wasm_runtime_nif:new() end, Own),
+                     [row(pool, io_lib:format("~b caller(s), own instances", [P]), Base, 'Mcalls/s')
+                      | [row(pool, io_lib:format("~b caller(s), pool of ~b", [P, Size]),
+                             pool_rate(P, Total, fun() -> Name end,
+                                       fun(Pool, F, A) -> wasm_runtime_nif_pool:call_raw(Pool, F, A) end),
+                             'Mcalls/s', {"own instances", Base}, "")
+                         || {Size, Name} <- [{2, bench_pool}, {8, bench_pool_8}]]]
+                 end || P <- [1, 2, 8, 64]],
+        [row(pool, "pool call_raw add_I32", PoolRaw, ns, {"own instance", Raw}, "<= 2x"),
+         row(pool, "pool call add_terms", PoolCall, ns, {"own instance", Call}, "<= 2x")
+         | lists:append(Rates)]
+    after
+        ok = wasm_runtime_nif_pool:stop(bench_pool),
+        ok = wasm_runtime_nif_pool:stop(bench_pool_8)
+    end.
+
+pool_rate(P, Total, Target, Call) ->
+    Calls = Total div P,
+    Self = self(),
+    Pids = [spawn_link(fun() ->
+                               T = Target(),
+                               receive go -> ok end,
+                               loop(Calls, fun() -> Call(T, add_I32, [4, 7]) end),
+                               Self ! {done, self()}
+                       end) || _ <- lists:seq(1, P)],
+    T0 = erlang:monotonic_time(nanosecond),
+    [Pid ! go || Pid <- Pids],
     [receive {done, Pid} -> ok end || Pid <- Pids],
     Elapsed = erlang:monotonic_time(nanosecond) - T0,
     P * Calls / Elapsed * 1000.

@@ -23,6 +23,11 @@ raised_here(_) ->
 %% (the error-info convention of `erl_error'): a `general' sentence, and
 %% for `badarg' the argument at fault when it can be told.
 -spec format_error(term(), erlang:stacktrace()) -> #{pos_integer() | general => binary()}.
+format_error(Reason, [{wasm_runtime_nif_pool, Function, Args, _Info} | _]) when is_list(Args) ->
+    case describe_pool(Reason, Function, Args) of
+        Words when map_size(Words) > 0 -> Words;
+        _ -> describe(Reason, Function, Args)
+    end;
 format_error(Reason, [{_Module, Function, Args, _Info} | _]) when is_list(Args) ->
     describe(Reason, Function, Args);
 format_error(_Reason, _Stack) ->
@@ -75,6 +80,27 @@ describe("called by wrong process", _Function, _Args) ->
 describe(reentrant_call, _Function, _Args) ->
     general("an import fun called the instance that is calling it", []);
 describe(_Reason, _Function, _Args) ->
+    #{}.
+
+%% The errors of a pool (wasm_runtime_nif_pool) rather than of its calls.
+describe_pool(timeout, _Function, _Args) ->
+    general("no instance of the pool was free before the timeout (nothing ran)", []);
+describe_pool({no_pool, Name}, _Function, _Args) ->
+    general("no pool is named ~tp", [Name]);
+describe_pool({pool_stopped, Name}, _Function, _Args) ->
+    general("the pool ~tp stopped", [Name]);
+describe_pool({pool_full, Name}, _Function, _Args) ->
+    general("the pool ~tp has max_waiters callers waiting already (nothing ran)", [Name]);
+describe_pool(badarg, Function, [Name | _]) when not is_atom(Name) ->
+    #{1 => case Function of
+               start_link -> <<"not an atom (a pool's registered name)">>;
+               _ -> <<"not a pool's name (an atom)">>
+           end};
+describe_pool(badarg, with_instance, [_, Fun, _]) when not is_function(Fun, 1) ->
+    #{2 => <<"not a fun of one argument">>};
+describe_pool(badarg, start_link, [_, _Source, _]) ->
+    #{2 => <<"an instance, not a module">>};
+describe_pool(_Reason, _Function, _Args) ->
     #{}.
 
 %% "the guest trapped in add_I32: integer divide by zero", and the like.

@@ -5,7 +5,7 @@
 %% are kept. A malformed option raises `{bad_option, Option}'.
 -module(wasm_runtime_nif_options).
 
--export([compile/2, load/1, instance/1, call/1, run_wasi/1]).
+-export([compile/2, load/1, instance/1, call/1, run_wasi/1, pool/1]).
 
 %% The longest wait `receive ... after' accepts, in milliseconds.
 -define(MAX_TIMEOUT, 16#ffffffff).
@@ -18,6 +18,9 @@
 -define(MAX_COPIED_FUN, 4096).
 %% The keys of run_wasi/2's options that the `wasi' instance option takes.
 -define(WASI_KEYS, [args, env, stdin, preopens, stdout, stderr]).
+%% The most instances a pool may hold (size and overflow): its atomics take
+%% 64 bytes a slot.
+-define(MAX_POOL_SLOTS, 65536).
 
 %% `#{fuel => true, cache => {Dir, Sha256Hex}}' for the module `Bytes'.
 -spec compile([wasm_runtime_nif:compile_option()], binary()) -> #{atom() => term()}.
@@ -164,6 +167,51 @@ run_wasi(Options) when is_map(Options) ->
     {Wasi, Instance, Call, Compile};
 run_wasi(Options) ->
     erlang:error({bad_option, Options}).
+
+%% A pool's options (wasm_runtime_nif_pool:options()) with every default
+%% filled in. The instance and compile options are checked here, so that a
+%% bad one is refused before anything is started.
+-spec pool(map()) -> #{size := pos_integer(), max_overflow := non_neg_integer(),
+                       shrink_after := pos_integer(), checkout_timeout := timeout(),
+                       max_waiters := non_neg_integer() | infinity,
+                       instance := [wasm_runtime_nif:instance_option()],
+                       compile := [wasm_runtime_nif:load_option()]}.
+pool(Options) when is_map(Options) ->
+    Defaults = #{size => erlang:system_info(schedulers_online), max_overflow => 0,
+                 shrink_after => 10000, checkout_timeout => 5000, max_waiters => infinity,
+                 instance => [], compile => []},
+    Config = maps:fold(fun pool_option/3, Defaults, Options),
+    #{size := Size, max_overflow := Overflow} = Config,
+    case Size + Overflow =< ?MAX_POOL_SLOTS of
+        true -> Config;
+        false -> erlang:error({bad_option, {max_overflow, Overflow}})
+    end;
+pool(Options) ->
+    erlang:error({bad_option, Options}).
+
+pool_option(size, N, Map) when is_integer(N), N > 0, N =< ?MAX_POOL_SLOTS ->
+    Map#{size => N};
+pool_option(max_overflow, N, Map) when is_integer(N), N >= 0, N =< ?MAX_POOL_SLOTS ->
+    Map#{max_overflow => N};
+pool_option(shrink_after, T, Map) when is_integer(T), T > 0, T =< ?MAX_TIMEOUT ->
+    Map#{shrink_after => T};
+pool_option(checkout_timeout, T, Map) when ?IS_TIMEOUT(T) ->
+    Map#{checkout_timeout => T};
+pool_option(max_waiters, N, Map) when N =:= infinity; is_integer(N), N >= 0 ->
+    Map#{max_waiters => N};
+pool_option(instance, Options, Map) ->
+    %% One process may call a pool's instance now, another next.
+    _ = instance(Options),
+    case lists:member(process_bound, Options) of
+        true -> erlang:error({bad_option, process_bound});
+        false -> ok
+    end,
+    Map#{instance => Options};
+pool_option(compile, Options, Map) ->
+    _ = load(Options),
+    Map#{compile => Options};
+pool_option(Key, Value, _) ->
+    erlang:error({bad_option, {Key, Value}}).
 
 %% The `wasi' option as the NIF reads it: `#{args => [Bin], env =>
 %% [{Bin, Bin}], stdin => Bin, preopens => [{HostPath, GuestPath,
