@@ -23,7 +23,7 @@
 -export([start/3, start_link/3, stop/1, child_spec/3,
          call/3, call/4, call_raw/3, call_raw/4, with_instance/2, with_instance/3, info/1]).
 %% For the pool's server.
--export([claim/2]).
+-export([hand/3, rewrite/4]).
 
 -include("wasm_runtime_nif_pool.hrl").
 
@@ -32,7 +32,7 @@
 -define(FAILED, '$wasm_runtime_nif_pool_failed').
 %% How many times a caller that found every instance busy yields and looks
 %% again before it queues.
--define(CLAIM_RETRIES, 3).
+-define(CLAIM_RETRIES, 30).
 
 -type name() :: atom().
 %% A pool's registered name.
@@ -232,21 +232,21 @@ with_instance(Pool, Fun) ->
 -spec with_instance(name(), fun((wasm_runtime_nif:instance()) -> Result),
                     [{timeout, timeout()}]) -> Result.
 with_instance(Pool, Fun, Options) when is_function(Fun, 1) ->
-    {P, Slot, Owner, Instance} =
+    {P, Slot, Held, Instance} =
         try
-            {Lent, Owner0, _, _} = Lender = lender(Pool),
-            {Slot0, _} = checkout(Lent, Owner0, Options),
-            {Lent, Slot0, Owner0, instance(Lent, Slot0, Lender)}
+            {Lent, Held0, _, _} = Lender = lender(Pool),
+            {Slot0, _} = checkout(Lent, Held0, Options),
+            {Lent, Slot0, Held0, instance(Lent, Slot0, Lender)}
         catch
             error:{?FAILED, Why} -> erlang:error(Why, [Pool, Fun, Options], ?ERROR_INFO)
         end,
     try Fun(Instance) of
         Value ->
-            give_back_after(P, Slot, Owner, Instance),
+            give_back_after(P, Slot, Held, Instance),
             Value
     catch
         Class:Reason:Stack ->
-            give_back_after(P, Slot, Owner, Instance),
+            give_back_after(P, Slot, Held, Instance),
             erlang:raise(Class, Reason, Stack)
     end;
 with_instance(Pool, Fun, Options) ->
@@ -267,8 +267,8 @@ info(Pool) ->
 %%% The path of every call: claim a slot, call, give it back.
 
 lent(Pool, Kind, Function, Args, Options) ->
-    {P, Owner, _, _} = Lender = lender(Pool),
-    {Slot, Given} = checkout(P, Owner, Options),
+    {P, Held, _, _} = Lender = lender(Pool),
+    {Slot, Given} = checkout(P, Held, Options),
     Instance = instance(P, Slot, Lender),
     try
         case {Kind, Given} of
@@ -278,12 +278,20 @@ lent(Pool, Kind, Function, Args, Options) ->
             {call, _} -> wasm_runtime_nif:call(Instance, Function, Args, Given)
         end
     of
+        Value when Slot =< P#pool.size ->
+            %% Given back here, not in a function: a function call is where
+            %% the scheduler may put a process aside, and one put aside
+            %% holding a slot keeps every waiter waiting.
+            case atomics:compare_exchange(P#pool.slots, ?HOLDER(Slot), Held, ?IDLE) of
+                ok -> Value;
+                _ -> hand(P, Slot, Held), Value
+            end;
         Value ->
-            give_back(P, Slot, Owner),
+            give_back(P, Slot, Held),
             Value
     catch
         Class:Reason:Stack ->
-            give_back_after(P, Slot, Owner, Instance),
+            give_back_after(P, Slot, Held, Instance),
             case Reason =:= instance_released andalso not current(P) of
                 true -> failed({pool_stopped, Pool});
                 false -> erlang:raise(Class, Reason, Stack)
@@ -303,10 +311,11 @@ current(#pool{name = Name, incarnation = Incarnation}) ->
         _ -> false
     end.
 
-%% What the calling process keeps of the pool: its owner id, the word it
-%% writes in the slots it holds, and its copy of the table of instances.
-%% The server learns the id once per process and monitors the process, to
-%% take back the slots of one that dies holding them.
+%% What the calling process keeps of the pool: the word it writes in the
+%% slots it holds (its owner id, handed out once per process and pool
+%% start), and its copy of the table of instances. The server learns the
+%% word once and monitors the process, to take back the slots of one that
+%% dies holding them.
 lender(Pool) ->
     case get(?LENDER_KEY(Pool)) of
         {#pool{server = Server}, _, _, _} = Lender ->
@@ -325,98 +334,99 @@ new_lender(Pool) ->
         true -> ok;
         false -> failed({pool_stopped, Name})
     end,
-    Owner = atomics:add_get(Slots, ?LAST_OWNER, 1),
-    Lender = {P, Owner, -1, {}},
+    Held = ?HELD(atomics:add_get(Slots, ?LAST_OWNER, 1)),
+    Lender = {P, Held, -1, {}},
     put(?LENDER_KEY(Name), Lender),
-    Server ! {register, self(), Owner},
+    Server ! {register, self(), Held},
     Lender.
 
-%% A slot held by `Owner', and the call options with what is left of the
+%% A slot held by the caller, and the call options with what is left of the
 %% call's timeout after the wait.
-%% The queue is not looked at first: while callers are queued, every slot
-%% given back goes to them (give_back/3), so a caller that finds one idle
-%% took it in the instant between its release and its hand-off.
-checkout(P, Owner, Options) ->
-    case claim(P, Owner) of
-        none -> checkout_again(P, Owner, Options, ?CLAIM_RETRIES);
+checkout(P, Held, Options) ->
+    case claim(P, Held) of
+        none -> checkout_again(P, Held, Options, ?CLAIM_RETRIES);
         Slot -> {Slot, Options}
     end.
 
 %% Every instance is busy, most often with a call that ends in a moment or
 %% with a holder the scheduler put aside between its claim and its call:
-%% let the others run and look again, a few times, before queueing (a
-%% round trip through the server). Once callers are queued, every slot
-%% given back goes to them: queue at once.
-checkout_again(#pool{slots = Slots} = P, Owner, Options, Retries) when Retries > 0 ->
+%% let the others run and look again, a few times, before queueing. While
+%% callers are queued, slots are handed to them rather than made idle, so
+%% this takes none from them.
+checkout_again(P, Held, Options, Retries) when Retries > 0 ->
     erlang:yield(),
-    case atomics:get(Slots, ?WAITERS) =:= 0 andalso claim(P, Owner) of
-        Slot when is_integer(Slot) -> {Slot, Options};
-        none -> checkout_again(P, Owner, Options, Retries - 1);
-        false -> wait(P, Owner, Options)
+    case claim(P, Held) of
+        none -> checkout_again(P, Held, Options, Retries - 1);
+        Slot -> {Slot, Options}
     end;
-checkout_again(P, Owner, Options, _) ->
-    wait(P, Owner, Options).
+checkout_again(P, Held, Options, _) ->
+    wait(P, Held, Options).
 
-%% @private Claims an idle slot for `Owner': the core slots from one chosen
-%% by the scheduler (so that callers on different schedulers try different
-%% slots first), then the overflow slots in order.
--spec claim(#pool{}, pos_integer()) -> pos_integer() | none.
-claim(#pool{slots = Slots, size = Size, max = Max}, Owner) ->
+%% Claims an idle slot: the core slots from one chosen by the scheduler
+%% (so that callers on different schedulers try different slots first),
+%% then the overflow slots in order.
+claim(#pool{slots = Slots, size = Size, max = Max}, Held) ->
     First = (erlang:system_info(scheduler_id) - 1) rem Size + 1,
-    case claim_core(Slots, Owner, First, Size, Size) of
-        none when Max > Size -> claim_overflow(Slots, Owner, Size + 1, Max);
+    case claim_core(Slots, Held, First, Size, Size) of
+        none when Max > Size -> claim_overflow(Slots, Held, Size + 1, Max);
         Claimed -> Claimed
     end.
 
-claim_core(_Slots, _Owner, _Slot, _Size, 0) ->
+claim_core(_Slots, _Held, _Slot, _Size, 0) ->
     none;
-claim_core(Slots, Owner, Slot, Size, Left) ->
-    case atomics:compare_exchange(Slots, ?HOLDER(Slot), ?IDLE, Owner) of
+claim_core(Slots, Held, Slot, Size, Left) ->
+    case atomics:compare_exchange(Slots, ?HOLDER(Slot), ?IDLE, Held) of
         ok -> Slot;
-        _ -> claim_core(Slots, Owner, Slot rem Size + 1, Size, Left - 1)
+        _ -> claim_core(Slots, Held, Slot rem Size + 1, Size, Left - 1)
     end.
 
-claim_overflow(_Slots, _Owner, Slot, Max) when Slot > Max ->
+claim_overflow(_Slots, _Held, Slot, Max) when Slot > Max ->
     none;
-claim_overflow(Slots, Owner, Slot, Max) ->
-    case atomics:compare_exchange(Slots, ?HOLDER(Slot), ?IDLE, Owner) of
+claim_overflow(Slots, Held, Slot, Max) ->
+    case atomics:compare_exchange(Slots, ?HOLDER(Slot), ?IDLE, Held) of
         ok -> Slot;
-        _ -> claim_overflow(Slots, Owner, Slot + 1, Max)
+        _ -> claim_overflow(Slots, Held, Slot + 1, Max)
     end.
 
-%% Every instance is busy: queue in the server and wait for it to grant a
-%% slot (docs/design.md has the protocol and why no grant is lost).
-wait(#pool{name = Name, server = Server, slots = Slots, checkout_timeout = Bound,
-           max_waiters = MaxWaiters} = P, Owner, Options) ->
+%% Every instance is busy: queue, mark every slot wanted, and wait for a
+%% holder to hand one over (docs/design.md has the protocol and why no
+%% hand-over is lost). No process stands between the holder and us.
+wait(#pool{name = Name, slots = Slots, queue = Queue, checkout_timeout = Bound,
+           max_waiters = MaxWaiters} = P, Held, Options) ->
     Limits = try wasm_runtime_nif_options:call(Options)
              catch error:Bad -> failed(Bad)
              end,
-    case MaxWaiters =/= infinity andalso atomics:get(Slots, ?WAITERS) >= MaxWaiters of
-        true -> failed({pool_full, Name});
-        false -> ok
-    end,
     CallTimeout = maps:get(timeout, Limits, infinity),
     Started = erlang:monotonic_time(millisecond),
-    Ref = erlang:monitor(process, Server),
-    Server ! {wait, self(), Ref, Owner},
-    Slot = receive
-               {Ref, {granted, Granted}} ->
-                   Granted;
-               {'DOWN', Ref, process, _, _} ->
-                   failed({pool_stopped, Name})
-           after min(CallTimeout, Bound) ->
-                   Server ! {cancel, Ref},
-                   receive
-                       {Ref, {granted, Granted}} ->
-                           give_back(P, Granted, Owner),
-                           failed(timeout);
-                       {Ref, cancelled} ->
-                           failed(timeout);
-                       {'DOWN', Ref, process, _, _} ->
-                           failed(timeout)
-                   end
+    Alias = erlang:alias([explicit_unalias]),
+    Ticket = atomics:add_get(Slots, ?LAST_TICKET, 1),
+    try
+        case MaxWaiters =/= infinity andalso ets:info(Queue, size) >= MaxWaiters of
+            true -> failed({pool_full, Name});
+            false -> true = ets:insert(Queue, {Ticket, self(), Alias, Held, waiting})
+        end
+    catch
+        error:badarg -> failed({pool_stopped, Name})
+    end,
+    Slot = try
+               case claim_or_want(P, Held) of
+                   none ->
+                       ask_to_grow(P),
+                       await_slot(P, Ticket, Alias, Held, min(CallTimeout, Bound));
+                   Claimed ->
+                       %% Granted a slot meanwhile: that one goes back.
+                       case left_queue(Queue, Ticket) of
+                           true -> ok;
+                           {granted, Granted} -> give_back(P, taken(P, Granted, Held), Held)
+                       end,
+                       Claimed
+               end
+           after
+               %% A grant sent to us from now on is dropped; one that came
+               %% already was dealt with (left_queue/2).
+               erlang:unalias(Alias),
+               receive {Alias, granted, _} -> ok after 0 -> ok end
            end,
-    erlang:demonitor(Ref, [flush]),
     case CallTimeout of
         infinity ->
             {Slot, Options};
@@ -426,17 +436,91 @@ wait(#pool{name = Name, server = Server, slots = Slots, checkout_timeout = Bound
                     {Slot, [{timeout, Left} | [Option || {Key, _} = Option <- Options,
                                                          Key =/= timeout]]};
                 _ ->
-                    give_back(P, Slot, Owner),
+                    give_back(P, Slot, Held),
                     failed(timeout)
             end
     end.
+
+%% Claims an idle slot, or marks each slot that is not idle wanted: its
+%% holder, when done, hands it to the first queued caller instead of
+%% making it idle. Our ticket is in the queue before any mark is set.
+claim_or_want(#pool{slots = Slots, max = Max}, Held) ->
+    claim_or_want(Slots, Held, 1, Max).
+
+claim_or_want(_Slots, _Held, Slot, Max) when Slot > Max ->
+    none;
+claim_or_want(Slots, Held, Slot, Max) ->
+    case atomics:get(Slots, ?HOLDER(Slot)) of
+        ?IDLE ->
+            case atomics:compare_exchange(Slots, ?HOLDER(Slot), ?IDLE, Held) of
+                ok -> Slot;
+                _ -> claim_or_want(Slots, Held, Slot, Max)
+            end;
+        Word when Word band ?WANTED =/= 0 ->
+            claim_or_want(Slots, Held, Slot + 1, Max);
+        Word ->
+            case atomics:compare_exchange(Slots, ?HOLDER(Slot), Word, Word bor ?WANTED) of
+                ok -> claim_or_want(Slots, Held, Slot + 1, Max);
+                _ -> claim_or_want(Slots, Held, Slot, Max)
+            end
+    end.
+
+%% Waits for a holder to hand us a slot, or for the pool to stop.
+await_slot(#pool{name = Name, server = Server, queue = Queue} = P, Ticket, Alias, Held, Timeout) ->
+    Monitor = erlang:monitor(process, Server),
+    receive
+        {Alias, granted, Slot} ->
+            erlang:demonitor(Monitor, [flush]),
+            _ = (catch ets:delete(Queue, Ticket)),
+            taken(P, Slot, Held);
+        {'DOWN', Monitor, process, _, _} ->
+            failed({pool_stopped, Name})
+    after Timeout ->
+            erlang:demonitor(Monitor, [flush]),
+            case left_queue(Queue, Ticket) of
+                true -> ok;
+                {granted, Slot} -> give_back(P, taken(P, Slot, Held), Held)
+            end,
+            failed(timeout)
+    end.
+
+%% Takes our ticket out of the queue unless a holder granted us a slot
+%% first: then `{granted, Slot}' (that the grant and the leaving are
+%% compare-and-swaps on the ticket's row is what makes one of them win).
+left_queue(Queue, Ticket) ->
+    try ets:select_delete(Queue, [{{Ticket, '_', '_', '_', waiting}, [], [true]}]) of
+        1 ->
+            true;
+        0 ->
+            [{Ticket, _, _, _, Granted}] = ets:take(Queue, Ticket),
+            Granted
+    catch
+        error:badarg -> true
+    end.
+
+%% A slot granted to us is ours: its mark stays wanted, so that whoever
+%% still waits is handed it next.
+taken(#pool{slots = Slots}, Slot, Held) ->
+    ok = atomics:compare_exchange(Slots, ?HOLDER(Slot), Held bor ?GRANTED bor ?WANTED,
+                                  Held bor ?WANTED),
+    Slot.
+
+%% A queued caller with the pool allowed to grow: tell the server.
+ask_to_grow(#pool{slots = Slots, size = Size, max = Max, server = Server}) when Max > Size ->
+    case lists:any(fun(S) -> ?UNFLAGGED(atomics:get(Slots, ?HOLDER(S))) =:= ?EMPTY end,
+                   lists:seq(Size + 1, Max)) of
+        true -> Server ! grow, ok;
+        false -> ok
+    end;
+ask_to_grow(_) ->
+    ok.
 
 %% The instance in `Slot', from the caller's copy of the table unless the
 %% server changed the table since it was made. The slot was claimed before
 %% the generation is read, and the server raises the generation before a
 %% new instance's slot can be claimed: a copy of this generation has it.
 instance(#pool{slots = Slots, table = Table, name = Name, max = Max} = P, Slot,
-         {P, Owner, Generation, Instances}) ->
+         {P, Held, Generation, Instances}) ->
     case atomics:get(Slots, ?GENERATION) of
         Generation ->
             element(Slot, Instances);
@@ -444,50 +528,103 @@ instance(#pool{slots = Slots, table = Table, name = Name, max = Max} = P, Slot,
             %% A pool stopped meanwhile has dropped its table.
             Rows = try ets:tab2list(Table)
                    catch error:badarg ->
-                           give_back(P, Slot, Owner),
+                           give_back(P, Slot, Held),
                            failed({pool_stopped, Name})
                    end,
             Copy = erlang:make_tuple(Max, undefined, Rows),
-            put(?LENDER_KEY(Name), {P, Owner, Now, Copy}),
+            put(?LENDER_KEY(Name), {P, Held, Now, Copy}),
             element(Slot, Copy)
     end.
 
-%% Gives `Slot' back, idle, and passes it to the server if callers are
-%% queued. The order matters: the slot is made idle before the queue is
-%% looked at, while the server counts a caller in before it looks for idle
-%% slots, so that one of the two sees the other.
-give_back(#pool{slots = Slots, size = Size, server = Server}, Slot, Owner) ->
+%% Gives `Slot' back: idle, unless a queued caller wants it.
+give_back(#pool{slots = Slots, size = Size} = P, Slot, Held) ->
     case Slot > Size of
         true -> atomics:put(Slots, ?LAST_USED(Slot), erlang:monotonic_time(millisecond));
         false -> ok
     end,
-    case atomics:compare_exchange(Slots, ?HOLDER(Slot), Owner, ?IDLE) of
-        ok ->
-            case atomics:get(Slots, ?WAITERS) of
-                0 ->
+    case atomics:compare_exchange(Slots, ?HOLDER(Slot), Held, ?IDLE) of
+        ok -> ok;
+        _ -> hand(P, Slot, Held)
+    end.
+
+%% @private Hands `Slot', held with the word `Held' (a caller's, or the
+%% server's ?MAKING), to the first queued caller, or makes it idle. The mark
+%% is cleared before the queue is looked at: a caller queued after that
+%% marks it again, which the last step (idle only if unmarked) sees. The
+%% slot is marked granted to the caller before its ticket says so: a caller
+%% that finds its ticket granted finds the slot its own.
+-spec hand(#pool{}, pos_integer(), integer()) -> ok.
+hand(#pool{slots = Slots, queue = Queue} = P, Slot, Held) ->
+    _ = atomics:compare_exchange(Slots, ?HOLDER(Slot), Held bor ?WANTED, Held),
+    case first_waiter(Queue) of
+        {Ticket, _Pid, Alias, Waiter, waiting} ->
+            Granted = Waiter bor ?GRANTED bor ?WANTED,
+            rewrite(Slots, Slot, Held, Granted),
+            case grant(Queue, Ticket, Slot) of
+                true ->
+                    Alias ! {Alias, granted, Slot},
                     ok;
-                _ ->
-                    case atomics:compare_exchange(Slots, ?HOLDER(Slot), ?IDLE, ?HANDOFF) of
-                        ok -> Server ! {handoff, Slot}, ok;
+                false ->
+                    %% It left (its timeout), or died and the server
+                    %% dropped its ticket: the next one. Unless the server
+                    %% took the slot back already.
+                    case atomics:compare_exchange(Slots, ?HOLDER(Slot), Granted, Held) of
+                        ok -> hand(P, Slot, Held);
                         _ -> ok
                     end
             end;
+        none ->
+            case atomics:compare_exchange(Slots, ?HOLDER(Slot), Held, ?IDLE) of
+                ok -> ok;
+                _ -> hand(P, Slot, Held)
+            end
+    end.
+
+%% The first ticket still waiting (granted ones wait for their caller to
+%% take them out).
+first_waiter(Queue) ->
+    try ets:select(Queue, [{{'_', '_', '_', '_', waiting}, [], ['$_']}], 1) of
+        {[Waiter], _} -> Waiter;
+        '$end_of_table' -> none
+    catch
+        error:badarg -> none
+    end.
+
+grant(Queue, Ticket, Slot) ->
+    Match = [{{Ticket, '$1', '$2', '$3', waiting}, [],
+              [{{Ticket, '$1', '$2', '$3', {const, {granted, Slot}}}}]}],
+    try ets:select_replace(Queue, Match) of
+        1 -> true;
+        0 -> false
+    catch
+        error:badarg -> false
+    end.
+
+%% @private Replaces the word of a slot held with `Held' (marked wanted or
+%% not: only that mark can change under its holder) by `New'.
+-spec rewrite(atomics:atomics_ref(), pos_integer(), integer(), integer()) -> ok.
+rewrite(Slots, Slot, Held, New) ->
+    case atomics:compare_exchange(Slots, ?HOLDER(Slot), Held, New) of
+        ok ->
+            ok;
         _ ->
-            ok
+            case atomics:compare_exchange(Slots, ?HOLDER(Slot), Held bor ?WANTED, New) of
+                ok -> ok;
+                _ -> rewrite(Slots, Slot, Held, New)
+            end
     end.
 
 %% Gives `Slot' back after a call that raised (or a lent instance's fun):
 %% an instance no longer idle (trapped, timed out, interrupted, released)
 %% goes to the server to be replaced; the caller does not wait for that.
-give_back_after(#pool{slots = Slots, server = Server} = P, Slot, Owner, Instance) ->
+give_back_after(#pool{slots = Slots, server = Server} = P, Slot, Held, Instance) ->
     case instance_state(Instance) of
         idle ->
-            give_back(P, Slot, Owner);
+            give_back(P, Slot, Held);
         _ ->
-            case atomics:compare_exchange(Slots, ?HOLDER(Slot), Owner, ?MAKING) of
-                ok -> Server ! {replace, Slot}, ok;
-                _ -> ok
-            end
+            rewrite(Slots, Slot, Held, ?MAKING),
+            Server ! {replace, Slot},
+            ok
     end.
 
 instance_state(Instance) ->

@@ -1,20 +1,18 @@
 %% @private
-%% @doc A pool's server: what callers do not do themselves. It owns the
-%% table of instances and the slots' handle, queues callers that found
-%% every instance busy and grants them slots in arrival order, replaces the
-%% instances calls ended, grows the pool while callers wait and shrinks it
-%% back, and takes back the slots of callers that died holding them.
-%% docs/design.md, "Pools: check-out without a hop", has the protocol.
+%% @doc A pool's server: what callers do not do themselves. Callers claim,
+%% queue for and hand over slots among themselves (wasm_runtime_nif_pool);
+%% the server owns the table of instances, the queue's table and the
+%% slots' handle, replaces the instances calls ended, grows the pool while
+%% callers wait and shrinks it back, and takes back the slots of callers
+%% that died holding them. docs/design.md, "Pools: check-out without a
+%% hop", has the protocol.
 %%
-%% Messages from callers (wasm_runtime_nif_pool), none of them per call:
+%% Messages from callers, none of them per call:
 %% <ul>
-%% <li>`{register, Pid, Owner}': once per process: monitored from now on.</li>
-%% <li>`{wait, Pid, Ref, Owner}': queue me; answered `{Ref, {granted, Slot}}'
-%%     (the slot already holds `Owner').</li>
-%% <li>`{cancel, Ref}': I gave up; answered `{Ref, cancelled}' while the
-%%     caller is still queued, else its grant is on the way.</li>
-%% <li>`{handoff, Slot}': an idle slot for the queue.</li>
-%% <li>`{replace, Slot}': its instance is no longer idle.</li>
+%% <li>`{register, Pid, Held}': once per process: monitored from now on.</li>
+%% <li>`{replace, Slot}': its instance is no longer idle (the slot is
+%%     ?MAKING).</li>
+%% <li>`grow': a caller queued and an overflow slot is empty.</li>
 %% </ul>
 -module(wasm_runtime_nif_pool_server).
 -behaviour(gen_server).
@@ -36,9 +34,7 @@
                 module :: wasm_runtime_nif:wasm_module(),
                 instance_options :: [wasm_runtime_nif:instance_option()],
                 shrink_after :: pos_integer(),
-                %% {Pid, Ref, Owner} in arrival order.
-                queue = queue:new() :: queue:queue({pid(), reference(), pos_integer()}),
-                %% Monitor => owner id of every process that used the pool.
+                %% Monitor => holder word of every process that used the pool.
                 owners = #{} :: #{reference() => pos_integer()},
                 %% Maker process => slot.
                 makers = #{} :: #{pid() => pos_integer()},
@@ -57,14 +53,15 @@ init({Name, Module, Instances, Config}) ->
     Slots = atomics:new(?SLOTS_SIZE(Max), [{signed, true}]),
     %% Read only when a caller's copy of it is stale.
     Table = ets:new(?MODULE, [set, protected]),
+    Queue = ets:new(wasm_runtime_nif_pool_queue, [ordered_set, public, {write_concurrency, true}]),
     lists:foreach(fun(Slot) -> atomics:put(Slots, ?HOLDER(Slot), ?EMPTY) end,
                   lists:seq(Size + 1, Max)),
     lists:foldl(fun(Instance, Slot) ->
                         true = ets:insert(Table, {Slot, Instance}),
                         Slot + 1
                 end, 1, Instances),
-    Pool = #pool{name = Name, server = self(), slots = Slots, table = Table, size = Size,
-                 max = Max, incarnation = make_ref(), checkout_timeout = Bound,
+    Pool = #pool{name = Name, server = self(), slots = Slots, table = Table, queue = Queue,
+                 size = Size, max = Max, incarnation = make_ref(), checkout_timeout = Bound,
                  max_waiters = MaxWaiters},
     %% Written once per start: persistent_term makes every process look at
     %% its heap when a term is replaced, which a long-lived pool can afford.
@@ -84,26 +81,12 @@ handle_cast(_Request, State) ->
     {noreply, State}.
 
 -spec handle_info(term(), #state{}) -> {noreply, #state{}}.
-handle_info({register, Pid, Owner}, #state{owners = Owners} = State) ->
-    {noreply, State#state{owners = Owners#{erlang:monitor(process, Pid) => Owner}}};
-handle_info({wait, Pid, Ref, Owner}, #state{pool = #pool{slots = Slots}, queue = Queue} = State) ->
-    %% Counted before looking for an idle slot: see give_back in
-    %% wasm_runtime_nif_pool.
-    _ = atomics:add_get(Slots, ?WAITERS, 1),
-    {noreply, dispatch(State#state{queue = queue:in({Pid, Ref, Owner}, Queue)})};
-handle_info({cancel, Ref}, #state{pool = #pool{slots = Slots}, queue = Queue} = State) ->
-    case lists:keyfind(Ref, 2, queue:to_list(Queue)) of
-        {Pid, Ref, _} ->
-            atomics:sub(Slots, ?WAITERS, 1),
-            Pid ! {Ref, cancelled},
-            {noreply, State#state{queue = queue:filter(fun({_, R, _}) -> R =/= Ref end, Queue)}};
-        false ->
-            {noreply, State}
-    end;
-handle_info({handoff, Slot}, State) ->
-    {noreply, given(Slot, State)};
+handle_info({register, Pid, Held}, #state{owners = Owners} = State) ->
+    {noreply, State#state{owners = Owners#{erlang:monitor(process, Pid) => Held}}};
 handle_info({replace, Slot}, State) ->
     {noreply, replace(Slot, State)};
+handle_info(grow, State) ->
+    {noreply, grow(State)};
 handle_info({made, Slot, Maker, Result}, #state{makers = Makers} = State) ->
     {noreply, made(Slot, Result, State#state{makers = maps:remove(Maker, Makers)})};
 handle_info({'EXIT', Maker, Reason}, #state{makers = Makers} = State) ->
@@ -115,15 +98,15 @@ handle_info({'EXIT', Maker, Reason}, #state{makers = Makers} = State) ->
     end;
 handle_info({'DOWN', Monitor, process, Pid, _}, #state{owners = Owners} = State) ->
     case maps:take(Monitor, Owners) of
-        {Owner, Rest} -> {noreply, owner_died(Pid, Owner, State#state{owners = Rest})};
+        {Held, Rest} -> {noreply, owner_died(Pid, Held, State#state{owners = Rest})};
         error -> {noreply, State}
     end;
-handle_info({reclaim, Slot, Owner, Tries}, State) ->
-    {noreply, reclaim(Slot, Owner, Tries, State)};
+handle_info({reclaim, Slot, Held, Tries}, State) ->
+    {noreply, reclaim(Slot, Held, Tries, State)};
 handle_info({retry, Slot}, #state{pool = #pool{slots = Slots}} = State) ->
-    case atomics:compare_exchange(Slots, ?HOLDER(Slot), ?EMPTY, ?MAKING) of
-        ok -> {noreply, start_maker(Slot, State)};
-        _ -> {noreply, State}
+    case taken_empty(Slots, Slot) of
+        true -> {noreply, start_maker(Slot, State)};
+        false -> {noreply, State}
     end;
 handle_info(shrink, #state{pool = Pool, shrink_after = ShrinkAfter} = State) ->
     State1 = shrink(State),
@@ -142,63 +125,37 @@ terminate(_Reason, #state{pool = #pool{name = Name, table = Table, incarnation =
     end,
     ets:foldl(fun({_Slot, Instance}, ok) -> wasm_runtime_nif:release(Instance) end, ok, Table).
 
-%%% Granting slots
-
-%% Grants idle slots to queued callers, first come first served, and grows
-%% the pool for those left.
-dispatch(#state{pool = Pool, queue = Queue} = State) ->
-    case queue:peek(Queue) of
-        {value, {_Pid, _Ref, Owner}} ->
-            case wasm_runtime_nif_pool:claim(Pool, Owner) of
-                none -> grow(State);
-                Slot -> dispatch(granted(Slot, State))
-            end;
-        empty ->
-            State
-    end.
-
-%% The first queued caller gets `Slot', which it holds already.
-granted(Slot, #state{pool = #pool{slots = Slots}, queue = Queue} = State) ->
-    {{value, {Pid, Ref, _Owner}}, Rest} = queue:out(Queue),
-    atomics:sub(Slots, ?WAITERS, 1),
-    Pid ! {Ref, {granted, Slot}},
-    State#state{queue = Rest}.
-
-%% `Slot', held by the server (handed off, made, or taken back), goes to
-%% the first queued caller, or becomes idle.
-given(Slot, #state{pool = #pool{slots = Slots}, queue = Queue} = State) ->
-    case queue:peek(Queue) of
-        {value, {_Pid, _Ref, Owner}} ->
-            atomics:put(Slots, ?HOLDER(Slot), Owner),
-            granted(Slot, State);
-        empty ->
-            atomics:put(Slots, ?HOLDER(Slot), ?IDLE),
-            State
-    end.
-
 %%% Making instances
 
 %% An overflow instance for each queued caller no maker works for yet.
-grow(#state{pool = #pool{slots = Slots, size = Size, max = Max}, queue = Queue,
+grow(#state{pool = #pool{slots = Slots, size = Size, max = Max, queue = Queue},
             makers = Makers} = State) ->
-    case queue:len(Queue) > map_size(Makers) andalso empty_slot(Slots, Size + 1, Max) of
+    case ets:info(Queue, size) > map_size(Makers) andalso empty_slot(Slots, Size + 1, Max) of
         Slot when is_integer(Slot) ->
-            atomics:put(Slots, ?HOLDER(Slot), ?MAKING),
             grow(counted(grown, #{slot => Slot}, start_maker(Slot, State)));
         _ ->
             State
     end.
 
+%% An empty overflow slot, taken to be made (?MAKING).
 empty_slot(_Slots, Slot, Max) when Slot > Max ->
     none;
 empty_slot(Slots, Slot, Max) ->
-    case atomics:get(Slots, ?HOLDER(Slot)) of
-        ?EMPTY -> Slot;
-        _ -> empty_slot(Slots, Slot + 1, Max)
+    case taken_empty(Slots, Slot) of
+        true -> Slot;
+        false -> empty_slot(Slots, Slot + 1, Max)
     end.
 
-%% `Slot' (held by the server: MAKING) gets a new instance in place of one
-%% a call ended.
+taken_empty(Slots, Slot) ->
+    case atomics:get(Slots, ?HOLDER(Slot)) of
+        Word when ?UNFLAGGED(Word) =:= ?EMPTY ->
+            ok =:= atomics:compare_exchange(Slots, ?HOLDER(Slot), Word, ?MAKING)
+                orelse taken_empty(Slots, Slot);
+        _ ->
+            false
+    end.
+
+%% `Slot' (?MAKING) gets a new instance in place of one a call ended.
 replace(Slot, #state{pool = #pool{table = Table}} = State) ->
     case ets:take(Table, Slot) of
         [{Slot, Old}] -> ok = wasm_runtime_nif:release(Old);
@@ -207,7 +164,7 @@ replace(Slot, #state{pool = #pool{table = Table}} = State) ->
     counted(replaced, #{slot => Slot}, start_maker(Slot, State)).
 
 %% Instantiation runs start functions, which may take long: in a process
-%% of its own, so that the server goes on granting slots meanwhile.
+%% of its own, so that the server goes on meanwhile.
 start_maker(Slot, #state{module = Module, instance_options = Options, makers = Makers} = State) ->
     Server = self(),
     Maker = spawn_link(fun() ->
@@ -218,19 +175,21 @@ start_maker(Slot, #state{module = Module, instance_options = Options, makers = M
                        end),
     State#state{makers = Makers#{Maker => Slot}}.
 
-made(Slot, {ok, Instance}, #state{pool = #pool{slots = Slots, table = Table, size = Size}} = State) ->
+made(Slot, {ok, Instance}, #state{pool = #pool{slots = Slots, table = Table, size = Size} = Pool,
+                                  backoff = Backoff} = State) ->
     true = ets:insert(Table, {Slot, Instance}),
-    %% Before the slot can be claimed: wasm_runtime_nif_pool:instance/4.
+    %% Before the slot can be claimed: wasm_runtime_nif_pool:instance/3.
     _ = atomics:add_get(Slots, ?GENERATION, 1),
     case Slot > Size of
         true -> atomics:put(Slots, ?LAST_USED(Slot), erlang:monotonic_time(millisecond));
         false -> ok
     end,
-    dispatch(given(Slot, State#state{backoff = maps:remove(Slot, State#state.backoff)}));
+    ok = wasm_runtime_nif_pool:hand(Pool, Slot, ?MAKING),
+    State#state{backoff = maps:remove(Slot, Backoff)};
 made(Slot, {error, Reason}, #state{pool = #pool{slots = Slots, table = Table, size = Size},
                                    backoff = Backoff} = State) ->
     true = ets:delete(Table, Slot),
-    atomics:put(Slots, ?HOLDER(Slot), ?EMPTY),
+    ok = wasm_runtime_nif_pool:rewrite(Slots, Slot, ?MAKING, ?EMPTY),
     State1 = counted(instantiate_failed, #{slot => Slot, reason => Reason}, State),
     case Slot =< Size of
         true ->
@@ -248,32 +207,38 @@ made(Slot, {error, Reason}, #state{pool = #pool{slots = Slots, table = Table, si
 %%% Callers that died
 
 %% A process that used the pool died: it waits no more, and the slots it
-%% held come back.
-owner_died(Pid, Owner, #state{pool = #pool{slots = Slots, max = Max}, queue = Queue} = State) ->
-    {Gone, Kept} = lists:partition(fun({P, _, _}) -> P =:= Pid end, queue:to_list(Queue)),
-    _ = [atomics:sub(Slots, ?WAITERS, 1) || _ <- Gone],
-    Held = [Slot || Slot <- lists:seq(1, Max), atomics:get(Slots, ?HOLDER(Slot)) =:= Owner],
-    lists:foldl(fun(Slot, S) -> reclaim(Slot, Owner, ?RECLAIM_TRIES, S) end,
-                State#state{queue = queue:from_list(Kept)}, Held).
+%% held, or was being handed, come back.
+owner_died(Pid, Held, #state{pool = #pool{slots = Slots, max = Max, queue = Queue}} = State) ->
+    _ = ets:select_delete(Queue, [{{'_', Pid, '_', '_', '_'}, [], [true]}]),
+    Slots1 = [Slot || Slot <- lists:seq(1, Max),
+                      ?UNFLAGGED(atomics:get(Slots, ?HOLDER(Slot))) =:= Held],
+    lists:foldl(fun(Slot, S) -> reclaim(Slot, Held, ?RECLAIM_TRIES, S) end, State, Slots1).
 
-%% `Slot', held by the dead `Owner': its instance comes back as it is when
+%% `Slot', held by the dead `Held': its instance comes back as it is when
 %% the holder died outside a call; a call it died in is cancelled (its
 %% instance invalidated), and the instance replaced.
-reclaim(Slot, Owner, Tries, #state{pool = #pool{slots = Slots, table = Table}} = State) ->
-    case atomics:get(Slots, ?HOLDER(Slot)) of
-        Owner ->
+reclaim(Slot, Held, Tries, #state{pool = #pool{slots = Slots, table = Table} = Pool} = State) ->
+    Word = atomics:get(Slots, ?HOLDER(Slot)),
+    case ?UNFLAGGED(Word) =:= Held of
+        true ->
             Instance = ets:lookup_element(Table, Slot, 2),
             case wasm_runtime_nif_nif:instance_describe(Instance) of
-                #{state := idle} ->
-                    given(Slot, State);
                 #{state := busy} when Tries > 0 ->
-                    _ = erlang:send_after(?RECLAIM_AGAIN_MS, self(), {reclaim, Slot, Owner, Tries - 1}),
+                    _ = erlang:send_after(?RECLAIM_AGAIN_MS, self(), {reclaim, Slot, Held, Tries - 1}),
                     State;
-                _ ->
-                    atomics:put(Slots, ?HOLDER(Slot), ?MAKING),
-                    replace(Slot, State)
+                Facts ->
+                    %% Only marks can change the word meanwhile.
+                    case atomics:compare_exchange(Slots, ?HOLDER(Slot), Word, ?MAKING) of
+                        ok when map_get(state, Facts) =:= idle ->
+                            ok = wasm_runtime_nif_pool:hand(Pool, Slot, ?MAKING),
+                            State;
+                        ok ->
+                            replace(Slot, State);
+                        _ ->
+                            reclaim(Slot, Held, Tries, State)
+                    end
             end;
-        _ ->
+        false ->
             State
     end.
 
@@ -309,15 +274,15 @@ counted(What, Metadata, #state{pool = #pool{name = Name}, counts = Counts} = Sta
                                     Metadata#{pool => Name}),
     State#state{counts = maps:update_with(What, fun(N) -> N + 1 end, Counts)}.
 
-info(#state{pool = #pool{slots = Slots, size = Size, max = Max, table = Table}, module = Module,
-            queue = Queue, counts = Counts}) ->
-    Holders = [atomics:get(Slots, ?HOLDER(Slot)) || Slot <- lists:seq(1, Max)],
+info(#state{pool = #pool{slots = Slots, size = Size, max = Max, table = Table, queue = Queue},
+            module = Module, counts = Counts}) ->
+    Holders = [?UNFLAGGED(atomics:get(Slots, ?HOLDER(Slot))) || Slot <- lists:seq(1, Max)],
     Count = fun(Pred) -> length([H || H <- Holders, Pred(H)]) end,
     Counts#{size => Size,
             max_overflow => Max - Size,
             instances => ets:info(Table, size),
             idle => Count(fun(H) -> H =:= ?IDLE end),
-            busy => Count(fun(H) -> H > 0 orelse H =:= ?HANDOFF end),
+            busy => Count(fun(H) -> H >= ?HELD(1) end),
             making => Count(fun(H) -> H =:= ?MAKING end),
-            waiting => queue:len(Queue),
+            waiting => ets:info(Queue, size),
             module => Module}.

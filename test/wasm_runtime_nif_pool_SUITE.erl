@@ -12,7 +12,8 @@
          one_line_start_and_stop/1, child_spec_restarts_under_a_supervisor/1,
          a_call_that_ends_its_instance_replaces_it/1, a_killed_holder_is_reclaimed/1,
          waiters_are_served_in_arrival_order/1, a_wait_times_out/1,
-         timeouts_racing_grants_leak_nothing/1, overflow_grows_and_shrinks/1,
+         timeouts_racing_grants_leak_nothing/1, many_callers_never_wait_forever/1,
+         overflow_grows_and_shrinks/1,
          max_waiters/1, a_stopped_pool_fails_its_waiters/1, a_failing_replacement_is_retried/1,
          with_instance_lends_one_instance/1, bad_options_and_sources/1, errors_in_words/1,
          hundred_callers_random_failures/1]).
@@ -38,7 +39,8 @@ all() ->
     [calls_like_a_direct_call, runs_in_the_callers_process, one_line_start_and_stop,
      child_spec_restarts_under_a_supervisor, a_call_that_ends_its_instance_replaces_it,
      a_killed_holder_is_reclaimed, waiters_are_served_in_arrival_order, a_wait_times_out,
-     timeouts_racing_grants_leak_nothing, overflow_grows_and_shrinks, max_waiters,
+     timeouts_racing_grants_leak_nothing, many_callers_never_wait_forever,
+     overflow_grows_and_shrinks, max_waiters,
      a_stopped_pool_fails_its_waiters, a_failing_replacement_is_retried,
      with_instance_lends_one_instance, bad_options_and_sources, errors_in_words,
      hundred_callers_random_failures].
@@ -312,6 +314,21 @@ race(N) ->
                   error:timeout -> {Served, TimedOut + 1}
               end
       end, {0, 0}, lists:seq(1, N)).
+
+%% 64 callers on 1 and on 2 instances with no bound on their waits: a
+%% hand-over lost between a caller giving an instance back and one queueing
+%% would leave a caller waiting forever (the case's time limit).
+many_callers_never_wait_forever(Config) ->
+    lists:foreach(
+      fun(Size) ->
+              start(Config, #{size => Size, checkout_timeout => infinity}),
+              Refs = [async(fun() -> lists:sum([wasm_runtime_nif_pool:call_raw(pool, add, [1, 1])
+                                                || _ <- lists:seq(1, 2000)])
+                            end) || _ <- lists:seq(1, 64)],
+              ?assertEqual(lists:duplicate(64, {no_error, 4000}), [await(Ref) || Ref <- Refs]),
+              settled(Size),
+              ok = wasm_runtime_nif_pool:stop(pool)
+      end, [1, 2]).
 
 overflow_grows_and_shrinks(Config) ->
     start(Config, #{size => 1, max_overflow => 2, shrink_after => 300}),
