@@ -28,6 +28,11 @@ format_error(Reason, [{wasm_runtime_nif_pool, Function, Args, _Info} | _]) when 
         Words when map_size(Words) > 0 -> Words;
         _ -> describe(Reason, Function, Args)
     end;
+format_error(Reason, [{wasm_runtime_nif_service, Function, Args, _Info} | _]) when is_list(Args) ->
+    case describe_service(Reason) of
+        Words when map_size(Words) > 0 -> Words;
+        _ -> describe_pool(Reason, Function, Args)
+    end;
 format_error(Reason, [{_Module, Function, Args, _Info} | _]) when is_list(Args) ->
     describe(Reason, Function, Args);
 format_error(_Reason, _Stack) ->
@@ -91,16 +96,27 @@ describe_pool({pool_stopped, Name}, _Function, _Args) ->
     general("the pool ~tp stopped", [Name]);
 describe_pool({pool_full, Name}, _Function, _Args) ->
     general("the pool ~tp has max_waiters callers waiting already (nothing ran)", [Name]);
-describe_pool(badarg, Function, [Name | _]) when not is_atom(Name) ->
-    #{1 => case Function of
-               start_link -> <<"not an atom (a pool's registered name)">>;
-               _ -> <<"not a pool's name (an atom)">>
-           end};
 describe_pool(badarg, with_instance, [_, Fun, _]) when not is_function(Fun, 1) ->
     #{2 => <<"not a fun of one argument">>};
 describe_pool(badarg, start_link, [_, _Source, _]) ->
     #{2 => <<"an instance, not a module">>};
 describe_pool(_Reason, _Function, _Args) ->
+    #{}.
+
+%% The errors of a service (wasm_runtime_nif_service) rather than of its
+%% calls.
+describe_service({no_service, Name}) ->
+    general("no node serves ~tp", [Name]);
+describe_service({nodedown, Node}) ->
+    general("the node ~tp went down or could not be reached: the call may or may not "
+            "have run there", [Node]);
+describe_service({remote_timeout, Node}) ->
+    general("no answer from ~tp within the call's timeout: the call may have run there", [Node]);
+describe_service({remote_exit, Node, Reason}) ->
+    general("the process running the call on ~tp exited: ~tp", [Node, Reason]);
+describe_service({not_run, Node, Reason}) ->
+    general("the call did not run on ~tp: ~tp", [Node, Reason]);
+describe_service(_Reason) ->
     #{}.
 
 %% "the guest trapped in add_I32: integer divide by zero", and the like.

@@ -23,7 +23,7 @@
 -export([start/3, start_link/3, stop/1, child_spec/3,
          call/3, call/4, call_raw/3, call_raw/4, with_instance/2, with_instance/3, info/1]).
 %% For the pool's server.
--export([hand/3, rewrite/4]).
+-export([hand/3, rewrite/4, call_if_idle/5, failure/1]).
 
 -include("wasm_runtime_nif_pool.hrl").
 
@@ -34,8 +34,9 @@
 %% again before it queues.
 -define(CLAIM_RETRIES, 30).
 
--type name() :: atom().
-%% A pool's registered name.
+-type name() :: atom() | term().
+%% A pool's name: an atom is also the pool server's registered name; any
+%% other term names a pool that is not registered (a service's pools).
 -type source() :: wasm_runtime_nif:wasm_module() | file:name_all().
 %% The module a pool serves: compiled already, or a file to load.
 -type options() :: #{size => pos_integer(),
@@ -97,20 +98,23 @@ start(Name, Source, Options) ->
           {ok, pid()} | {error, {already_started, pid()}
                                 | wasm_runtime_nif:load_error()
                                 | wasm_runtime_nif:instantiate_error()}.
-start_link(Name, Source, Options) when is_atom(Name) ->
+start_link(Name, Source, Options) ->
     Config = wasm_runtime_nif_options:pool(Options),
     case is_reference(Source) andalso wasm_runtime_nif_nif:instance_describe(Source) of
         #{} -> erlang:error(badarg, [Name, Source, Options], ?ERROR_INFO);
         _ -> ok
     end,
-    case whereis(Name) of
+    case server(Name) of
         undefined ->
             case loaded(Source, Config) of
                 {ok, Module} ->
                     case made(Module, Config) of
                         {ok, Instances} ->
-                            gen_server:start_link({local, Name}, wasm_runtime_nif_pool_server,
-                                                  {Name, Module, Instances, Config}, []);
+                            Args = {Name, Module, Instances, Config},
+                            case is_atom(Name) of
+                                true -> gen_server:start_link({local, Name}, wasm_runtime_nif_pool_server, Args, []);
+                                false -> gen_server:start_link(wasm_runtime_nif_pool_server, Args, [])
+                            end;
                         {error, _} = Error ->
                             Error
                     end;
@@ -119,9 +123,21 @@ start_link(Name, Source, Options) when is_atom(Name) ->
             end;
         Pid ->
             {error, {already_started, Pid}}
-    end;
-start_link(Name, Source, Options) ->
-    erlang:error(badarg, [Name, Source, Options], ?ERROR_INFO).
+    end.
+
+%% The server of the pool `Name' if it runs.
+server(Name) when is_atom(Name) ->
+    whereis(Name);
+server(Name) ->
+    case persistent_term:get(?HANDLE_KEY(Name), undefined) of
+        #pool{server = Server} ->
+            case is_process_alive(Server) of
+                true -> Server;
+                false -> undefined
+            end;
+        undefined ->
+            undefined
+    end.
 
 %% @doc A child specification for a pool under the user's supervisor.
 -spec child_spec(name(), source(), options()) -> supervisor:child_spec().
@@ -139,8 +155,8 @@ child_spec(Name, Source, Options) ->
 %% through that supervisor; this stops it too, but its supervisor may start
 %% it again.
 -spec stop(name()) -> ok | {error, not_found}.
-stop(Name) when is_atom(Name) ->
-    case whereis(Name) of
+stop(Name) ->
+    case server(Name) of
         undefined ->
             {error, not_found};
         Pid ->
@@ -149,9 +165,7 @@ stop(Name) when is_atom(Name) ->
                 ok -> ok;
                 _ -> gen_server:stop(Pid)
             end
-    end;
-stop(Name) ->
-    erlang:error(badarg, [Name], ?ERROR_INFO).
+    end.
 
 %% The module: compiled already, or loaded from its file.
 loaded(Source, _Config) when is_reference(Source) ->
@@ -269,6 +283,21 @@ info(Pool) ->
 lent(Pool, Kind, Function, Args, Options) ->
     {P, Held, _, _} = Lender = lender(Pool),
     {Slot, Given} = checkout(P, Held, Options),
+    lent(P, Slot, Lender, Kind, Function, Args, Given).
+
+%% @private A call of `Kind' (call or call_raw) if an instance is idle now,
+%% else `busy' (nothing ran): a service tries its node's pool so first.
+%% The pool's own errors come tagged, as for the API functions.
+-spec call_if_idle(name(), call | call_raw, wasm_runtime_nif:func_name(), list(),
+                   [wasm_runtime_nif:call_option()]) -> {ok, term()} | busy.
+call_if_idle(Pool, Kind, Function, Args, Options) ->
+    {P, Held, _, _} = Lender = lender(Pool),
+    case claim(P, Held) of
+        none -> busy;
+        Slot -> {ok, lent(P, Slot, Lender, Kind, Function, Args, Options)}
+    end.
+
+lent(#pool{name = Pool} = P, Slot, {P, Held, _, _} = Lender, Kind, Function, Args, Given) ->
     Instance = instance(P, Slot, Lender),
     try
         case {Kind, Given} of
@@ -632,6 +661,12 @@ instance_state(Instance) ->
         #{state := State} -> State;
         _ -> released
     end.
+
+%% @private The pool's own error in an exception `call_if_idle/5'
+%% raised, or `false' for any other (the call's).
+-spec failure(term()) -> {true, term()} | false.
+failure({?FAILED, Reason}) -> {true, Reason};
+failure(_) -> false.
 
 %% An error of the pool rather than of the call: raised again by the API
 %% function, with its arguments, for error info to describe.

@@ -1,7 +1,8 @@
 %% @private
 %% @doc The application's supervision tree: `wasm_runtime_nif_sup' over
-%% `wasm_runtime_nif_pool_sup', which holds the pools started with
-%% wasm_runtime_nif_pool:start/3 (docs/design.md, "Where things are").
+%% the `pg' scope `wasm_runtime_nif_pg', `wasm_runtime_nif_pool_sup' (the
+%% pools started with wasm_runtime_nif_pool:start/3, a service's among
+%% them) and `wasm_runtime_nif_service_server' (this node's services).
 -module(wasm_runtime_nif_sup).
 -behaviour(supervisor).
 
@@ -17,7 +18,14 @@ init(top) ->
               start => {supervisor, start_link, [{local, wasm_runtime_nif_pool_sup}, ?MODULE, pools]},
               type => supervisor,
               shutdown => infinity},
-    {ok, {#{strategy => one_for_one, intensity => 3, period => 10}, [Pools]}};
+    %% The pg scope of the services, the pools, and this node's manager of
+    %% services, which needs both: started in this order, and restarted
+    %% with what follows the one that failed.
+    Scope = #{id => wasm_runtime_nif_pg,
+              start => {pg, start_link, [wasm_runtime_nif_pg]}},
+    Services = #{id => wasm_runtime_nif_service_server,
+                 start => {wasm_runtime_nif_service_server, start_link, []}},
+    {ok, {#{strategy => rest_for_one, intensity => 3, period => 10}, [Scope, Pools, Services]}};
 init(pools) ->
     %% A pool restarted too often gives up rather than take its siblings
     %% with it: each is its own child, restarted on its own.

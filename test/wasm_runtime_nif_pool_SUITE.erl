@@ -419,7 +419,7 @@ bad_options_and_sources(Config) ->
                  wasm_runtime_nif_pool:start(pool, Module, #{size => 1})),
     {ok, I} = wasm_runtime_nif:instantiate(Module, [{imports, #{{env, tick} => fun tick/0}}]),
     ?assertEqual(badarg, raised(fun() -> wasm_runtime_nif_pool:start_link(pool, I, #{}) end)),
-    ?assertEqual(badarg, raised(fun() -> wasm_runtime_nif_pool:start_link("pool", Module, #{}) end)),
+    ?assertEqual({error, not_found}, wasm_runtime_nif_pool:stop({never, started})),
     ?assertEqual({no_pool, nope}, raised(fun() -> wasm_runtime_nif_pool:call_raw(nope, add, [1, 2]) end)),
     ?assertEqual({no_pool, nope}, raised(fun() -> wasm_runtime_nif_pool:info(nope) end)),
     ?assertEqual(badarg, raised(fun() -> wasm_runtime_nif_pool:with_instance(nope, not_a_fun) end)),
