@@ -3,7 +3,7 @@
 %% and also writes the table as CSV (bench/_build/results.csv).
 -module(wasm_bench).
 
--export([main/0, main/1, latency/2, instance_creation/0, pools/0]).
+-export([main/0, main/1, latency/2, instance_creation/0, pools/0, cluster/0]).
 
 -define(ROUNDS, 7).
 
@@ -20,7 +20,8 @@ main(Options) ->
     io:format("wasm_runtime_nif benchmark: ~s, OTP ~s, ~b schedulers~n~n",
               [cpu_model(), erlang:system_info(otp_release), erlang:system_info(schedulers_online)]),
     Rows = lists:append([calls(), terms(), instances(Dir), host_calls(Dir), kernels(Dir),
-                         wasi(Dir), components(Dir), throughput(), pools(), latency_rows(Dir, Options),
+                         wasi(Dir), components(Dir), throughput(), pools(), cluster(),
+                         latency_rows(Dir, Options),
                          memory()]),
     print(Rows),
     Csv = filename:join(Dir, "results.csv"),
@@ -405,6 +406,49 @@ pools() ->
     after
         ok = wasm_runtime_nif_pool:stop(bench_pool),
         ok = wasm_runtime_nif_pool:stop(bench_pool_8)
+    end.
+
+%% A service called by name on this node and on a peer node, against a
+%% call on the pool underneath and against an erpc round trip that does
+%% nothing (the floor of any remote call). Needs distribution (epmd); the
+%% rows are left out without it.
+cluster() ->
+    _ = os:cmd("epmd -daemon"),
+    Alive = node() =/= nonode@nohost orelse
+        element(1, net_kernel:start([list_to_atom("wasm_bench_" ++ os:getpid()), shortnames])) =:= ok,
+    case Alive of
+        false ->
+            io:format("cluster rows left out: no distribution~n"),
+            [];
+        true ->
+            %% The application's service server follows nodes from its start:
+            %% started again now that this node is distributed.
+            _ = application:stop(wasm_runtime_nif),
+            {ok, _} = application:ensure_all_started(wasm_runtime_nif),
+            Paths = lists:usort([filename:dirname(code:which(M)) || M <- [wasm_runtime_nif, ?MODULE]]),
+            {ok, Peer, Node} = peer:start(#{name => list_to_atom("wasm_bench_peer_" ++ os:getpid()),
+                                            args => ["-setcookie", atom_to_list(erlang:get_cookie())
+                                                     | lists:append([["-pa", P] || P <- Paths])]}),
+            try
+                {ok, _} = erpc:call(Node, application, ensure_all_started, [wasm_runtime_nif]),
+                Example = filename:join(code:priv_dir(wasm_runtime_nif), "example.wasm"),
+                {ok, #{version := V}} = wasm_runtime_nif_service:deploy(bench_service, Example,
+                                                                        #{pool => #{size => 2}}),
+                Pool = {wasm_runtime_nif_service, bench_service, V},
+                N = 100000,
+                PoolCall = per_call(fun() -> wasm_runtime_nif_pool:call_raw(Pool, add_I32, [4, 7]) end, N),
+                Local = per_call(fun() -> wasm_runtime_nif_service:call_raw(bench_service, add_I32, [4, 7],
+                                                                            [{where, local}]) end, N),
+                Remote = per_call(fun() -> wasm_runtime_nif_service:call_raw(bench_service, add_I32, [4, 7],
+                                                                             [{where, Node}]) end, 20000),
+                Floor = per_call(fun() -> erpc:call(Node, erlang, abs, [1]) end, 20000),
+                ok = wasm_runtime_nif_service:undeploy(bench_service),
+                [row(cluster, "service call_raw by name, local", Local, ns, {"its pool", PoolCall}, ""),
+                 row(cluster, "service call_raw by name, on the peer", Remote, ns, {"erpc round trip", Floor}, "<= 1.3x"),
+                 row(cluster, "service call_raw by name, on the peer vs local", Remote, ns, {"local", Local}, "")]
+            after
+                peer:stop(Peer)
+            end
     end.
 
 pool_rate(P, Total, Target, Call) ->

@@ -193,6 +193,8 @@ routed(Name, Kind, Function, Args, Options) ->
     {Where, CallOptions} = where(Options),
     route(Where, Name, Kind, Function, Args, CallOptions, ?RETRIES).
 
+where([]) ->
+    {any, []};
 where(Options) when is_list(Options) ->
     case lists:partition(fun(Option) -> is_tuple(Option) andalso element(1, Option) =:= where end,
                          Options) of
@@ -204,10 +206,7 @@ where(Options) ->
     erlang:error({?NOT_RUN, {bad_option, Options}}).
 
 route(Where, Name, Kind, Function, Args, Options, Tries) ->
-    Local = case ets:whereis(?TABLE) =/= undefined andalso ets:lookup(?TABLE, Name) of
-                [{Name, _Version, Pool}] -> Pool;
-                _ -> none
-            end,
+    Local = local_pool(Name),
     Here = node(),
     case Where of
         any when Local =/= none ->
@@ -295,9 +294,19 @@ remote(Node, Name, Kind, Function, Args, Options) ->
 %% elsewhere.
 -spec run_here(name(), call | call_raw, wasm_runtime_nif:func_name(), list(), list()) -> term().
 run_here(Name, Kind, Function, Args, Options) ->
-    case ets:whereis(?TABLE) =/= undefined andalso ets:lookup(?TABLE, Name) of
-        [{Name, _Version, Pool}] -> here(Name, Pool, Kind, Function, Args, Options, ?RETRIES);
-        _ -> erlang:error({?NOT_RUN, no_service})
+    case local_pool(Name) of
+        none -> erlang:error({?NOT_RUN, no_service});
+        Pool -> here(Name, Pool, Kind, Function, Args, Options, ?RETRIES)
+    end.
+
+%% The pool serving `Name' here, or `none' (the application not started
+%% counts as none).
+local_pool(Name) ->
+    try ets:lookup(?TABLE, Name) of
+        [{Name, _Version, Pool}] -> Pool;
+        [] -> none
+    catch
+        error:badarg -> none
     end.
 
 %%% Facts
