@@ -33,6 +33,9 @@
 %% How many times a caller that found every instance busy yields and looks
 %% again before it queues.
 -define(CLAIM_RETRIES, 30).
+%% How often a queued caller looks for a slot granted to it by a holder
+%% killed before it could say so.
+-define(GRANT_CHECK_MS, 100).
 
 -type name() :: atom() | term().
 %% A pool's name: an atom is also the pool server's registered name; any
@@ -86,6 +89,10 @@
                                 | wasm_runtime_nif:instantiate_error()}.
 start(Name, Source, Options) ->
     _ = wasm_runtime_nif_options:pool(Options),
+    case is_reference(Source) andalso wasm_runtime_nif_nif:instance_describe(Source) of
+        #{} -> erlang:error(badarg, [Name, Source, Options], ?ERROR_INFO);
+        _ -> ok
+    end,
     {ok, _} = application:ensure_all_started(wasm_runtime_nif),
     supervisor:start_child(wasm_runtime_nif_pool_sup, [Name, Source, Options]).
 
@@ -248,6 +255,7 @@ with_instance(Pool, Fun) ->
 with_instance(Pool, Fun, Options) when is_function(Fun, 1) ->
     {P, Slot, Held, Instance} =
         try
+            wait_options(Options),
             {Lent, Held0, _, _} = Lender = lender(Pool),
             {Slot0, _} = checkout(Lent, Held0, Options),
             {Lent, Slot0, Held0, instance(Lent, Slot0, Lender)}
@@ -261,7 +269,10 @@ with_instance(Pool, Fun, Options) when is_function(Fun, 1) ->
     catch
         Class:Reason:Stack ->
             give_back_after(P, Slot, Held, Instance),
-            erlang:raise(Class, Reason, Stack)
+            case Reason =:= instance_released andalso not current(P) of
+                true -> erlang:error({pool_stopped, Pool}, [Pool, Fun, Options], ?ERROR_INFO);
+                false -> erlang:raise(Class, Reason, Stack)
+            end
     end;
 with_instance(Pool, Fun, Options) ->
     erlang:error(badarg, [Pool, Fun, Options], ?ERROR_INFO).
@@ -276,6 +287,17 @@ info(Pool) ->
         end
     catch
         error:{?FAILED, Reason} -> erlang:error(Reason, [Pool], ?ERROR_INFO)
+    end.
+
+%% with_instance/3's options: a timeout for the wait, nothing else.
+wait_options([]) ->
+    ok;
+wait_options(Options) ->
+    try wasm_runtime_nif_options:call(Options) of
+        #{fuel := Fuel} -> failed({bad_option, {fuel, Fuel}});
+        _ -> ok
+    catch
+        error:Bad -> failed(Bad)
     end.
 
 %%% The path of every call: claim a slot, call, give it back.
@@ -427,32 +449,33 @@ wait(#pool{name = Name, slots = Slots, queue = Queue, checkout_timeout = Bound,
              end,
     CallTimeout = maps:get(timeout, Limits, infinity),
     Started = erlang:monotonic_time(millisecond),
-    Alias = erlang:alias([explicit_unalias]),
-    Ticket = atomics:add_get(Slots, ?LAST_TICKET, 1),
-    try
-        case MaxWaiters =/= infinity andalso ets:info(Queue, size) >= MaxWaiters of
-            true -> failed({pool_full, Name});
-            false -> true = ets:insert(Queue, {Ticket, self(), Alias, Held, waiting})
-        end
-    catch
-        error:badarg -> failed({pool_stopped, Name})
+    case MaxWaiters =/= infinity andalso queued(P) >= MaxWaiters of
+        true -> failed({pool_full, Name});
+        false -> ok
     end,
+    Ticket = atomics:add_get(Slots, ?LAST_TICKET, 1),
+    Alias = erlang:alias([explicit_unalias]),
     Slot = try
+               try ets:insert(Queue, {Ticket, self(), Alias, Held, waiting})
+               catch error:badarg -> failed({pool_stopped, Name})
+               end,
                case claim_or_want(P, Held) of
                    none ->
                        ask_to_grow(P),
-                       await_slot(P, Ticket, Alias, Held, min(CallTimeout, Bound));
+                       Wait = case CallTimeout of
+                                  infinity -> Bound;
+                                  _ -> CallTimeout
+                              end,
+                       await_slot(P, Ticket, Alias, Held, deadline(Started, Wait));
                    Claimed ->
-                       %% Granted a slot meanwhile: that one goes back.
-                       case left_queue(Queue, Ticket) of
-                           true -> ok;
-                           {granted, Granted} -> give_back(P, taken(P, Granted, Held), Held)
-                       end,
+                       %% Granted one meanwhile: that one goes back.
+                       lists:foreach(fun(Granted) -> give_back(P, Granted, Held) end,
+                                     leave(P, Ticket, Held)),
                        Claimed
                end
            after
                %% A grant sent to us from now on is dropped; one that came
-               %% already was dealt with (left_queue/2).
+               %% already was dealt with (leave/3).
                erlang:unalias(Alias),
                receive {Alias, granted, _} -> ok after 0 -> ok end
            end,
@@ -469,6 +492,15 @@ wait(#pool{name = Name, slots = Slots, queue = Queue, checkout_timeout = Bound,
                     failed(timeout)
             end
     end.
+
+queued(#pool{name = Name, queue = Queue}) ->
+    case ets:info(Queue, size) of
+        Size when is_integer(Size) -> Size;
+        undefined -> failed({pool_stopped, Name})
+    end.
+
+deadline(_Started, infinity) -> infinity;
+deadline(Started, Ms) -> Started + Ms.
 
 %% Claims an idle slot, or marks each slot that is not idle wanted: its
 %% holder, when done, hands it to the first queued caller instead of
@@ -494,35 +526,90 @@ claim_or_want(Slots, Held, Slot, Max) ->
             end
     end.
 
-%% Waits for a holder to hand us a slot, or for the pool to stop.
-await_slot(#pool{name = Name, server = Server, queue = Queue} = P, Ticket, Alias, Held, Timeout) ->
+%% Waits for a holder to hand us a slot, or for the pool to stop. A holder
+%% marks the slot granted to us before it says so on our ticket and tells
+%% us: one killed in between leaves a slot only the mark says is ours, so
+%% we look for it now and then.
+await_slot(#pool{server = Server} = P, Ticket, Alias, Held, Deadline) ->
     Monitor = erlang:monitor(process, Server),
+    try
+        await_slot(P, Ticket, Alias, Held, Deadline, Monitor)
+    after
+        erlang:demonitor(Monitor, [flush])
+    end.
+
+await_slot(#pool{name = Name, queue = Queue} = P, Ticket, Alias, Held, Deadline, Monitor) ->
+    Now = erlang:monotonic_time(millisecond),
+    Wait = case Deadline of
+               infinity -> ?GRANT_CHECK_MS;
+               _ -> max(0, min(?GRANT_CHECK_MS, Deadline - Now))
+           end,
     receive
         {Alias, granted, Slot} ->
-            erlang:demonitor(Monitor, [flush]),
             _ = (catch ets:delete(Queue, Ticket)),
             taken(P, Slot, Held);
         {'DOWN', Monitor, process, _, _} ->
             failed({pool_stopped, Name})
-    after Timeout ->
-            erlang:demonitor(Monitor, [flush]),
-            case left_queue(Queue, Ticket) of
-                true -> ok;
-                {granted, Slot} -> give_back(P, taken(P, Slot, Held), Held)
-            end,
-            failed(timeout)
+    after Wait ->
+            Late = Deadline =/= infinity andalso erlang:monotonic_time(millisecond) >= Deadline,
+            case Late orelse marked_granted(P, Held) of
+                true when Late ->
+                    lists:foreach(fun(Granted) -> give_back(P, Granted, Held) end,
+                                  leave(P, Ticket, Held)),
+                    failed(timeout);
+                true ->
+                    case leave(P, Ticket, Held) of
+                        [Slot | Others] ->
+                            lists:foreach(fun(Granted) -> give_back(P, Granted, Held) end, Others),
+                            Slot;
+                        [] ->
+                            %% Its holder took it back (it was alive and
+                            %% found our ticket gone): queue again, in our
+                            %% place.
+                            true = ets:insert(Queue, {Ticket, self(), Alias, Held, waiting}),
+                            case claim_or_want(P, Held) of
+                                none ->
+                                    await_slot(P, Ticket, Alias, Held, Deadline, Monitor);
+                                Claimed ->
+                                    lists:foreach(fun(Granted) -> give_back(P, Granted, Held) end,
+                                                  leave(P, Ticket, Held)),
+                                    Claimed
+                            end
+                    end;
+                false ->
+                    await_slot(P, Ticket, Alias, Held, Deadline, Monitor)
+            end
     end.
 
-%% Takes our ticket out of the queue unless a holder granted us a slot
-%% first: then `{granted, Slot}' (that the grant and the leaving are
-%% compare-and-swaps on the ticket's row is what makes one of them win).
+%% Whether a slot is marked granted to us.
+marked_granted(#pool{slots = Slots, max = Max}, Held) ->
+    Granted = Held bor ?GRANTED bor ?WANTED,
+    lists:any(fun(S) -> atomics:get(Slots, ?HOLDER(S)) =:= Granted end, lists:seq(1, Max)).
+
+%% We stop waiting: our ticket leaves the queue. The slot granted on it,
+%% if any, and any slot marked granted to us by a holder that did not get
+%% to say so, are ours now: returned, for the caller to use or give back.
+leave(#pool{queue = Queue, slots = Slots, max = Max} = P, Ticket, Held) ->
+    Granted = case left_queue(Queue, Ticket) of
+                  true -> [];
+                  {granted, Slot} -> [taken(P, Slot, Held)]
+              end,
+    Marked = Held bor ?GRANTED bor ?WANTED,
+    Granted ++ [S || S <- lists:seq(1, Max), atomics:get(Slots, ?HOLDER(S)) =:= Marked,
+                     atomics:compare_exchange(Slots, ?HOLDER(S), Marked, Held bor ?WANTED) =:= ok].
+
+%% Takes our ticket out of the queue unless a holder granted us a slot on
+%% it first: then `{granted, Slot}' (the grant and the leaving are
+%% compare-and-swaps on the ticket's row: one of them wins).
 left_queue(Queue, Ticket) ->
     try ets:select_delete(Queue, [{{Ticket, '_', '_', '_', waiting}, [], [true]}]) of
         1 ->
             true;
         0 ->
-            [{Ticket, _, _, _, Granted}] = ets:take(Queue, Ticket),
-            Granted
+            case ets:take(Queue, Ticket) of
+                [{Ticket, _, _, _, Granted}] -> Granted;
+                [] -> true
+            end
     catch
         error:badarg -> true
     end.
@@ -646,13 +733,14 @@ rewrite(Slots, Slot, Held, New) ->
 %% Gives `Slot' back after a call that raised (or a lent instance's fun):
 %% an instance no longer idle (trapped, timed out, interrupted, released)
 %% goes to the server to be replaced; the caller does not wait for that.
-give_back_after(#pool{slots = Slots, server = Server} = P, Slot, Held, Instance) ->
+give_back_after(#pool{server = Server} = P, Slot, Held, Instance) ->
     case instance_state(Instance) of
         idle ->
             give_back(P, Slot, Held);
         _ ->
-            rewrite(Slots, Slot, Held, ?MAKING),
-            Server ! {replace, Slot},
+            %% The server takes the slot (still ours until then): should we
+            %% die now, the message is there before our 'DOWN'.
+            Server ! {replace, Slot, Held},
             ok
     end.
 

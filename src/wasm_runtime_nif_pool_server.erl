@@ -10,8 +10,8 @@
 %% Messages from callers, none of them per call:
 %% <ul>
 %% <li>`{register, Pid, Held}': once per process: monitored from now on.</li>
-%% <li>`{replace, Slot}': its instance is no longer idle (the slot is
-%%     ?MAKING).</li>
+%% <li>`{replace, Slot, Held}': the instance in the slot `Held' holds is
+%%     no longer idle: take the slot and make a new one.</li>
 %% <li>`grow': a caller queued and an overflow slot is empty.</li>
 %% </ul>
 -module(wasm_runtime_nif_pool_server).
@@ -83,8 +83,11 @@ handle_cast(_Request, State) ->
 -spec handle_info(term(), #state{}) -> {noreply, #state{}}.
 handle_info({register, Pid, Held}, #state{owners = Owners} = State) ->
     {noreply, State#state{owners = Owners#{erlang:monitor(process, Pid) => Held}}};
-handle_info({replace, Slot}, State) ->
-    {noreply, replace(Slot, State)};
+handle_info({replace, Slot, Held}, #state{pool = #pool{slots = Slots}} = State) ->
+    case take_from(Slots, Slot, Held) of
+        true -> {noreply, replace(Slot, State)};
+        false -> {noreply, State}
+    end;
 handle_info(grow, State) ->
     {noreply, grow(State)};
 handle_info({made, Slot, Maker, Result}, #state{makers = Makers} = State) ->
@@ -154,6 +157,14 @@ taken_empty(Slots, Slot) ->
         _ ->
             false
     end.
+
+%% Takes `Slot' (?MAKING) from `Held', whatever its marks, if `Held' holds
+%% it.
+take_from(Slots, Slot, Held) ->
+    Word = atomics:get(Slots, ?HOLDER(Slot)),
+    ?UNFLAGGED(Word) =:= Held andalso
+        (ok =:= atomics:compare_exchange(Slots, ?HOLDER(Slot), Word, ?MAKING)
+         orelse take_from(Slots, Slot, Held)).
 
 %% `Slot' (?MAKING) gets a new instance in place of one a call ended.
 replace(Slot, #state{pool = #pool{table = Table}} = State) ->

@@ -16,11 +16,14 @@
          overflow_grows_and_shrinks/1,
          max_waiters/1, a_stopped_pool_fails_its_waiters/1, a_failing_replacement_is_retried/1,
          with_instance_lends_one_instance/1, bad_options_and_sources/1, errors_in_words/1,
+         a_holder_killed_handing_over/1, a_calls_timeout_covers_a_long_wait/1,
          hundred_callers_random_failures/1]).
 
 -include_lib("common_test/include/ct.hrl").
 -include_lib("stdlib/include/assert.hrl").
 -include_lib("proper/include/proper.hrl").
+%% The slots' words, for the cases that play a holder killed mid-way.
+-include_lib("wasm_runtime_nif/src/wasm_runtime_nif_pool.hrl").
 
 -import(wasm_test_util, [raised/1, wait_until/2]).
 
@@ -43,6 +46,7 @@ all() ->
      overflow_grows_and_shrinks, max_waiters,
      a_stopped_pool_fails_its_waiters, a_failing_replacement_is_retried,
      with_instance_lends_one_instance, bad_options_and_sources, errors_in_words,
+     a_holder_killed_handing_over, a_calls_timeout_covers_a_long_wait,
      hundred_callers_random_failures].
 
 init_per_suite(Config) ->
@@ -207,9 +211,12 @@ child_spec_restarts_under_a_supervisor(Config) ->
         Old = whereis(pool),
         3 = wasm_runtime_nif_pool:call_raw(pool, add, [1, 2]),
         exit(Old, kill),
-        true = wait_until(fun() -> is_pid(whereis(pool)) andalso whereis(pool) =/= Old end, 5000),
-        %% A caller that used the old pool moves to the new one.
-        ?assertEqual(3, wasm_runtime_nif_pool:call_raw(pool, add, [1, 2])),
+        %% A caller that used the old pool moves to the new one, once it
+        %% runs.
+        true = wait_until(fun() ->
+                                  {no_error, 3} =:= raised(fun() -> wasm_runtime_nif_pool:call_raw(pool, add, [1, 2]) end)
+                          end, 5000),
+        ?assertNotEqual(Old, whereis(pool)),
         ?assertMatch(#{instances := 2, idle := 2}, info())
     after
         exit(Sup, shutdown)
@@ -397,6 +404,10 @@ with_instance_lends_one_instance(Config) ->
                               3 = wasm_runtime_nif:call_raw(I, add, [1, 2]),
                               {ok, wasm_runtime_nif:call_raw(I, add, [2, 2])}
                       end),
+    ?assertEqual({bad_option, {fuel, 1}},
+                 raised(fun() -> wasm_runtime_nif_pool:with_instance(pool, fun(_) -> ok end, [{fuel, 1}]) end)),
+    ?assertEqual({bad_option, bogus},
+                 raised(fun() -> wasm_runtime_nif_pool:with_instance(pool, fun(_) -> ok end, [bogus]) end)),
     ?assertEqual(thrown, try wasm_runtime_nif_pool:with_instance(pool, fun(_) -> throw(thrown) end)
                          catch throw:T -> T end),
     %% An instance the fun released is replaced.
@@ -419,6 +430,7 @@ bad_options_and_sources(Config) ->
                  wasm_runtime_nif_pool:start(pool, Module, #{size => 1})),
     {ok, I} = wasm_runtime_nif:instantiate(Module, [{imports, #{{env, tick} => fun tick/0}}]),
     ?assertEqual(badarg, raised(fun() -> wasm_runtime_nif_pool:start_link(pool, I, #{}) end)),
+    ?assertEqual(badarg, raised(fun() -> wasm_runtime_nif_pool:start(pool, I, #{}) end)),
     ?assertEqual({error, not_found}, wasm_runtime_nif_pool:stop({never, started})),
     ?assertEqual({no_pool, nope}, raised(fun() -> wasm_runtime_nif_pool:call_raw(nope, add, [1, 2]) end)),
     ?assertEqual({no_pool, nope}, raised(fun() -> wasm_runtime_nif_pool:info(nope) end)),
@@ -444,6 +456,53 @@ errors_in_words(Config) ->
     let_go(Holder),
     Trap = Words(fun() -> wasm_runtime_nif_pool:call_raw(pool, trap, []) end),
     ?assertNotEqual(nomatch, binary:match(Trap, <<"the guest trapped in trap">>)).
+
+%% A holder handing its slot to a queued caller is killed after marking
+%% the slot granted to it, before (or after) saying so on its ticket, and
+%% before telling it: the caller, which waits without a bound, finds the
+%% slot its own all the same.
+a_holder_killed_handing_over(Config) ->
+    lists:foreach(
+      fun(Committed) ->
+              start(Config, #{size => 1, checkout_timeout => infinity}),
+              #pool{slots = Slots, queue = Queue} = persistent_term:get(?HANDLE_KEY(pool)),
+              Self = self(),
+              Holder = spawn(fun() ->
+                                     wasm_runtime_nif_pool:with_instance(
+                                       pool, fun(_) ->
+                                                     Self ! holding,
+                                                     receive hand_over -> ok end,
+                                                     %% hand/3's steps, cut short.
+                                                     [{Ticket, _, _, Waiter, waiting}] = ets:tab2list(Queue),
+                                                     [{_, Held, _, _}] = [L || {{wasm_runtime_nif_pool, pool}, L} <- get()],
+                                                     ok = wasm_runtime_nif_pool:rewrite(
+                                                            Slots, 1, Held, Waiter bor ?GRANTED bor ?WANTED),
+                                                     Grant = [{{Ticket, '$1', '$2', '$3', waiting}, [],
+                                                               [{{Ticket, '$1', '$2', '$3', {const, {granted, 1}}}}]}],
+                                                     _ = Committed andalso
+                                                         (1 =:= ets:select_replace(Queue, Grant)
+                                                          orelse error(not_granted)),
+                                                     exit(self(), kill)
+                                             end)
+                             end),
+              receive holding -> ok after 5000 -> ct:fail(not_holding) end,
+              Waiter = async(fun() -> wasm_runtime_nif_pool:call_raw(pool, add, [1, 2]) end),
+              waiting(1),
+              Holder ! hand_over,
+              ?assertEqual({no_error, 3}, await(Waiter)),
+              settled(1),
+              ok = wasm_runtime_nif_pool:stop(pool)
+      end, [false, true]).
+
+%% A call's own timeout bounds its wait, not the pool's checkout_timeout.
+a_calls_timeout_covers_a_long_wait(Config) ->
+    start(Config, #{size => 1, checkout_timeout => 20}),
+    Holder = hold(),
+    Waiter = async(fun() -> wasm_runtime_nif_pool:call_raw(pool, add, [1, 2], [{timeout, 10000}]) end),
+    waiting(1),
+    timer:sleep(100),
+    let_go(Holder),
+    ?assertEqual({no_error, 3}, await(Waiter)).
 
 %% 100 callers at once, each running a plan of calls that return, trap,
 %% time out, or die in a call or holding an instance: each outcome is the
