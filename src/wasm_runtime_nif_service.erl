@@ -34,6 +34,9 @@
 %% How many times a call whose pool a newer version replaced (nothing ran)
 %% looks up the service again.
 -define(RETRIES, 3).
+%% How many times a deploy tries for its name's lock (global:trans/4:
+%% about a minute of waits, growing).
+-define(LOCK_RETRIES, 12).
 
 -type name() :: term().
 -type source() :: file:name_all() | {bytes, binary()}.
@@ -94,12 +97,16 @@ deploy_locked(Name, Bytes, #{timeout := Timeout} = Settings) ->
     case Failed of
         [] ->
             Committed = lists:zip(Ready, erpc:multicall(Ready, ?SERVER, commit, [Name, Version], Timeout)),
-            {ok, #{version => Version,
-                   nodes => [Node || {Node, {ok, ok}} <- Committed],
-                   missed => Missed ++ [{Node, Why} || {Node, {Class, Why}} <- Committed,
-                                                       Class =/= ok]}};
+            Serving = [Node || {Node, {ok, ok}} <- Committed],
+            NotCommitted = Missed ++ [{Node, Why} || {Node, {Class, Why}} <- Committed, Class =/= ok],
+            case Serving of
+                [] -> {error, {deploy_failed, NotCommitted}};
+                _ -> {ok, #{version => Version, nodes => Serving, missed => NotCommitted}}
+            end;
         _ ->
-            _ = erpc:multicall(Ready, ?SERVER, abort, [Name, Version], Timeout),
+            %% Every node asked, not only those that answered: one that
+            %% timed out may have prepared since.
+            _ = erpc:multicall(Nodes, ?SERVER, abort, [Name, Version], Timeout),
             {error, {deploy_failed, Failed}}
     end.
 
@@ -116,9 +123,13 @@ undeploy(Name) ->
                  end).
 
 %% Deploys of one name run one at a time in the whole cluster, so that
-%% each gets a version above every node's.
+%% each gets a version above every node's. A lock held elsewhere too long
+%% (a deploy stuck on an unanswering node) is `{error, locked}'.
 locked(Name, Fun) ->
-    global:trans({{?MODULE, Name}, self()}, Fun, [node() | nodes()]).
+    case global:trans({{?MODULE, Name}, self()}, Fun, [node() | nodes()], ?LOCK_RETRIES) of
+        aborted -> {error, locked};
+        Result -> Result
+    end.
 
 managers() ->
     lists:usort([node() | [node(Pid) || Pid <- pg:get_members(?SCOPE, ?MANAGERS)]]).
@@ -140,7 +151,7 @@ settings(Options) ->
     #{pool := Pool, compile := Compile, timeout := Timeout, drain_timeout := Drain} = Settings,
     _ = wasm_runtime_nif_options:pool(Pool),
     _ = wasm_runtime_nif_options:compile(Compile, <<>>),
-    case (Timeout =:= infinity orelse (is_integer(Timeout) andalso Timeout > 0))
+    case is_integer(Timeout) andalso Timeout > 0
         andalso is_integer(Drain) andalso Drain >= 0
         andalso map_size(Settings) =:= 4 of
         true -> Settings;
@@ -191,7 +202,24 @@ call_raw(Name, Function, Args, Options) ->
 %% raise with its arguments; the call's pass as they are.
 routed(Name, Kind, Function, Args, Options) ->
     {Where, CallOptions} = where(Options),
-    route(Where, Name, Kind, Function, Args, CallOptions, ?RETRIES).
+    route(Where, Name, Kind, Function, Args, deadline(CallOptions), ?RETRIES).
+
+%% A call's options with its timeout as a deadline, so that a call looked
+%% up again after its version was replaced gets only the time left.
+deadline(Options) ->
+    case lists:keyfind(timeout, 1, Options) of
+        {timeout, T} when is_integer(T) ->
+            {Options, erlang:monotonic_time(millisecond) + T};
+        _ ->
+            {Options, infinity}
+    end.
+
+%% The options to call with now.
+left({Options, infinity}) ->
+    Options;
+left({Options, Deadline}) ->
+    Left = max(0, Deadline - erlang:monotonic_time(millisecond)),
+    [{timeout, Left} | [Option || Option <- Options, not is_tuple(Option) orelse element(1, Option) =/= timeout]].
 
 where([]) ->
     {any, []};
@@ -199,7 +227,11 @@ where(Options) when is_list(Options) ->
     case lists:partition(fun(Option) -> is_tuple(Option) andalso element(1, Option) =:= where end,
                          Options) of
         {[], Rest} -> {any, Rest};
-        {[{where, Where}], Rest} when is_atom(Where) -> {Where, Rest};
+        {[{where, Where} = Option], Rest} when is_atom(Where) ->
+            case Where =:= any orelse Where =:= local orelse lists:member($@, atom_to_list(Where)) of
+                true -> {Where, Rest};
+                false -> erlang:error({?NOT_RUN, {bad_option, Option}})
+            end;
         {[Bad | _], _} -> erlang:error({?NOT_RUN, {bad_option, Bad}})
     end;
 where(Options) ->
@@ -210,7 +242,7 @@ route(Where, Name, Kind, Function, Args, Options, Tries) ->
     Here = node(),
     case Where of
         any when Local =/= none ->
-            try wasm_runtime_nif_pool:call_if_idle(Local, Kind, Function, Args, Options) of
+            try wasm_runtime_nif_pool:call_if_idle(Local, Kind, Function, Args, left(Options)) of
                 {ok, Value} -> Value;
                 busy ->
                     case remote_nodes(Name) of
@@ -246,13 +278,16 @@ route(Where, Name, Kind, Function, Args, Options, Tries) ->
 here(Name, Pool, Kind, Function, Args, Options, Tries) ->
     try
         case Kind of
-            call -> wasm_runtime_nif_pool:call(Pool, Function, Args, Options);
-            call_raw -> wasm_runtime_nif_pool:call_raw(Pool, Function, Args, Options)
+            call -> wasm_runtime_nif_pool:call(Pool, Function, Args, left(Options));
+            call_raw -> wasm_runtime_nif_pool:call_raw(Pool, Function, Args, left(Options))
         end
     catch
-        error:{Gone, Pool} when (Gone =:= pool_stopped orelse Gone =:= no_pool), Tries > 0 ->
+        error:{Gone, Pool} when Gone =:= pool_stopped; Gone =:= no_pool ->
             %% Replaced by a newer version while we waited: nothing ran.
-            route(local, Name, Kind, Function, Args, Options, Tries - 1)
+            case Tries > 0 of
+                true -> route(local, Name, Kind, Function, Args, Options, Tries - 1);
+                false -> erlang:error({?NOT_RUN, {no_service, Name}})
+            end
     end.
 
 %% The nodes other than this one serving the newest version of `Name'.
@@ -272,13 +307,14 @@ pick(Nodes) ->
 
 %% The call on `Node', through erpc: never retried, and every way it can
 %% end said apart (docs/clusters.md, "Failures").
-remote(Node, Name, Kind, Function, Args, Options) ->
-    Timeout = case lists:keyfind(timeout, 1, Options) of
-                  {timeout, T} when is_integer(T) -> T + ?ERPC_GRACE_MS;
-                  _ -> infinity
+remote(Node, Name, Kind, Function, Args, {_, Deadline} = Options) ->
+    Given = left(Options),
+    Timeout = case Deadline of
+                  infinity -> infinity;
+                  _ -> proplists:get_value(timeout, Given) + ?ERPC_GRACE_MS
               end,
     try
-        erpc:call(Node, ?MODULE, run_here, [Name, Kind, Function, Args, Options], Timeout)
+        erpc:call(Node, ?MODULE, run_here, [Name, Kind, Function, Args, Given], Timeout)
     catch
         error:{exception, {?NOT_RUN, Reason}, _} -> erlang:error({?NOT_RUN, {not_run, Node, Reason}});
         error:{exception, Reason, Stack} -> erlang:raise(error, Reason, Stack);
@@ -295,8 +331,8 @@ remote(Node, Name, Kind, Function, Args, Options) ->
 -spec run_here(name(), call | call_raw, wasm_runtime_nif:func_name(), list(), list()) -> term().
 run_here(Name, Kind, Function, Args, Options) ->
     case local_pool(Name) of
-        none -> erlang:error({?NOT_RUN, no_service});
-        Pool -> here(Name, Pool, Kind, Function, Args, Options, ?RETRIES)
+        none -> erlang:error({?NOT_RUN, {no_service, Name}});
+        Pool -> here(Name, Pool, Kind, Function, Args, deadline(Options), ?RETRIES)
     end.
 
 %% The pool serving `Name' here, or `none' (the application not started
@@ -316,7 +352,7 @@ local_pool(Name) ->
 -spec info(name()) -> #{version := pos_integer(), nodes := [node()],
                         pool := wasm_runtime_nif_pool:pool_info()} | undefined.
 info(Name) ->
-    case ets:whereis(?TABLE) =/= undefined andalso ets:lookup(?TABLE, Name) of
+    case catch ets:lookup(?TABLE, Name) of
         [{Name, Version, Pool}] ->
             Members = pg:get_members(?SCOPE, {wasm_runtime_nif_service, Name, Version}),
             #{version => Version, nodes => lists:usort([node(P) || P <- Members]),
@@ -328,7 +364,8 @@ info(Name) ->
 %% @doc The services this node serves, with their versions.
 -spec which_services() -> [{name(), pos_integer()}].
 which_services() ->
-    case ets:whereis(?TABLE) of
-        undefined -> [];
-        _ -> lists:sort([{Name, Version} || {Name, Version, _} <- ets:tab2list(?TABLE)])
+    try ets:tab2list(?TABLE) of
+        Rows -> lists:sort([{Name, Version} || {Name, Version, _} <- Rows])
+    catch
+        error:badarg -> []
     end.

@@ -9,11 +9,11 @@
 -export([deploy_to_every_node/1, calls_from_every_node/1, remote_errors_look_local/1,
          a_compile_error_deploys_nowhere/1, a_node_killed_during_calls/1,
          a_node_joining_late_is_served/1, redeploy_under_the_same_name/1,
-         undeploy_is_not_brought_back/1, errors_in_words/1]).
+         undeploy_is_not_brought_back/1, errors_in_words/1, restarts_keep_serving/1]).
 %% The guest's import, run on the node that serves the call, and what the
 %% cases run on the nodes.
--export([node_id/0, calls_at_once/1, start_pinned_calls/2, outcomes/1, start_version_loop/1,
-         stop_version_loop/1, words/1]).
+-export([node_id/0, calls_at_once/1, calls_elsewhere/1, start_pinned_calls/3, outcomes/1,
+         start_version_loop/1, stop_version_loop/1, words/1, ran/1, kill_pool_server/1]).
 
 -include_lib("common_test/include/ct.hrl").
 -include_lib("stdlib/include/assert.hrl").
@@ -26,29 +26,25 @@ suite() ->
 all() ->
     [deploy_to_every_node, calls_from_every_node, remote_errors_look_local,
      a_compile_error_deploys_nowhere, a_node_killed_during_calls, a_node_joining_late_is_served,
-     redeploy_under_the_same_name, undeploy_is_not_brought_back, errors_in_words].
+     redeploy_under_the_same_name, undeploy_is_not_brought_back, errors_in_words,
+     restarts_keep_serving].
 
 %% The test node only drives the cluster: distributed, without the
 %% application, so that the peers alone make the cluster.
 init_per_suite(Config) ->
+    %% Names on 127.0.0.1 need no host name lookup.
     _ = os:cmd("epmd -daemon"),
+    true = wait_until(fun() -> element(1, erl_epmd:names("127.0.0.1")) =:= ok end, 10000),
     Started = case node() of
                   nonode@nohost ->
-                      Name = list_to_atom("wasm_ct_" ++ os:getpid()),
-                      case net_kernel:start([Name, shortnames]) of
-                          {ok, _} -> true;
-                          {error, Reason} -> {skip, Reason}
-                      end;
+                      Name = list_to_atom("wasm_ct_" ++ os:getpid() ++ "@127.0.0.1"),
+                      {ok, _} = net_kernel:start([Name, longnames]),
+                      true;
                   _ ->
                       false
               end,
-    case Started of
-        {skip, Why} ->
-            {skip, {no_distribution, Why}};
-        _ ->
-            _ = application:stop(wasm_runtime_nif),
-            [{started_distribution, Started} | Config]
-    end.
+    _ = application:stop(wasm_runtime_nif),
+    [{started_distribution, Started} | Config].
 
 end_per_suite(Config) ->
     case ?config(started_distribution, Config) of
@@ -70,10 +66,17 @@ guest(Version) ->
     iolist_to_binary(
       ["(module
          (import \"env\" \"node_id\" (func $node_id (result i32)))
+         (import \"env\" \"ran\" (func $ran (param i32)))
          (func (export \"add\") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
          (func (export \"trap\") unreachable)
          (func (export \"where\") (result i32) (call $node_id))
          (func (export \"version\") (result i32) (i32.const ", integer_to_list(Version), "))
+         (func (export \"tagged\") (param $id i32) (param $n i32) (result i32)
+           (loop $l
+             (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+             (br_if $l (i32.gt_s (local.get $n) (i32.const 0))))
+           (call $ran (local.get $id))
+           (local.get $id))
          (func (export \"work\") (param $n i32) (result i32)
            (loop $l
              (local.set $n (i32.sub (local.get $n) (i32.const 1)))
@@ -81,14 +84,22 @@ guest(Version) ->
            (local.get $n)))"]).
 
 options(Size) ->
-    #{pool => #{size => Size, instance => [{imports, #{{env, node_id} => fun ?MODULE:node_id/0}}]}}.
+    #{pool => #{size => Size, instance => [{imports, #{{env, node_id} => fun ?MODULE:node_id/0,
+                                                       {env, ran} => fun ?MODULE:ran/1}}]}}.
+
+%% The guest's `ran' import: tells the collector (wherever it runs) that
+%% the call tagged `Id' ran to its end here.
+ran(Id) ->
+    [catch erlang:send({wasm_ran_collector, N}, {ran, Id}) || N <- nodes()],
+    ok.
 
 %% A node running the application, connected to `Others' (and to us).
 start_node(Others) ->
     Paths = lists:usort([filename:dirname(code:which(M))
                          || M <- [wasm_runtime_nif, wasm_test_util, ?MODULE]]),
     Name = list_to_atom("wasm_svc_" ++ integer_to_list(erlang:unique_integer([positive]))),
-    {ok, Peer, Node} = peer:start(#{name => Name, wait_boot => 60000,
+    {ok, Peer, Node} = peer:start(#{name => Name, host => "127.0.0.1", longnames => true,
+                                    wait_boot => 60000,
                                     args => ["-setcookie", atom_to_list(erlang:get_cookie()),
                                              "-connect_all", "false"
                                              | lists:append([["-pa", P] || P <- Paths])]}),
@@ -141,8 +152,9 @@ deploy_to_every_node(_Config) ->
                   on(N, wasm_runtime_nif_service, info, [plugin])) || N <- Nodes],
     [?assertEqual(3, on(N, wasm_runtime_nif_service, call_raw, [plugin, add, [1, 2]])) || N <- [A, B, C]].
 
-%% 100 calls at once from each node on pools of one instance: every call
-%% returns its value, and callers on each node were served elsewhere too.
+%% From each node: with its own instance kept busy, calls by name run on
+%% the other nodes; 100 calls at once all return; pinned, a call runs
+%% where it is pinned.
 calls_from_every_node(_Config) ->
     Nodes = cluster(3),
     {ok, _} = on(hd(Nodes), wasm_runtime_nif_service, deploy, [plugin, {bytes, guest(1)}, options(1)]),
@@ -150,25 +162,34 @@ calls_from_every_node(_Config) ->
     Ids = maps:from_list([{on(N, ?MODULE, node_id, []), N} || N <- Nodes]),
     lists:foreach(
       fun(Node) ->
-              Where = on(Node, ?MODULE, calls_at_once, [100]),
-              Served = lists:usort([maps:get(Id, Ids) || Id <- Where]),
-              ct:pal("calls from ~p ran on ~p", [Node, Served]),
-              ?assertEqual(100, length(Where)),
-              ?assert(length(Served) > 1)
+              Served = lists:usort([maps:get(Id, Ids) || Id <- on(Node, ?MODULE, calls_elsewhere, [20])]),
+              ct:pal("from ~p with its instance busy: ran on ~p", [Node, Served]),
+              ?assertEqual([], Served -- (Nodes -- [Node])),
+              ?assertEqual(100, length(on(Node, ?MODULE, calls_at_once, [100])))
       end, Nodes),
-    %% Pinned to a node, a call runs there.
     [?assertEqual(on(N, ?MODULE, node_id, []),
                   on(hd(Nodes), wasm_runtime_nif_service, call_raw, [plugin, where, [], [{where, N}]]))
      || N <- Nodes].
 
-%% Run on a node of the cluster: N callers at once, each calling `where'
-%% after a moment's work, which keeps the local instance busy.
+%% Run on a node of the cluster: its only instance held by a long call,
+%% then N calls by name, one after the other.
+calls_elsewhere(N) ->
+    Self = self(),
+    Holder = spawn_link(fun() ->
+                                _ = wasm_runtime_nif_service:call_raw(plugin, work, [2000000000], [{where, local}, {timeout, 60000}]),
+                                Self ! done
+                        end),
+    true = wait_until(fun() -> maps:get(busy, maps:get(pool, wasm_runtime_nif_service:info(plugin))) =:= 1 end, 10000),
+    Ids = [wasm_runtime_nif_service:call_raw(plugin, where, []) || _ <- lists:seq(1, N)],
+    unlink(Holder),
+    exit(Holder, kill),
+    Ids.
+
+%% Run on a node of the cluster: N callers at once.
 calls_at_once(N) ->
     Self = self(),
-    Pids = [spawn_link(fun() ->
-                               _ = wasm_runtime_nif_service:call_raw(plugin, work, [200000]),
-                               Self ! {self(), wasm_runtime_nif_service:call_raw(plugin, where, [])}
-                       end) || _ <- lists:seq(1, N)],
+    Pids = [spawn_link(fun() -> Self ! {self(), wasm_runtime_nif_service:call_raw(plugin, where, [])} end)
+            || _ <- lists:seq(1, N)],
     [receive {Pid, Id} -> Id after 60000 -> error(no_answer) end || Pid <- Pids].
 
 remote_errors_look_local(_Config) ->
@@ -180,7 +201,9 @@ remote_errors_look_local(_Config) ->
     ?assertMatch({undefined_function, nope},
                  raised(A, fun() -> wasm_runtime_nif_service:call_raw(plugin, nope, [], [{where, B}]) end)),
     ?assertEqual({no_service, other}, raised(A, fun() -> wasm_runtime_nif_service:call_raw(other, add, [1, 2]) end)),
-    ?assertMatch({not_run, B, no_service},
+    ?assertEqual({bad_option, {where, typo}},
+                 raised(A, fun() -> wasm_runtime_nif_service:call_raw(plugin, add, [1, 2], [{where, typo}]) end)),
+    ?assertMatch({not_run, B, {no_service, other}},
                  raised(A, fun() -> wasm_runtime_nif_service:call_raw(other, add, [1, 2], [{where, B}]) end)),
     %% The instance that trapped there was replaced there.
     ?assertEqual(3, on(A, wasm_runtime_nif_service, call_raw, [plugin, add, [1, 2], [{where, B}]])).
@@ -197,44 +220,66 @@ a_compile_error_deploys_nowhere(_Config) ->
     [?assertEqual([], on(N, wasm_runtime_nif_service, which_services, [])) || N <- [A, B]],
     [?assertEqual([], on(N, supervisor, which_children, [wasm_runtime_nif_pool_sup])) || N <- [A, B]].
 
-%% Callers on A pin their calls to B; B is killed while they run. Each
-%% call ends once: with its value, or with {nodedown, B}. A and C go on.
+%% Callers on A pin their calls to B, each tagged; B is killed while they
+%% run. Each call ends once: with its value, or with {nodedown, B}. No
+%% tagged call ran twice (B tells a collector on A of each it ran to its
+%% end), every call that returned is among those, and A and C go on.
 a_node_killed_during_calls(_Config) ->
     [A, B, C] = Nodes = cluster(3),
     {ok, _} = on(A, wasm_runtime_nif_service, deploy, [plugin, {bytes, guest(1)}, options(2)]),
     serving(Nodes, plugin, {1, lists:sort(Nodes)}),
-    Calls = on(A, ?MODULE, start_pinned_calls, [B, 40]),
-    timer:sleep(200),
+    Collector = on(A, ?MODULE, start_pinned_calls, [B, 40, 10]),
     kill_node(B),
-    Outcomes = on(A, ?MODULE, outcomes, [Calls]),
-    ct:pal("outcomes: ~p", [lists:usort(Outcomes)]),
+    {Ran, Outcomes} = on(A, ?MODULE, outcomes, [Collector]),
+    Returned = lists:append([Ids || {Ids, _} <- Outcomes]),
+    ct:pal("~b tagged calls ran to their end on B, ~b returned, errors ~p",
+           [length(Ran), length(Returned), lists:usort([E || {_, E} <- Outcomes])]),
     ?assertEqual(40, length(Outcomes)),
-    ?assertEqual([], [O || O <- Outcomes, O =/= {no_error, 0}, O =/= {nodedown, B}]),
-    ?assert(lists:member({nodedown, B}, Outcomes)),
+    ?assertEqual([{nodedown, B}], lists:usort([E || {_, E} <- Outcomes])),
+    ?assertEqual(length(Ran), length(lists:usort(Ran))),
+    ?assertEqual([], Returned -- Ran),
+    ?assert(length(Returned) >= 10),
     %% The service goes on without B.
     serving([A, C], plugin, {1, lists:sort([A, C])}),
     [?assertEqual(3, on(N, wasm_runtime_nif_service, call_raw, [plugin, add, [1, 2]])) || N <- [A, C]].
 
-%% Run on A: N callers, each calling `work' on B again and again until
-%% one ends in an error; the outcomes go to a collector.
-start_pinned_calls(B, N) ->
-    Collector = spawn(fun() -> collect(N, []) end),
-    [spawn(fun() -> Collector ! {outcome, pinned_until_error(B)} end) || _ <- lists:seq(1, N)],
+%% Run on A: a collector of the tagged calls B ran, and N callers calling
+%% tagged calls on B until one fails; returns once `Before' calls returned.
+start_pinned_calls(B, N, Before) ->
+    Self = self(),
+    Collector = spawn(fun() -> register(wasm_ran_collector, self()), collect(N, [], [], Self) end),
+    [spawn(fun() -> Collector ! {outcome, pinned_until_error(B, I * 1000000, [])} end)
+     || I <- lists:seq(1, N)],
+    returned(Before),
     Collector.
 
-pinned_until_error(B) ->
-    case wasm_test_util:raised(fun() ->
-                                       wasm_runtime_nif_service:call_raw(plugin, work, [2000000],
-                                                                         [{where, B}, {timeout, 30000}])
-                               end) of
-        {no_error, 0} -> pinned_until_error(B);
-        Other -> Other
+returned(Before) ->
+    receive
+        {returned, Ran} when Ran >= Before -> ok;
+        {returned, _} -> returned(Before)
+    after 60000 -> error(too_slow)
     end.
 
-collect(0, Acc) ->
-    receive {outcomes, From} -> From ! {outcomes, Acc} end;
-collect(N, Acc) ->
-    receive {outcome, O} -> collect(N - 1, [O | Acc]) end.
+pinned_until_error(B, Id, Returned) ->
+    case wasm_test_util:raised(fun() ->
+                                       wasm_runtime_nif_service:call_raw(plugin, tagged, [Id, 2000000],
+                                                                         [{where, B}, {timeout, 30000}])
+                               end) of
+        {no_error, Id} ->
+            wasm_ran_collector ! returned,
+            pinned_until_error(B, Id + 1, [Id | Returned]);
+        Error ->
+            {Returned, Error}
+    end.
+
+collect(0, Ran, Outcomes, _) ->
+    receive {outcomes, From} -> From ! {outcomes, {Ran, Outcomes}} end;
+collect(N, Ran, Outcomes, Watcher) ->
+    receive
+        {ran, Id} -> collect(N, [Id | Ran], Outcomes, Watcher);
+        returned -> Watcher ! {returned, length(Ran)}, collect(N, Ran, Outcomes, Watcher);
+        {outcome, O} -> collect(N - 1, Ran, [O | Outcomes], Watcher)
+    end.
 
 outcomes(Collector) ->
     Collector ! {outcomes, self()},
@@ -307,6 +352,29 @@ undeploy_is_not_brought_back(_Config) ->
     [true = on(C, net_kernel, connect_node, [N]) || N <- [A, B]],
     serving(Nodes, plugin, undefined),
     [?assertEqual([], on(N, wasm_runtime_nif_service, which_services, [])) || N <- Nodes].
+
+%% B's pool is killed (its supervisor starts it again), then B's service
+%% server: B serves the service again each time, and A sends it calls.
+restarts_keep_serving(_Config) ->
+    [A, B] = Nodes = cluster(2),
+    {ok, _} = on(A, wasm_runtime_nif_service, deploy, [plugin, {bytes, guest(1)}, options(1)]),
+    serving(Nodes, plugin, {1, lists:sort(Nodes)}),
+    ok = on(B, ?MODULE, kill_pool_server, [{wasm_runtime_nif_service, plugin, 1}]),
+    serving(Nodes, plugin, {1, lists:sort(Nodes)}),
+    ?assertEqual(3, on(A, wasm_runtime_nif_service, call_raw, [plugin, add, [1, 2], [{where, B}]])),
+    Server = on(B, erlang, whereis, [wasm_runtime_nif_service_server]),
+    true = on(B, erlang, exit, [Server, kill]),
+    true = wait_until(fun() -> on(B, erlang, whereis, [wasm_runtime_nif_service_server]) =/= Server end, 5000),
+    serving(Nodes, plugin, {1, lists:sort(Nodes)}),
+    ?assertEqual([{plugin, 1}], on(B, wasm_runtime_nif_service, which_services, [])),
+    ?assertEqual(3, on(A, wasm_runtime_nif_service, call_raw, [plugin, add, [1, 2], [{where, B}]])).
+
+%% Run on a node: kills the server of the pool named `Pool' (the handle's
+%% third element, #pool.server).
+kill_pool_server(Pool) ->
+    Server = element(3, persistent_term:get({wasm_runtime_nif_pool, Pool})),
+    exit(Server, kill),
+    ok.
 
 errors_in_words(_Config) ->
     [A] = cluster(1),
