@@ -415,7 +415,8 @@ pools() ->
 cluster() ->
     _ = os:cmd("epmd -daemon"),
     Alive = node() =/= nonode@nohost orelse
-        element(1, net_kernel:start([list_to_atom("wasm_bench_" ++ os:getpid()), shortnames])) =:= ok,
+        element(1, net_kernel:start([list_to_atom("wasm_bench_" ++ os:getpid() ++ "@127.0.0.1"),
+                                     longnames])) =:= ok,
     case Alive of
         false ->
             io:format("cluster rows left out: no distribution~n"),
@@ -427,6 +428,7 @@ cluster() ->
             {ok, _} = application:ensure_all_started(wasm_runtime_nif),
             Paths = lists:usort([filename:dirname(code:which(M)) || M <- [wasm_runtime_nif, ?MODULE]]),
             {ok, Peer, Node} = peer:start(#{name => list_to_atom("wasm_bench_peer_" ++ os:getpid()),
+                                            host => "127.0.0.1", longnames => true,
                                             args => ["-setcookie", atom_to_list(erlang:get_cookie())
                                                      | lists:append([["-pa", P] || P <- Paths])]}),
             try
