@@ -23,7 +23,7 @@
 -export([start/3, start_link/3, stop/1, child_spec/3,
          call/3, call/4, call_raw/3, call_raw/4, with_instance/2, with_instance/3, info/1]).
 %% For the pool's server.
--export([hand/3, rewrite/4, call_if_idle/5, failure/1]).
+-export([hand/3, rewrite/4, call_if_idle/5, failure/1, server/1]).
 
 -include("wasm_runtime_nif_pool.hrl").
 
@@ -132,7 +132,8 @@ start_link(Name, Source, Options) ->
             {error, {already_started, Pid}}
     end.
 
-%% The server of the pool `Name' if it runs.
+%% @private The server of the pool `Name' if it runs, else `undefined'.
+-spec server(name()) -> pid() | undefined.
 server(Name) when is_atom(Name) ->
     whereis(Name);
 server(Name) ->

@@ -348,15 +348,19 @@ local_pool(Name) ->
 %%% Facts
 
 %% @doc What this node knows of `Name': the version it serves, the nodes
-%% serving that version, and this node's pool.
+%% serving that version, and this node's pool (`undefined' while its
+%% supervisor starts it again).
 -spec info(name()) -> #{version := pos_integer(), nodes := [node()],
-                        pool := wasm_runtime_nif_pool:pool_info()} | undefined.
+                        pool := wasm_runtime_nif_pool:pool_info() | undefined} | undefined.
 info(Name) ->
     case catch ets:lookup(?TABLE, Name) of
         [{Name, Version, Pool}] ->
             Members = pg:get_members(?SCOPE, {wasm_runtime_nif_service, Name, Version}),
+            PoolInfo = try wasm_runtime_nif_pool:info(Pool)
+                       catch error:_ -> undefined
+                       end,
             #{version => Version, nodes => lists:usort([node(P) || P <- Members]),
-              pool => wasm_runtime_nif_pool:info(Pool)};
+              pool => PoolInfo};
         _ ->
             undefined
     end.

@@ -265,15 +265,7 @@ group(Name, Version) ->
     {wasm_runtime_nif_service, Name, Version}.
 
 pool_server(Pool) ->
-    case persistent_term:get(?HANDLE_KEY(Pool), undefined) of
-        #pool{server = Server} ->
-            case is_process_alive(Server) of
-                true -> Server;
-                false -> undefined
-            end;
-        undefined ->
-            undefined
-    end.
+    wasm_runtime_nif_pool:server(Pool).
 
 %% The version being replaced leaves its group at once (calls by name stop
 %% going to it) and its pool stops once its calls are done, or after
