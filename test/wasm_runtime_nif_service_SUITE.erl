@@ -13,7 +13,8 @@
 %% The guest's import, run on the node that serves the call, and what the
 %% cases run on the nodes.
 -export([node_id/0, calls_at_once/1, calls_elsewhere/1, start_pinned_calls/3, outcomes/1,
-         start_version_loop/1, stop_version_loop/1, words/1, ran/1, kill_pool_server/1]).
+         start_version_loop/1, stop_version_loop/1, words/2, ran/1, kill_pool_server/1,
+         raised_here/2]).
 
 -include_lib("common_test/include/ct.hrl").
 -include_lib("stdlib/include/assert.hrl").
@@ -133,8 +134,14 @@ serving(Nodes, Name, Expected) ->
                                         end, Nodes)
                       end, 10000).
 
-raised(Node, Fun) ->
-    on(Node, wasm_test_util, raised, [Fun]).
+%% What wasm_runtime_nif_service:Function(Args...) raises on `Node'. Only
+%% names cross: a fun made here would not be one the other node knows when
+%% this suite was loaded here from another compile (rebar3 do eunit, ct).
+raised(Node, Function, Args) ->
+    on(Node, ?MODULE, raised_here, [Function, Args]).
+
+raised_here(Function, Args) ->
+    wasm_test_util:raised(fun() -> erlang:apply(wasm_runtime_nif_service, Function, Args) end).
 
 %%% Cases
 
@@ -197,14 +204,14 @@ remote_errors_look_local(_Config) ->
     {ok, _} = on(A, wasm_runtime_nif_service, deploy, [plugin, {bytes, guest(1)}, options(1)]),
     serving([A, B], plugin, {1, lists:sort([A, B])}),
     ?assertMatch({trap, unreachable, _},
-                 raised(A, fun() -> wasm_runtime_nif_service:call_raw(plugin, trap, [], [{where, B}]) end)),
+                 raised(A, call_raw, [plugin, trap, [], [{where, B}]])),
     ?assertMatch({undefined_function, nope},
-                 raised(A, fun() -> wasm_runtime_nif_service:call_raw(plugin, nope, [], [{where, B}]) end)),
-    ?assertEqual({no_service, other}, raised(A, fun() -> wasm_runtime_nif_service:call_raw(other, add, [1, 2]) end)),
+                 raised(A, call_raw, [plugin, nope, [], [{where, B}]])),
+    ?assertEqual({no_service, other}, raised(A, call_raw, [other, add, [1, 2]])),
     ?assertEqual({bad_option, {where, typo}},
-                 raised(A, fun() -> wasm_runtime_nif_service:call_raw(plugin, add, [1, 2], [{where, typo}]) end)),
+                 raised(A, call_raw, [plugin, add, [1, 2], [{where, typo}]])),
     ?assertMatch({not_run, B, {no_service, other}},
-                 raised(A, fun() -> wasm_runtime_nif_service:call_raw(other, add, [1, 2], [{where, B}]) end)),
+                 raised(A, call_raw, [other, add, [1, 2], [{where, B}]])),
     %% The instance that trapped there was replaced there.
     ?assertEqual(3, on(A, wasm_runtime_nif_service, call_raw, [plugin, add, [1, 2], [{where, B}]])).
 
@@ -378,12 +385,12 @@ kill_pool_server(Pool) ->
 
 errors_in_words(_Config) ->
     [A] = cluster(1),
-    Words = on(A, ?MODULE, words, [fun() -> wasm_runtime_nif_service:call_raw(nothing, add, [1, 2]) end]),
+    Words = on(A, ?MODULE, words, [call_raw, [nothing, add, [1, 2]]]),
     ?assertNotEqual(nomatch, binary:match(Words, <<"no node serves nothing">>)),
     ?assertNotEqual(nomatch, binary:match(Words, <<"wasm_runtime_nif_service:call_raw">>)).
 
-words(Fun) ->
-    try Fun() of
+words(Function, Args) ->
+    try erlang:apply(wasm_runtime_nif_service, Function, Args) of
         _ -> error(no_error)
     catch
         error:Reason:Stack -> iolist_to_binary(erl_error:format_exception(error, Reason, Stack))
