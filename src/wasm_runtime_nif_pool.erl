@@ -28,6 +28,15 @@
 -include("wasm_runtime_nif_pool.hrl").
 
 -define(ERROR_INFO, [{error_info, #{module => wasm_runtime_nif_error}}]).
+%% The options with their defaults, for a source that is not an instance:
+%% checked before anything starts, by start/3 too (a supervisor would turn
+%% the exception into an error tuple). A macro, so that badarg is raised
+%% by the API function itself.
+-define(CHECKED(Name, Source, Options),
+        case is_reference(Source) andalso wasm_runtime_nif_nif:instance_describe(Source) of
+            #{} -> erlang:error(badarg, [Name, Source, Options], ?ERROR_INFO);
+            _ -> wasm_runtime_nif_options:pool(Options)
+        end).
 %% The tag of the pool's own errors on their way to the API function.
 -define(FAILED, '$wasm_runtime_nif_pool_failed').
 %% How many times a caller that found every instance busy yields and looks
@@ -88,11 +97,7 @@
                                 | wasm_runtime_nif:load_error()
                                 | wasm_runtime_nif:instantiate_error()}.
 start(Name, Source, Options) ->
-    _ = wasm_runtime_nif_options:pool(Options),
-    case is_reference(Source) andalso wasm_runtime_nif_nif:instance_describe(Source) of
-        #{} -> erlang:error(badarg, [Name, Source, Options], ?ERROR_INFO);
-        _ -> ok
-    end,
+    _ = ?CHECKED(Name, Source, Options),
     {ok, _} = application:ensure_all_started(wasm_runtime_nif),
     supervisor:start_child(wasm_runtime_nif_pool_sup, [Name, Source, Options]).
 
@@ -106,11 +111,7 @@ start(Name, Source, Options) ->
                                 | wasm_runtime_nif:load_error()
                                 | wasm_runtime_nif:instantiate_error()}.
 start_link(Name, Source, Options) ->
-    Config = wasm_runtime_nif_options:pool(Options),
-    case is_reference(Source) andalso wasm_runtime_nif_nif:instance_describe(Source) of
-        #{} -> erlang:error(badarg, [Name, Source, Options], ?ERROR_INFO);
-        _ -> ok
-    end,
+    Config = ?CHECKED(Name, Source, Options),
     case server(Name) of
         undefined ->
             case loaded(Source, Config) of
